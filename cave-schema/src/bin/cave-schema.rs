@@ -1,0 +1,340 @@
+//! `cave-schema`: inspect CAVE schema types and the committed snapshot.
+//!
+//! Run from the repository as `cargo run -p cave-schema -- <subcommand>`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cave_schema::{Column, SchemaType, Snapshot, TypeSet, canonical_json};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Map, Value, json};
+
+#[derive(Parser)]
+#[command(
+    name = "cave-schema",
+    version,
+    about = "Inspect CAVE annotation schemas and the committed snapshot"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the columns a materialization query returns for a schema type or a table.
+    Columns {
+        /// The schema type, e.g. `synapse` (or use --table / --all).
+        #[arg(required_unless_present_any = ["all", "table"], conflicts_with_all = ["all", "table"])]
+        schema_type: Option<String>,
+        /// Every schema type.
+        #[arg(long, conflicts_with = "table")]
+        all: bool,
+        /// A table of the datastack snapshot, e.g. `proofreading_status_and_strategy`.
+        #[arg(long)]
+        table: Option<String>,
+        /// Folder of schema types (or a `types_all` JSON file) [default: the snapshot's
+        /// `schemas/types`].
+        #[arg(long, value_name = "DIR")]
+        schemas: Option<PathBuf>,
+        /// Datastack snapshot folder, for --table [default: `schemas/minnie65_public`].
+        #[arg(long, value_name = "DIR")]
+        datastack_dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Load a datastack snapshot, check it, and summarise it.
+    Validate {
+        /// Datastack snapshot folder [default: `schemas/minnie65_public`].
+        #[arg(long, value_name = "DIR")]
+        datastack_dir: Option<PathBuf>,
+    },
+    /// Rewrite a datastack snapshot and its schema types in canonical form (sorted keys,
+    /// two-space indentation, trailing newline); files already canonical are not touched.
+    Format {
+        /// Datastack snapshot folder [default: `schemas/minnie65_public`].
+        #[arg(long, value_name = "DIR")]
+        datastack_dir: Option<PathBuf>,
+    },
+    /// Write schema types from saved schema-service output (a folder of `<type>.json` or a
+    /// `types_all` response) into a snapshot's types folder, in canonical form.
+    ImportTypes {
+        /// The folder or file to read.
+        from: PathBuf,
+        /// The types folder to write [default: `schemas/types`].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Aligned text for people.
+    Table,
+    /// `{"<type>": [{"name", "type", "nullable", "role"}, ...]}`.
+    Json,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Columns {
+            schema_type,
+            all,
+            table,
+            schemas,
+            datastack_dir,
+            format,
+        } => {
+            if let Some(table) = table {
+                let snapshot = load_snapshot(datastack_dir)?;
+                let meta = snapshot.table(&table).ok_or_else(|| {
+                    format!(
+                        "no table `{table}` in the snapshot{}",
+                        suggest(&table, snapshot.tables.keys())
+                    )
+                })?;
+                let schema = snapshot.schema_of(&table).ok_or_else(|| {
+                    format!("table `{table}` has no known schema type in the snapshot; it can only be queried untyped")
+                })?;
+                print_columns(
+                    &[(table.as_str(), schema)],
+                    format,
+                    Some((&snapshot, &table, meta.description.as_deref())),
+                );
+                return Ok(());
+            }
+            let types = load_types(schemas)?;
+            let selected: Vec<(&str, &SchemaType)> = if all {
+                types.iter().map(|t| (t.name.as_str(), t)).collect()
+            } else {
+                let name = schema_type.unwrap_or_default();
+                let t = types.get(&name).ok_or_else(|| {
+                    format!("no schema type `{name}`{}", suggest(&name, types.names()))
+                })?;
+                vec![(t.name.as_str(), t)]
+            };
+            print_columns(&selected, format, None);
+            Ok(())
+        }
+        Command::Validate { datastack_dir } => {
+            let snapshot = load_snapshot(datastack_dir)?;
+            let typed = snapshot
+                .tables
+                .keys()
+                .filter(|t| snapshot.schema_of(t).is_some())
+                .count();
+            let latest = snapshot
+                .latest_version()
+                .map(|v| v.version.to_string())
+                .unwrap_or_else(|| "none".into());
+            println!(
+                "{}: ok ({:?}; {} schema types, {} versions up to {latest}, {} tables of which {typed} typed, {} value sets)",
+                snapshot.manifest.datastack,
+                snapshot.manifest.provenance.kind,
+                snapshot.types.len(),
+                snapshot.versions.len(),
+                snapshot.tables.len(),
+                snapshot.value_sets.value_sets.len(),
+            );
+            Ok(())
+        }
+        Command::Format { datastack_dir } => {
+            let dir = resolve(datastack_dir, "schemas/minnie65_public")?;
+            let snapshot = Snapshot::load(&dir).map_err(|e| e.to_string())?;
+            let mut written = snapshot.write(&dir).map_err(|e| e.to_string())?;
+            written.extend(
+                snapshot
+                    .types
+                    .write(dir.join(&snapshot.manifest.types_dir))
+                    .map_err(|e| e.to_string())?,
+            );
+            report_written(&written);
+            Ok(())
+        }
+        Command::ImportTypes { from, out } => {
+            let types = TypeSet::load(&from).map_err(|e| e.to_string())?;
+            let out = match out {
+                Some(out) => out,
+                None => resolve(None, "schemas/types")?,
+            };
+            std::fs::create_dir_all(&out)
+                .map_err(|e| format!("{}: cannot create the folder: {e}", out.display()))?;
+            let written = types.write(&out).map_err(|e| e.to_string())?;
+            println!("{} schema types in {}", types.len(), out.display());
+            report_written(&written);
+            Ok(())
+        }
+    }
+}
+
+fn report_written(written: &[PathBuf]) {
+    if written.is_empty() {
+        println!("all files already canonical; nothing written");
+    }
+    for file in written {
+        println!("wrote {}", file.display());
+    }
+}
+
+fn load_types(schemas: Option<PathBuf>) -> Result<TypeSet, String> {
+    let path = resolve(schemas, "schemas/types")?;
+    TypeSet::load(&path).map_err(|e| e.to_string())
+}
+
+fn load_snapshot(dir: Option<PathBuf>) -> Result<Snapshot, String> {
+    let dir = resolve(dir, "schemas/minnie65_public")?;
+    Snapshot::load(&dir).map_err(|e| e.to_string())
+}
+
+/// The given path, or the default `relative` path found in the current folder or one of its
+/// ancestors, or else in this repository's checkout.
+fn resolve(given: Option<PathBuf>, relative: &str) -> Result<PathBuf, String> {
+    if let Some(path) = given {
+        return if path.exists() {
+            Ok(path)
+        } else {
+            Err(format!("{} does not exist", path.display()))
+        };
+    }
+    let mut tried = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            tried.push(dir.join(relative));
+        }
+    }
+    tried.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(relative),
+    );
+    tried.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+        let list: Vec<String> = tried.iter().map(|p| format!("  {}", p.display())).collect();
+        format!(
+            "cannot find `{relative}`; tried:\n{}\npass the path explicitly",
+            list.join("\n")
+        )
+    })
+}
+
+fn suggest<S: AsRef<str>>(name: &str, candidates: impl IntoIterator<Item = S>) -> String {
+    cave_schema::suggest::did_you_mean(name, candidates)
+}
+
+fn print_columns(
+    selected: &[(&str, &SchemaType)],
+    format: Format,
+    table: Option<(&Snapshot, &str, Option<&str>)>,
+) {
+    match format {
+        Format::Json => {
+            let mut out = Map::new();
+            for (name, schema) in selected {
+                let columns: Vec<Value> = schema
+                    .columns()
+                    .iter()
+                    .map(|c| json!({"name": c.name, "type": c.wire.as_str(), "nullable": c.nullable, "role": c.role.as_str()}))
+                    .collect();
+                out.insert(name.to_string(), Value::Array(columns));
+            }
+            print!("{}", canonical_json::to_string(&Value::Object(out)));
+        }
+        Format::Table => {
+            for (i, (name, schema)) in selected.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                let columns = schema.columns();
+                match table {
+                    Some((snapshot, t, description)) => {
+                        let meta = snapshot.table(t);
+                        println!(
+                            "table {t}: schema type {}, {} columns",
+                            schema.name,
+                            columns.len()
+                        );
+                        if let Some(target) = meta.and_then(|m| m.reference_table.as_deref()) {
+                            println!("reference annotation on {target} (queries join its columns)");
+                        }
+                        if let Some(d) = description {
+                            println!("{}", d.trim());
+                        }
+                    }
+                    None => println!(
+                        "schema type {name} ({}{}): {} columns",
+                        schema.class_name,
+                        if schema.is_reference() {
+                            ", reference annotation"
+                        } else {
+                            ""
+                        },
+                        columns.len()
+                    ),
+                }
+                print_table(&columns, table.map(|(s, t, _)| (s, t)));
+            }
+        }
+    }
+}
+
+fn print_table(columns: &[Column], table: Option<(&Snapshot, &str)>) {
+    let rows: Vec<[String; 5]> = columns
+        .iter()
+        .map(|c| {
+            let enum_note = match (&c.field, table.and_then(|(s, t)| s.value_set(t, &c.name))) {
+                (_, Some((set, _))) => format!(" [values: {set}]"),
+                (Some(f), None) => match &f.kind {
+                    cave_schema::FieldKind::Enum(e) => {
+                        let values: Vec<String> =
+                            e.values.iter().map(ToString::to_string).collect();
+                        format!(" [one of: {}]", values.join(", "))
+                    }
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            [
+                c.name.clone(),
+                c.wire.as_str().to_string(),
+                if c.nullable { "yes" } else { "no" }.to_string(),
+                c.role.as_str().to_string(),
+                format!("{}{enum_note}", c.description().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let header = ["column", "type", "nullable", "role", "description"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+        println!("{}", line.trim_end());
+    }
+}

@@ -1,0 +1,717 @@
+//! The committed snapshot of one datastack (docs/SNAPSHOT.md): load, validate, write.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canonical_json;
+use crate::columns::{Column, ColumnRole, WireType};
+use crate::parse::SchemaError;
+use crate::schema::SchemaType;
+use crate::suggest::did_you_mean;
+use crate::types::TypeSet;
+
+/// The snapshot format this crate reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The files of a datastack folder, in the order they are loaded.
+pub const FILES: [&str; 5] = [
+    "snapshot.json",
+    "info.json",
+    "versions.json",
+    "tables.json",
+    "value_sets.json",
+];
+
+/// Why a snapshot could not be loaded or written.
+#[derive(Debug)]
+pub enum SnapshotError {
+    /// A file could not be read or written.
+    Io {
+        /// The file or folder.
+        file: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file is not what the format expects.
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The JSON path inside it, e.g. `$.versions[3].tables[2]`.
+        path: String,
+        /// What was expected, and what was found.
+        message: String,
+    },
+    /// A schema type document does not parse.
+    Schema(SchemaError),
+}
+
+impl SnapshotError {
+    pub(crate) fn invalid(file: &Path, path: impl Into<String>, message: String) -> Self {
+        SnapshotError::Invalid {
+            file: file.to_path_buf(),
+            path: path.into(),
+            message,
+        }
+    }
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Io {
+                file,
+                action,
+                source,
+            } => write!(f, "{}: cannot {action}: {source}", file.display()),
+            SnapshotError::Invalid {
+                file,
+                path,
+                message,
+            } => write!(f, "{}: at {path}: {message}", file.display()),
+            SnapshotError::Schema(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SnapshotError::Io { source, .. } => Some(source),
+            SnapshotError::Schema(e) => Some(e),
+            SnapshotError::Invalid { .. } => None,
+        }
+    }
+}
+
+impl From<SchemaError> for SnapshotError {
+    fn from(e: SchemaError) -> Self {
+        SnapshotError::Schema(e)
+    }
+}
+
+/// How a fact in the snapshot is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provenance {
+    /// Read from a CAVE server by `cave-schema fetch`.
+    Server,
+    /// Printed in a real response, or a fixture copied from one.
+    Seen,
+    /// Stated in official documentation.
+    Doc,
+    /// Derived from seen or documented facts.
+    Inferred,
+    /// An estimate.
+    Guess,
+}
+
+/// `snapshot.json`: what this snapshot is and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The datastack name, e.g. `minnie65_public`.
+    pub datastack: String,
+    /// The folder of schema types, relative to the datastack folder.
+    pub types_dir: String,
+    /// How the snapshot was made.
+    pub provenance: SnapshotProvenance,
+}
+
+/// How the whole snapshot was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotProvenance {
+    /// Reconstructed from documentation, or fetched from a server.
+    pub kind: SnapshotKind,
+    /// The server a fetch read.
+    pub server: Option<String>,
+    /// A paragraph for humans.
+    pub summary: String,
+}
+
+/// Reconstructed or fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    /// Put together from public documentation; no live server was read.
+    Reconstructed,
+    /// Written by `cave-schema fetch` from a server.
+    Fetched,
+}
+
+/// `info.json`: the info service's datastack record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatastackInfo {
+    /// The aligned volume (imagery) the datastack is on.
+    pub aligned_volume: AlignedVolume,
+    /// The analysis database, if any.
+    pub analysis_database: Option<String>,
+    /// The default cell identification table.
+    pub cell_identification_table: Option<String>,
+    /// Human description of the datastack.
+    pub description: Option<String>,
+    /// The server of the materialization, chunkedgraph and annotation services.
+    pub local_server: Option<String>,
+    /// The default proofreading review table.
+    pub proofreading_review_table: Option<String>,
+    /// The default proofreading status table.
+    pub proofreading_status_table: Option<String>,
+    /// The segmentation (`graphene://...`).
+    pub segmentation_source: Option<String>,
+    /// The skeleton service source.
+    pub skeleton_source: Option<String>,
+    /// The soma (nucleus) table.
+    pub soma_table: Option<String>,
+    /// The synapse table.
+    pub synapse_table: Option<String>,
+    /// Viewer resolution, nm per voxel, x.
+    pub viewer_resolution_x: Option<f64>,
+    /// Viewer resolution, nm per voxel, y.
+    pub viewer_resolution_y: Option<f64>,
+    /// Viewer resolution, nm per voxel, z.
+    pub viewer_resolution_z: Option<f64>,
+    /// The viewer web site.
+    pub viewer_site: Option<String>,
+    /// Keys this crate does not know, kept so that a rewrite loses nothing.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The aligned volume of a datastack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignedVolume {
+    /// Description of the alignment.
+    pub description: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Numeric id.
+    pub id: Option<i64>,
+    /// The image source (`precomputed://...`).
+    pub image_source: Option<String>,
+    /// Name, e.g. `minnie65_phase3`.
+    pub name: Option<String>,
+    /// Keys this crate does not know.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionsFile {
+    versions: Vec<Version>,
+}
+
+/// One materialization version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Version {
+    /// The version number.
+    pub version: u32,
+    /// When it was taken (UTC).
+    #[serde(with = "utc")]
+    pub time_stamp: DateTime<Utc>,
+    /// Whether the server still lists it as available.
+    pub valid: bool,
+    /// When it expires, if known.
+    #[serde(with = "utc_opt")]
+    pub expires_on: Option<DateTime<Utc>>,
+    /// Merged (one table) or split (annotation + segmentation tables) layout, if known.
+    pub is_merged: Option<bool>,
+    /// The tables it has, sorted.
+    pub tables: Vec<String>,
+    /// How the table list is known.
+    pub tables_provenance: Provenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TablesFile {
+    tables: BTreeMap<String, TableMeta>,
+}
+
+/// Metadata of one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableMeta {
+    /// Its schema type; None when unknown (the table is then untyped).
+    pub schema_type: Option<String>,
+    /// The table a reference table's `target_id` points into.
+    pub reference_table: Option<String>,
+    /// The table description.
+    pub description: Option<String>,
+    /// The table owner's notice, shown with query results.
+    pub notice_text: Option<String>,
+    /// nm per voxel of the stored positions.
+    pub voxel_resolution: [f64; 3],
+    /// How the schema type and description are known.
+    pub provenance: TableProvenance,
+}
+
+/// How a table's facts are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableProvenance {
+    /// Of `schema_type`.
+    pub schema_type: Option<Provenance>,
+    /// Of `description`.
+    pub description: Option<Provenance>,
+}
+
+/// `value_sets.json`: vocabularies of string columns.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueSets {
+    /// `table → column → value set name`.
+    pub columns: BTreeMap<String, BTreeMap<String, String>>,
+    /// The value sets by name.
+    pub value_sets: BTreeMap<String, ValueSet>,
+}
+
+/// A closed (but growable) vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueSet {
+    /// What the values classify.
+    pub doc: String,
+    /// How the vocabulary is known.
+    pub provenance: Provenance,
+    /// The values, in their meaningful order.
+    pub values: Vec<ValueDoc>,
+}
+
+/// One value of a vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueDoc {
+    /// The string as the server sends it.
+    pub value: String,
+    /// What it means.
+    pub doc: String,
+}
+
+/// A datastack snapshot: everything the code generator needs, no network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// `snapshot.json`.
+    pub manifest: Manifest,
+    /// `info.json`.
+    pub info: DatastackInfo,
+    /// `versions.json`, ascending.
+    pub versions: Vec<Version>,
+    /// `tables.json`.
+    pub tables: BTreeMap<String, TableMeta>,
+    /// `value_sets.json`.
+    pub value_sets: ValueSets,
+    /// The schema types of `types_dir`.
+    pub types: TypeSet,
+}
+
+impl Snapshot {
+    /// Load and validate the datastack folder `dir` (e.g. `schemas/minnie65_public`) and the
+    /// schema types its `snapshot.json` points to.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self, SnapshotError> {
+        let dir = dir.as_ref();
+        let manifest_file = dir.join("snapshot.json");
+        let manifest: Manifest = read_json(&manifest_file)?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(SnapshotError::invalid(
+                &manifest_file,
+                "$.format_version",
+                format!(
+                    "expected format version {FORMAT_VERSION}, found {}",
+                    manifest.format_version
+                ),
+            ));
+        }
+        let types_dir = dir.join(&manifest.types_dir);
+        if !types_dir.is_dir() {
+            return Err(SnapshotError::invalid(
+                &manifest_file,
+                "$.types_dir",
+                format!(
+                    "expected a folder of schema types, but `{}` is not a folder",
+                    types_dir.display()
+                ),
+            ));
+        }
+        let types = TypeSet::load(&types_dir)?;
+        let info: DatastackInfo = read_json(&dir.join("info.json"))?;
+        let versions: VersionsFile = read_json(&dir.join("versions.json"))?;
+        let tables: TablesFile = read_json(&dir.join("tables.json"))?;
+        let value_sets: ValueSets = read_json(&dir.join("value_sets.json"))?;
+        let snapshot = Snapshot {
+            manifest,
+            info,
+            versions: versions.versions,
+            tables: tables.tables,
+            value_sets,
+            types,
+        };
+        snapshot.validate(dir)?;
+        Ok(snapshot)
+    }
+
+    /// The datastack files as canonical JSON text, by file name ([`FILES`]).
+    pub fn render(&self) -> BTreeMap<&'static str, String> {
+        let files: [(&'static str, Value); 5] = [
+            ("snapshot.json", to_value(&self.manifest)),
+            ("info.json", to_value(&self.info)),
+            (
+                "versions.json",
+                to_value(&VersionsFile {
+                    versions: self.versions.clone(),
+                }),
+            ),
+            (
+                "tables.json",
+                to_value(&TablesFile {
+                    tables: self.tables.clone(),
+                }),
+            ),
+            ("value_sets.json", to_value(&self.value_sets)),
+        ];
+        files
+            .into_iter()
+            .map(|(name, v)| (name, canonical_json::to_string(&v)))
+            .collect()
+    }
+
+    /// Write the datastack files into `dir` (not the shared types folder: see
+    /// [`TypeSet::write`]), touching only files whose content changes. Returns the files written.
+    pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| SnapshotError::Io {
+            file: dir.to_path_buf(),
+            action: "create the snapshot folder",
+            source,
+        })?;
+        let mut written = Vec::new();
+        for (name, text) in self.render() {
+            let path = dir.join(name);
+            if write_if_changed(&path, &text)? {
+                written.push(path);
+            }
+        }
+        Ok(written)
+    }
+
+    /// The version `v`, if the snapshot has it.
+    pub fn version(&self, v: u32) -> Option<&Version> {
+        self.versions.iter().find(|x| x.version == v)
+    }
+
+    /// The newest version.
+    pub fn latest_version(&self) -> Option<&Version> {
+        self.versions.last()
+    }
+
+    /// The metadata of `table`.
+    pub fn table(&self, table: &str) -> Option<&TableMeta> {
+        self.tables.get(table)
+    }
+
+    /// The schema type of `table`, when the table and its type are known.
+    pub fn schema_of(&self, table: &str) -> Option<&SchemaType> {
+        self.types
+            .get(self.tables.get(table)?.schema_type.as_deref()?)
+    }
+
+    /// The value set of a column, with its name, when the snapshot has one.
+    pub fn value_set(&self, table: &str, column: &str) -> Option<(&str, &ValueSet)> {
+        let name = self.value_sets.columns.get(table)?.get(column)?;
+        Some((name.as_str(), self.value_sets.value_sets.get(name)?))
+    }
+
+    fn validate(&self, dir: &Path) -> Result<(), SnapshotError> {
+        let versions_file = dir.join("versions.json");
+        let tables_file = dir.join("tables.json");
+        let values_file = dir.join("value_sets.json");
+        let info_file = dir.join("info.json");
+
+        for (i, v) in self.versions.iter().enumerate() {
+            if i > 0 && self.versions[i - 1].version >= v.version {
+                return Err(SnapshotError::invalid(
+                    &versions_file,
+                    format!("$.versions[{i}].version"),
+                    format!(
+                        "expected versions in ascending order without repeats, found {} after {}",
+                        v.version,
+                        self.versions[i - 1].version
+                    ),
+                ));
+            }
+            for (j, t) in v.tables.iter().enumerate() {
+                if j > 0 && v.tables[j - 1] >= *t {
+                    return Err(SnapshotError::invalid(
+                        &versions_file,
+                        format!("$.versions[{i}].tables[{j}]"),
+                        format!(
+                            "expected table names sorted without repeats, found `{t}` after `{}`",
+                            v.tables[j - 1]
+                        ),
+                    ));
+                }
+                if !self.tables.contains_key(t) {
+                    return Err(SnapshotError::invalid(
+                        &versions_file,
+                        format!("$.versions[{i}].tables[{j}]"),
+                        format!(
+                            "expected a table described in tables.json, found `{t}`{}",
+                            did_you_mean(t, self.tables.keys())
+                        ),
+                    ));
+                }
+            }
+        }
+
+        for (name, meta) in &self.tables {
+            let at = |key: &str| format!("$.tables.{name}.{key}");
+            let schema = match &meta.schema_type {
+                None => None,
+                Some(t) => Some(self.types.get(t).ok_or_else(|| {
+                    SnapshotError::invalid(
+                        &tables_file,
+                        at("schema_type"),
+                        format!(
+                            "expected a schema type of the types folder, found `{t}`{}",
+                            did_you_mean(t, self.types.names())
+                        ),
+                    )
+                })?),
+            };
+            if let Some(target) = &meta.reference_table
+                && !self.tables.contains_key(target)
+            {
+                return Err(SnapshotError::invalid(
+                    &tables_file,
+                    at("reference_table"),
+                    format!(
+                        "expected a table described in tables.json, found `{target}`{}",
+                        did_you_mean(target, self.tables.keys())
+                    ),
+                ));
+            }
+            match (schema.map(SchemaType::is_reference), &meta.reference_table) {
+                (Some(true), None) => {
+                    return Err(SnapshotError::invalid(
+                        &tables_file,
+                        at("reference_table"),
+                        format!(
+                            "expected a table name: schema type `{}` is a reference annotation (it has `target_id`), found null",
+                            schema.map(|s| s.name.as_str()).unwrap_or_default()
+                        ),
+                    ));
+                }
+                (Some(false), Some(target)) => {
+                    return Err(SnapshotError::invalid(
+                        &tables_file,
+                        at("reference_table"),
+                        format!(
+                            "expected null: schema type `{}` is not a reference annotation, found `{target}`",
+                            schema.map(|s| s.name.as_str()).unwrap_or_default()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if let Some(i) = meta
+                .voxel_resolution
+                .iter()
+                .position(|r| !(r.is_finite() && *r > 0.0))
+            {
+                return Err(SnapshotError::invalid(
+                    &tables_file,
+                    format!("$.tables.{name}.voxel_resolution[{i}]"),
+                    format!(
+                        "expected a positive number of nm per voxel, found {}",
+                        meta.voxel_resolution[i]
+                    ),
+                ));
+            }
+        }
+
+        for (key, table) in [
+            ("soma_table", &self.info.soma_table),
+            ("synapse_table", &self.info.synapse_table),
+        ] {
+            if let Some(t) = table
+                && !self.tables.contains_key(t)
+            {
+                return Err(SnapshotError::invalid(
+                    &info_file,
+                    format!("$.{key}"),
+                    format!("expected a table described in tables.json, found `{t}`"),
+                ));
+            }
+        }
+
+        for (set_name, set) in &self.value_sets.value_sets {
+            if set.values.is_empty() {
+                return Err(SnapshotError::invalid(
+                    &values_file,
+                    format!("$.value_sets.{set_name}.values"),
+                    "expected at least one value, found none".to_string(),
+                ));
+            }
+            for (i, v) in set.values.iter().enumerate() {
+                if set.values[..i].iter().any(|w| w.value == v.value) {
+                    return Err(SnapshotError::invalid(
+                        &values_file,
+                        format!("$.value_sets.{set_name}.values[{i}].value"),
+                        format!("expected each value once, found `{}` again", v.value),
+                    ));
+                }
+            }
+        }
+        for (table, columns) in &self.value_sets.columns {
+            let Some(schema) = self.schema_of(table) else {
+                return Err(SnapshotError::invalid(
+                    &values_file,
+                    format!("$.columns.{table}"),
+                    format!(
+                        "expected a table of tables.json with a known schema type, found `{table}`{}",
+                        did_you_mean(table, self.tables.keys())
+                    ),
+                ));
+            };
+            let all: Vec<Column> = schema.columns();
+            for (column, set) in columns {
+                let at = format!("$.columns.{table}.{column}");
+                match all.iter().find(|c| c.name == *column) {
+                    Some(c) if c.wire == WireType::Utf8 && c.role == ColumnRole::Payload => {}
+                    Some(c) => {
+                        return Err(SnapshotError::invalid(
+                            &values_file,
+                            at,
+                            format!(
+                                "expected a utf8 payload column, found a {} {} column",
+                                c.wire.as_str(),
+                                c.role.as_str()
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(SnapshotError::invalid(
+                            &values_file,
+                            at,
+                            format!(
+                                "expected a column of `{table}` (schema type `{}`), found `{column}`{}",
+                                schema.name,
+                                did_you_mean(column, all.iter().map(|c| &c.name))
+                            ),
+                        ));
+                    }
+                }
+                if !self.value_sets.value_sets.contains_key(set) {
+                    return Err(SnapshotError::invalid(
+                        &values_file,
+                        at,
+                        format!(
+                            "expected a value set of `value_sets`, found `{set}`{}",
+                            did_you_mean(set, self.value_sets.value_sets.keys())
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Read a file as UTF-8 text.
+pub(crate) fn read_file(path: &Path) -> Result<String, SnapshotError> {
+    std::fs::read_to_string(path).map_err(|source| SnapshotError::Io {
+        file: path.to_path_buf(),
+        action: "read the file",
+        source,
+    })
+}
+
+/// Write `text` to `path` unless it already holds exactly that. Returns whether it wrote.
+pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<bool, SnapshotError> {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(false);
+    }
+    std::fs::write(path, text).map_err(|source| SnapshotError::Io {
+        file: path.to_path_buf(),
+        action: "write the file",
+        source,
+    })?;
+    Ok(true)
+}
+
+/// Read and deserialize a snapshot file; errors carry the JSON path of the offending value.
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
+    let text = read_file(path)?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let json_path = match e.path().to_string().as_str() {
+            "." => "$".to_string(),
+            p => format!("$.{p}"),
+        };
+        SnapshotError::invalid(path, json_path, e.into_inner().to_string())
+    })?;
+    de.end().map_err(|e| {
+        SnapshotError::invalid(path, "$", format!("expected the end of the document: {e}"))
+    })?;
+    Ok(value)
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    // The snapshot types hold only strings, numbers, bools, maps with string keys and vectors,
+    // which always serialize; Null would only hide a bug, and the round-trip test would see it.
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Timestamps as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+mod utc {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    pub fn parse(s: &str) -> Result<DateTime<Utc>, String> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                format!(
+                    "expected a UTC timestamp like `2025-01-13T10:10:01.286229Z`, found `{s}` ({e})"
+                )
+            })
+    }
+}
+
+mod utc_opt {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::utc::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| super::utc::parse(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}

@@ -1,0 +1,158 @@
+//! A folder of schema types (`schemas/types/<schema_type>.json`), or a `types_all` file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::canonical_json;
+use crate::parse::{SchemaError, json_syntax_message, parse_schema_type, parse_types_all_str};
+use crate::schema::SchemaType;
+use crate::snapshot::{SnapshotError, read_file, write_if_changed};
+
+/// The schema types of a snapshot, each with the service's document it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeSet {
+    types: BTreeMap<String, TypeDoc>,
+}
+
+/// One schema type and the document it was parsed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDoc {
+    /// The parsed type.
+    pub schema: SchemaType,
+    /// The service's document, kept whole so that writing it back loses nothing.
+    pub document: Value,
+}
+
+impl TypeSet {
+    /// Build a set from parsed documents (`(type name, document)`), e.g. from a fetch.
+    pub fn from_documents(
+        docs: impl IntoIterator<Item = (String, Value)>,
+        source: &str,
+    ) -> Result<Self, SchemaError> {
+        let mut types = BTreeMap::new();
+        for (name, document) in docs {
+            let schema = parse_schema_type(&name, &document, source)?;
+            types.insert(name, TypeDoc { schema, document });
+        }
+        Ok(TypeSet { types })
+    }
+
+    /// Load every `*.json` in `path` (one document per file, named after its type), or, when
+    /// `path` is a file, a `types_all` response (`{type: document}`).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, SnapshotError> {
+        let path = path.as_ref();
+        if path.is_file() {
+            let text = read_file(path)?;
+            let source = path.display().to_string();
+            let parsed = parse_types_all_str(&text, &source)?;
+            let raw: BTreeMap<String, Value> = serde_json::from_str(&text)
+                .map_err(|e| SnapshotError::invalid(path, "$", json_syntax_message(&e)))?;
+            let types = parsed
+                .into_iter()
+                .filter_map(|schema| {
+                    let document = raw.get(&schema.name)?.clone();
+                    Some((schema.name.clone(), TypeDoc { schema, document }))
+                })
+                .collect();
+            return Ok(TypeSet { types });
+        }
+        let entries = std::fs::read_dir(path).map_err(|source| SnapshotError::Io {
+            file: path.to_path_buf(),
+            action: "list the schema types folder",
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let mut types = BTreeMap::new();
+        for file in files {
+            let Some(name) = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let text = read_file(&file)?;
+            let source = file.display().to_string();
+            let document: Value = serde_json::from_str(&text).map_err(|e| SchemaError {
+                source: source.clone(),
+                schema_type: Some(name.clone()),
+                definition: None,
+                property: None,
+                message: json_syntax_message(&e),
+            })?;
+            let schema = parse_schema_type(&name, &document, &source)?;
+            types.insert(name, TypeDoc { schema, document });
+        }
+        if types.is_empty() {
+            return Err(SnapshotError::invalid(
+                path,
+                "$",
+                "expected a folder of `<schema_type>.json` files, found none".to_string(),
+            ));
+        }
+        Ok(TypeSet { types })
+    }
+
+    /// The type called `name`.
+    pub fn get(&self, name: &str) -> Option<&SchemaType> {
+        self.types.get(name).map(|t| &t.schema)
+    }
+
+    /// The type and its document.
+    pub fn get_doc(&self, name: &str) -> Option<&TypeDoc> {
+        self.types.get(name)
+    }
+
+    /// All types, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &SchemaType> {
+        self.types.values().map(|t| &t.schema)
+    }
+
+    /// All type names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+
+    /// How many types there are.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// The files of the folder form: `<type>.json` → canonical document text.
+    pub fn render(&self) -> BTreeMap<String, String> {
+        self.types
+            .iter()
+            .map(|(name, t)| {
+                (
+                    format!("{name}.json"),
+                    canonical_json::to_string(&t.document),
+                )
+            })
+            .collect()
+    }
+
+    /// Write the folder form into `dir`, touching only files whose content changes.
+    /// Returns the files written.
+    pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
+        let dir = dir.as_ref();
+        let mut written = Vec::new();
+        for (file, text) in self.render() {
+            let path = dir.join(file);
+            if write_if_changed(&path, &text)? {
+                written.push(path);
+            }
+        }
+        Ok(written)
+    }
+}

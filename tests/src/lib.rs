@@ -1,0 +1,1 @@
+//! Cross-crate tests of the toolkit live in `tests/tests/`; this library is empty.
