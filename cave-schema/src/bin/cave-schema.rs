@@ -2,6 +2,8 @@
 //!
 //! Run from the repository as `cargo run -p cave-schema -- <subcommand>`.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -78,7 +80,21 @@ enum Format {
 
 fn main() -> ExitCode {
     match run(Cli::parse().command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(text) => {
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the output: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
@@ -86,7 +102,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), String> {
+/// Run one command; its output is returned whole and printed by `main`.
+fn run(command: Command) -> Result<String, String> {
     match command {
         Command::Columns {
             schema_type,
@@ -107,12 +124,11 @@ fn run(command: Command) -> Result<(), String> {
                 let schema = snapshot.schema_of(&table).ok_or_else(|| {
                     format!("table `{table}` has no known schema type in the snapshot; it can only be queried untyped")
                 })?;
-                print_columns(
+                return Ok(print_columns(
                     &[(table.as_str(), schema)],
                     format,
                     Some((&snapshot, &table, meta.description.as_deref())),
-                );
-                return Ok(());
+                ));
             }
             let types = load_types(schemas)?;
             let selected: Vec<(&str, &SchemaType)> = if all {
@@ -124,8 +140,7 @@ fn run(command: Command) -> Result<(), String> {
                 })?;
                 vec![(t.name.as_str(), t)]
             };
-            print_columns(&selected, format, None);
-            Ok(())
+            Ok(print_columns(&selected, format, None))
         }
         Command::Validate { datastack_dir } => {
             let snapshot = load_snapshot(datastack_dir)?;
@@ -138,16 +153,15 @@ fn run(command: Command) -> Result<(), String> {
                 .latest_version()
                 .map(|v| v.version.to_string())
                 .unwrap_or_else(|| "none".into());
-            println!(
-                "{}: ok ({:?}; {} schema types, {} versions up to {latest}, {} tables of which {typed} typed, {} value sets)",
+            Ok(format!(
+                "{}: ok ({:?}; {} schema types, {} versions up to {latest}, {} tables of which {typed} typed, {} value sets)\n",
                 snapshot.manifest.datastack,
                 snapshot.manifest.provenance.kind,
                 snapshot.types.len(),
                 snapshot.versions.len(),
                 snapshot.tables.len(),
                 snapshot.value_sets.value_sets.len(),
-            );
-            Ok(())
+            ))
         }
         Command::Format { datastack_dir } => {
             let dir = resolve(datastack_dir, "schemas/minnie65_public")?;
@@ -159,32 +173,36 @@ fn run(command: Command) -> Result<(), String> {
                     .write(dir.join(&snapshot.manifest.types_dir))
                     .map_err(|e| e.to_string())?,
             );
-            report_written(&written);
-            Ok(())
+            Ok(report_written(&written))
         }
         Command::ImportTypes { from, out } => {
             let types = TypeSet::load(&from).map_err(|e| e.to_string())?;
-            let out = match out {
-                Some(out) => out,
+            let out_dir = match out {
+                Some(dir) => dir,
                 None => resolve(None, "schemas/types")?,
             };
-            std::fs::create_dir_all(&out)
-                .map_err(|e| format!("{}: cannot create the folder: {e}", out.display()))?;
-            let written = types.write(&out).map_err(|e| e.to_string())?;
-            println!("{} schema types in {}", types.len(), out.display());
-            report_written(&written);
-            Ok(())
+            std::fs::create_dir_all(&out_dir)
+                .map_err(|e| format!("{}: cannot create the folder: {e}", out_dir.display()))?;
+            let written = types.write(&out_dir).map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{} schema types in {}\n{}",
+                types.len(),
+                out_dir.display(),
+                report_written(&written)
+            ))
         }
     }
 }
 
-fn report_written(written: &[PathBuf]) {
+fn report_written(written: &[PathBuf]) -> String {
+    let mut out = String::new();
     if written.is_empty() {
-        println!("all files already canonical; nothing written");
+        let _ = writeln!(out, "all files already canonical; nothing written");
     }
     for file in written {
-        println!("wrote {}", file.display());
+        let _ = writeln!(out, "wrote {}", file.display());
     }
+    out
 }
 
 fn load_types(schemas: Option<PathBuf>) -> Result<TypeSet, String> {
@@ -235,59 +253,69 @@ fn print_columns(
     selected: &[(&str, &SchemaType)],
     format: Format,
     table: Option<(&Snapshot, &str, Option<&str>)>,
-) {
+) -> String {
+    let mut out = String::new();
     match format {
         Format::Json => {
-            let mut out = Map::new();
+            let mut json = Map::new();
             for (name, schema) in selected {
                 let columns: Vec<Value> = schema
                     .columns()
                     .iter()
                     .map(|c| json!({"name": c.name, "type": c.wire.as_str(), "nullable": c.nullable, "role": c.role.as_str()}))
                     .collect();
-                out.insert(name.to_string(), Value::Array(columns));
+                json.insert(name.to_string(), Value::Array(columns));
             }
-            print!("{}", canonical_json::to_string(&Value::Object(out)));
+            out.push_str(&canonical_json::to_string(&Value::Object(json)));
         }
         Format::Table => {
             for (i, (name, schema)) in selected.iter().enumerate() {
                 if i > 0 {
-                    println!();
+                    let _ = writeln!(out);
                 }
                 let columns = schema.columns();
                 match table {
                     Some((snapshot, t, description)) => {
                         let meta = snapshot.table(t);
-                        println!(
+                        let _ = writeln!(
+                            out,
                             "table {t}: schema type {}, {} columns",
                             schema.name,
                             columns.len()
                         );
                         if let Some(target) = meta.and_then(|m| m.reference_table.as_deref()) {
-                            println!("reference annotation on {target} (queries join its columns)");
+                            let _ = writeln!(
+                                out,
+                                "reference annotation on {target} (queries join its columns)"
+                            );
                         }
                         if let Some(d) = description {
-                            println!("{}", d.trim());
+                            let _ = writeln!(out, "{}", d.trim());
                         }
                     }
-                    None => println!(
-                        "schema type {name} ({}{}): {} columns",
-                        schema.class_name,
-                        if schema.is_reference() {
+                    None => {
+                        let reference = if schema.is_reference() {
                             ", reference annotation"
                         } else {
                             ""
-                        },
-                        columns.len()
-                    ),
+                        };
+                        let _ = writeln!(
+                            out,
+                            "schema type {name} ({}{reference}): {} columns",
+                            schema.class_name,
+                            columns.len()
+                        );
+                    }
                 }
-                print_table(&columns, table.map(|(s, t, _)| (s, t)));
+                out.push_str(&print_table(&columns, table.map(|(s, t, _)| (s, t))));
             }
         }
     }
+    out
 }
 
-fn print_table(columns: &[Column], table: Option<(&Snapshot, &str)>) {
+fn print_table(columns: &[Column], table: Option<(&Snapshot, &str)>) -> String {
+    let mut out = String::new();
     let rows: Vec<[String; 5]> = columns
         .iter()
         .map(|c| {
@@ -335,6 +363,7 @@ fn print_table(columns: &[Column], table: Option<(&Snapshot, &str)>) {
             w2 = widths[2],
             w3 = widths[3]
         );
-        println!("{}", line.trim_end());
+        let _ = writeln!(out, "{}", line.trim_end());
     }
+    out
 }
