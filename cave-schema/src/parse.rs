@@ -56,19 +56,34 @@ pub fn parse_schema_type_str(
     text: &str,
     source: &str,
 ) -> Result<SchemaType, SchemaError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| SchemaError {
+    parse_schema_type(name, &parse_json(name, text, source)?, source)
+}
+
+/// The JSON of one type's document; a syntax error names the source, line and column.
+pub(crate) fn parse_json(name: &str, text: &str, source: &str) -> Result<Value, SchemaError> {
+    serde_json::from_str(text).map_err(|e| SchemaError {
         source: source.to_string(),
         schema_type: Some(name.to_string()),
         definition: None,
         property: None,
         message: json_syntax_message(&e),
-    })?;
-    parse_schema_type(name, &doc, source)
+    })
 }
 
 /// Parse every type of a `types_all` (or `POST types`) response: `{name: document, ...}`.
 /// The result is sorted by type name.
 pub fn parse_types_all_str(text: &str, source: &str) -> Result<Vec<SchemaType>, SchemaError> {
+    types_all_documents(text, source)?
+        .iter()
+        .map(|(name, doc)| parse_schema_type(name, doc, source))
+        .collect()
+}
+
+/// The documents of a `types_all` response, by type name (sorted).
+pub(crate) fn types_all_documents(
+    text: &str,
+    source: &str,
+) -> Result<std::collections::BTreeMap<String, Value>, SchemaError> {
     let err = |message: String| SchemaError {
         source: source.to_string(),
         schema_type: None,
@@ -76,19 +91,13 @@ pub fn parse_types_all_str(text: &str, source: &str) -> Result<Vec<SchemaType>, 
         property: None,
         message,
     };
-    let doc: Value = serde_json::from_str(text).map_err(|e| err(json_syntax_message(&e)))?;
-    let Value::Object(types) = doc else {
-        return Err(err(format!(
+    match serde_json::from_str(text).map_err(|e| err(json_syntax_message(&e)))? {
+        Value::Object(types) => Ok(types.into_iter().collect()),
+        other => Err(err(format!(
             "expected an object of schema type name to document, found {}",
-            json_kind(&doc)
-        )));
-    };
-    let mut names: Vec<&String> = types.keys().collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| parse_schema_type(name, &types[name], source))
-        .collect()
+            json_kind(&other)
+        ))),
+    }
 }
 
 /// The message of a JSON syntax error, with its line and column.

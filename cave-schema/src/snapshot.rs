@@ -389,20 +389,7 @@ impl Snapshot {
     /// Write the datastack files into `dir` (not the shared types folder: see
     /// [`TypeSet::write`]), touching only files whose content changes. Returns the files written.
     pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|source| SnapshotError::Io {
-            file: dir.to_path_buf(),
-            action: "create the snapshot folder",
-            source,
-        })?;
-        let mut written = Vec::new();
-        for (name, text) in self.render() {
-            let path = dir.join(name);
-            if write_if_changed(&path, &text)? {
-                written.push(path);
-            }
-        }
-        Ok(written)
+        write_files(dir.as_ref(), self.render())
     }
 
     /// The version `v`, if the snapshot has it.
@@ -637,17 +624,31 @@ pub(crate) fn read_file(path: &Path) -> Result<String, SnapshotError> {
     })
 }
 
-/// Write `text` to `path` unless it already holds exactly that. Returns whether it wrote.
-pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<bool, SnapshotError> {
-    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
-        return Ok(false);
-    }
-    std::fs::write(path, text).map_err(|source| SnapshotError::Io {
-        file: path.to_path_buf(),
-        action: "write the file",
+/// Write each `(file name, text)` into `dir` (created if missing), skipping files that already
+/// hold exactly that text. Returns the files written.
+pub(crate) fn write_files<N: AsRef<Path>>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (N, String)>,
+) -> Result<Vec<PathBuf>, SnapshotError> {
+    std::fs::create_dir_all(dir).map_err(|source| SnapshotError::Io {
+        file: dir.to_path_buf(),
+        action: "create the folder",
         source,
     })?;
-    Ok(true)
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            continue;
+        }
+        std::fs::write(&path, &text).map_err(|source| SnapshotError::Io {
+            file: path.clone(),
+            action: "write the file",
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Read and deserialize a snapshot file; errors carry the JSON path of the offending value.

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::canonical_json;
-use crate::parse::{SchemaError, json_syntax_message, parse_schema_type, parse_types_all_str};
+use crate::parse::{SchemaError, parse_json, parse_schema_type, types_all_documents};
 use crate::schema::SchemaType;
-use crate::snapshot::{SnapshotError, read_file, write_if_changed};
+use crate::snapshot::{SnapshotError, read_file, write_files};
 
 /// The schema types of a snapshot, each with the service's document it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,17 +46,10 @@ impl TypeSet {
         if path.is_file() {
             let text = read_file(path)?;
             let source = path.display().to_string();
-            let parsed = parse_types_all_str(&text, &source)?;
-            let raw: BTreeMap<String, Value> = serde_json::from_str(&text)
-                .map_err(|e| SnapshotError::invalid(path, "$", json_syntax_message(&e)))?;
-            let types = parsed
-                .into_iter()
-                .filter_map(|schema| {
-                    let document = raw.get(&schema.name)?.clone();
-                    Some((schema.name.clone(), TypeDoc { schema, document }))
-                })
-                .collect();
-            return Ok(TypeSet { types });
+            return Ok(TypeSet::from_documents(
+                types_all_documents(&text, &source)?,
+                &source,
+            )?);
         }
         let entries = std::fs::read_dir(path).map_err(|source| SnapshotError::Io {
             file: path.to_path_buf(),
@@ -79,13 +72,7 @@ impl TypeSet {
             };
             let text = read_file(&file)?;
             let source = file.display().to_string();
-            let document: Value = serde_json::from_str(&text).map_err(|e| SchemaError {
-                source: source.clone(),
-                schema_type: Some(name.clone()),
-                definition: None,
-                property: None,
-                message: json_syntax_message(&e),
-            })?;
+            let document = parse_json(&name, &text, &source)?;
             let schema = parse_schema_type(&name, &document, &source)?;
             types.insert(name, TypeDoc { schema, document });
         }
@@ -142,17 +129,9 @@ impl TypeSet {
             .collect()
     }
 
-    /// Write the folder form into `dir`, touching only files whose content changes.
-    /// Returns the files written.
+    /// Write the folder form into `dir` (created if missing), touching only files whose content
+    /// changes. Returns the files written.
     pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
-        let dir = dir.as_ref();
-        let mut written = Vec::new();
-        for (file, text) in self.render() {
-            let path = dir.join(file);
-            if write_if_changed(&path, &text)? {
-                written.push(path);
-            }
-        }
-        Ok(written)
+        write_files(dir.as_ref(), self.render())
     }
 }

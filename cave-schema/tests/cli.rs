@@ -113,6 +113,28 @@ fn schemas_option_reads_another_folder() {
     ])))
     .unwrap();
     assert_eq!(json.as_object().unwrap().len(), 1);
+
+    // A saved `types_all` response works as well.
+    let read =
+        |t: &str| std::fs::read_to_string(repo().join(format!("schemas/types/{t}.json"))).unwrap();
+    let all = format!(
+        "{{\"synapse\": {}, \"reference_tag\": {}}}",
+        read("synapse"),
+        read("reference_tag")
+    );
+    let file = tmp.path().join("types_all.json");
+    std::fs::write(&file, all).unwrap();
+    let args = [
+        "columns",
+        "--all",
+        "--format",
+        "json",
+        "--schemas",
+        file.to_str().unwrap(),
+    ];
+    let json: Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
+    let names: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(names, ["reference_tag", "synapse"]);
 }
 
 #[test]

@@ -151,34 +151,17 @@ fn load_then_write_gives_identical_bytes() {
     // Written elsewhere, it loads back equal, and a second write changes nothing.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ds");
-    assert_eq!(
-        s.types
-            .write(tmp.path().join("types").tap_mkdir())
-            .unwrap()
-            .len(),
-        57
-    );
+    assert_eq!(s.types.write(tmp.path().join("types")).unwrap().len(), 57);
     assert_eq!(s.write(&out).unwrap().len(), FILES.len());
     assert_eq!(Snapshot::load(&out).unwrap(), s);
     assert!(s.write(&out).unwrap().is_empty());
-}
-
-trait TapMkdir {
-    fn tap_mkdir(self) -> Self;
-}
-
-impl TapMkdir for PathBuf {
-    fn tap_mkdir(self) -> Self {
-        std::fs::create_dir_all(&self).unwrap();
-        self
-    }
 }
 
 /// A writable copy of the snapshot (datastack folder + types) in a temporary folder.
 fn copy() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let s = load();
-    s.types.write(tmp.path().join("types").tap_mkdir()).unwrap();
+    s.types.write(tmp.path().join("types")).unwrap();
     let ds = tmp.path().join("minnie65_public");
     s.write(&ds).unwrap();
     (tmp, ds)

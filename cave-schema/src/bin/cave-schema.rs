@@ -181,8 +181,6 @@ fn run(command: Command) -> Result<String, String> {
                 Some(dir) => dir,
                 None => resolve(None, "schemas/types")?,
             };
-            std::fs::create_dir_all(&out_dir)
-                .map_err(|e| format!("{}: cannot create the folder: {e}", out_dir.display()))?;
             let written = types.write(&out_dir).map_err(|e| e.to_string())?;
             Ok(format!(
                 "{} schema types in {}\n{}",
