@@ -174,26 +174,45 @@ fn a_broken_types_folder_is_reported_with_its_file() {
 }
 
 #[test]
-fn validate_and_format_accept_the_committed_snapshot() {
+fn validate_import_and_format_keep_the_snapshot_canonical() {
     let text = stdout(&run(&["validate"]));
     assert!(text.starts_with("minnie65_public: ok"), "{text}");
+
+    // import-types writes the 57 types; importing again writes nothing.
     let tmp = tempfile::tempdir().unwrap();
     let types = tmp.path().join("types");
-    let out = run(&[
+    let import = [
         "import-types",
         "schemas/types",
         "--out",
         types.to_str().unwrap(),
-    ]);
-    assert!(stdout(&out).starts_with("57 schema types in"));
-    // Importing again writes nothing: the files are already canonical.
-    assert!(
-        stdout(&run(&[
-            "import-types",
-            "schemas/types",
-            "--out",
-            types.to_str().unwrap()
-        ]))
-        .contains("nothing written")
+    ];
+    assert!(stdout(&run(&import)).starts_with("57 schema types in"));
+    assert!(stdout(&run(&import)).contains("nothing written"));
+
+    // format leaves a canonical copy alone and rewrites a hand-edited file canonically.
+    let ds = tmp.path().join("minnie65_public");
+    std::fs::create_dir(&ds).unwrap();
+    for file in cave_schema::snapshot::FILES {
+        std::fs::copy(
+            repo().join("schemas/minnie65_public").join(file),
+            ds.join(file),
+        )
+        .unwrap();
+    }
+    let format = ["format", "--datastack-dir", ds.to_str().unwrap()];
+    assert!(stdout(&run(&format)).contains("nothing written"));
+    let canonical = std::fs::read_to_string(ds.join("tables.json")).unwrap();
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<Value>(&canonical).unwrap()).unwrap();
+    std::fs::write(ds.join("tables.json"), compact).unwrap();
+    let report = stdout(&run(&format));
+    assert_eq!(
+        report.lines().collect::<Vec<_>>(),
+        [format!("wrote {}", ds.join("tables.json").display())]
+    );
+    assert_eq!(
+        std::fs::read_to_string(ds.join("tables.json")).unwrap(),
+        canonical
     );
 }
