@@ -1,2 +1,31 @@
-//! A local CAVE-compatible server (issue 3) over deterministic `minnie65_public` sample data,
-//! serving the committed snapshot's schemas and metadata, for tests, benchmarks and examples.
+//! A local CAVE-compatible server over deterministic `minnie65_public` sample data: the info
+//! service, the schema service and the materialization service on one base URL, speaking the
+//! wire format of API.md (status codes, error bodies, Arrow IPC responses, headers), for tests,
+//! benchmarks, examples and the README's main command.
+//!
+//! In-process, on an ephemeral loopback port:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cave_devserver::StartError> {
+//! let server = cave_devserver::RunningServer::start(
+//!     cave_devserver::ServerConfig::new("schemas/minnie65_public"),
+//! )
+//! .await?;
+//! println!("CAVE at {}", server.base_url);
+//! server.stop().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Or as a binary: `cargo run --release -p cave-devserver -- --addr 127.0.0.1:8080`.
+
+pub mod error;
+pub mod faults;
+pub mod query;
+pub mod routes;
+pub mod sample;
+pub mod server;
+pub mod store;
+
+pub use faults::{FaultSpec, Faults};
+pub use sample::SampleConfig;
+pub use server::{BackgroundServer, RunningServer, ServerConfig, StartError};

@@ -1,0 +1,430 @@
+//! Query routes (API.md §6.4-§6.7): parse the query string and body, answer from the sample,
+//! and send the answer with the server's headers.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::error::ApiError;
+use crate::query::body::{self, Endpoint, QueryBody};
+use crate::query::encode::{self, Compression};
+use crate::query::engine::{self, Answer, JoinSide, Options};
+use crate::routes::meta::{known_version, table_data};
+use crate::server::{AppState, url_pairs};
+
+/// The query-string flags of the query routes.
+#[derive(Debug, Clone, Copy)]
+struct Flags {
+    return_pyarrow: bool,
+    arrow_format: bool,
+    count: bool,
+    random_sample: Option<u64>,
+    ipc_compress: bool,
+    direct_sql_pandas: bool,
+}
+
+fn flags(query: Option<&str>) -> Result<Flags, ApiError> {
+    let mut f = Flags {
+        return_pyarrow: true,
+        arrow_format: false,
+        count: false,
+        random_sample: None,
+        ipc_compress: true,
+        direct_sql_pandas: false,
+    };
+    for (key, value) in url_pairs(query.unwrap_or_default()) {
+        let boolean = || -> Result<bool, ApiError> {
+            match value.to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(ApiError::bad_request(format!(
+                    "{key}: Invalid literal for boolean(): {value}"
+                ))),
+            }
+        };
+        match key.as_str() {
+            "return_pyarrow" => f.return_pyarrow = boolean()?,
+            "arrow_format" => f.arrow_format = boolean()?,
+            "count" => f.count = boolean()?,
+            "ipc_compress" => f.ipc_compress = boolean()?,
+            "direct_sql_pandas" => f.direct_sql_pandas = boolean()?,
+            "random_sample" => {
+                f.random_sample = Some(value.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "random_sample: invalid literal for int(): {value}"
+                    ))
+                })?)
+            }
+            // split_positions (always split), merge_reference, allow_* and anything else.
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+fn options(state: &AppState, flags: &Flags) -> Options {
+    Options {
+        row_limit: state.row_limit,
+        count: flags.count,
+        random_sample: flags.random_sample,
+    }
+}
+
+fn notice<'a>(state: &'a AppState, table: &str) -> Option<&'a str> {
+    state.snapshot.table(table)?.notice_text.as_deref()
+}
+
+/// `POST .../version/{v}/table/{t}/query`.
+pub async fn simple(
+    State(state): State<Arc<AppState>>,
+    Path((ds, v, t)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let flags = flags(query.as_deref())?;
+    let body = body::parse(&bytes, Endpoint::Simple)?;
+    let state2 = state.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let data = table_data(&state2, &ds, &v, &t)?;
+        engine::simple(data, &body, &options(&state2, &flags), notice(&state2, &t))
+    })
+    .await
+    .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+    respond(answer, &flags, &headers, None)
+}
+
+/// `POST .../version/{v}/query`: a join of two tables.
+pub async fn join(
+    State(state): State<Arc<AppState>>,
+    Path((ds, v)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let flags = flags(query.as_deref())?;
+    let body = body::parse(&bytes, Endpoint::Join)?;
+    let tables = body.tables.clone().unwrap_or_default();
+    if tables.len() < 2 {
+        return Err(ApiError::bad_request(
+            "a join query needs `tables` with two [table, column] pairs",
+        ));
+    }
+    let state2 = state.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        run_join(&state2, &ds, &v, [&tables[0], &tables[1]], &body, &flags)
+    })
+    .await
+    .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+    respond(answer, &flags, &headers, None)
+}
+
+fn run_join(
+    state: &AppState,
+    ds: &str,
+    v: &str,
+    pairs: [&(String, String); 2],
+    body: &QueryBody,
+    flags: &Flags,
+) -> Result<Answer, ApiError> {
+    let left = JoinSide {
+        data: table_data(state, ds, v, &pairs[0].0)?,
+        column: &pairs[0].1,
+        notice: notice(state, &pairs[0].0),
+    };
+    let right = JoinSide {
+        data: table_data(state, ds, v, &pairs[1].0)?,
+        column: &pairs[1].1,
+        notice: notice(state, &pairs[1].0),
+    };
+    engine::join(&left, &right, body, &options(state, flags))
+}
+
+/// `POST .../datastack/{ds}/query`: live_live_query, answered from the version the timestamp
+/// falls in (the sample's root ids do not change between versions otherwise).
+pub async fn live(
+    State(state): State<Arc<AppState>>,
+    Path(ds): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let flags = flags(query.as_deref())?;
+    let body = body::parse(&bytes, Endpoint::Live)?;
+    let table = body
+        .table
+        .clone()
+        .ok_or_else(|| ApiError::Wrapped("'table'".into()))?;
+    let timestamp = body
+        .timestamp
+        .as_deref()
+        .ok_or_else(|| ApiError::Wrapped("'timestamp'".into()))
+        .and_then(parse_timestamp)?;
+    let version = live_version(&state, timestamp)?.to_string();
+    let state2 = state.clone();
+    let mut answer = tokio::task::spawn_blocking(move || -> Result<Answer, ApiError> {
+        match body.join_tables.as_deref() {
+            Some([j, ..]) => {
+                let pairs = [(j[0].clone(), j[1].clone()), (j[2].clone(), j[3].clone())];
+                run_join(
+                    &state2,
+                    &ds,
+                    &version,
+                    [&pairs[0], &pairs[1]],
+                    &body,
+                    &flags,
+                )
+            }
+            _ => {
+                let data = table_data(&state2, &ds, &version, &table)?;
+                let mut simple_body = body.clone();
+                simple_body.select_columns = body
+                    .select_column_map
+                    .as_ref()
+                    .and_then(|m| m.iter().find(|(t, _)| *t == table))
+                    .map(|(_, c)| c.clone());
+                engine::simple(
+                    data,
+                    &simple_body,
+                    &options(&state2, &flags),
+                    notice(&state2, &table),
+                )
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+    // `combine_queries` sets and resets the index on id: id moves first.
+    if let Some(i) = answer.frame.columns.iter().position(|(n, _)| n == "id") {
+        let id = answer.frame.columns.remove(i);
+        answer.frame.columns.insert(0, id);
+    }
+    let limit = answer.limit;
+    for w in &mut answer.warnings {
+        if let Some(l) = limit.filter(|_| w.starts_with("201 - ")) {
+            *w = format!(
+                "result has {} entries, which is equal or more         than limit of {l} there may be more results which are not shown",
+                answer.frame.rows
+            );
+        }
+    }
+    // Boolean indexing leaves a non-range index, which pyarrow writes as a column.
+    let index: arrow_array::ArrayRef = Arc::new(arrow_array::Int64Array::from_iter_values(
+        0..answer.frame.rows as i64,
+    ));
+    answer
+        .frame
+        .columns
+        .push(("__index_level_0__".to_string(), index));
+    respond(answer, &flags, &headers, Some("__index_level_0__"))
+}
+
+/// `POST .../version/{v}/views/{view}/query`: the sample has no views.
+pub async fn view(
+    State(state): State<Arc<AppState>>,
+    Path((ds, v, view)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    known_version(&state, &ds, &v)?;
+    Err(ApiError::not_found(format!(
+        "view {view} not found for version {v} in datastack {ds}"
+    )))
+}
+
+fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+        })
+        .map_err(|_| {
+            ApiError::SchemaErrors(serde_json::json!({"timestamp": ["Not a valid datetime."]}))
+        })
+}
+
+/// The closest version with sample data at or before `t`, else the first after it.
+fn live_version(state: &AppState, t: DateTime<Utc>) -> Result<u32, ApiError> {
+    let candidates: Vec<_> = state
+        .snapshot
+        .versions
+        .iter()
+        .filter(|v| state.data.versions.contains_key(&v.version))
+        .collect();
+    if candidates.iter().any(|v| v.time_stamp == t) {
+        return Err(ApiError::bad_request(
+            "do not use live live query to query a materialized timestamp",
+        ));
+    }
+    candidates
+        .iter()
+        .filter(|v| v.time_stamp < t)
+        .max_by_key(|v| v.time_stamp)
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(|v| v.time_stamp > t)
+                .min_by_key(|v| v.time_stamp)
+        })
+        .map(|v| v.version)
+        .ok_or_else(|| ApiError::Wrapped("No valid versions found".into()))
+}
+
+/// A float as Python's `str(float)` writes it (`4.0`, `0.5`).
+fn python_float(f: f64) -> String {
+    format!("{f:?}")
+}
+
+/// A string as Python's `repr` writes it.
+fn python_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `column_names` as `str(dict)` of `{table: {model_col: df_col}}`.
+fn column_names_repr(names: &[(String, Vec<(String, String)>)]) -> String {
+    let tables: Vec<String> = names
+        .iter()
+        .map(|(table, cols)| {
+            let inner: Vec<String> = cols
+                .iter()
+                .map(|(k, v)| format!("{}: {}", python_str(k), python_str(v)))
+                .collect();
+            format!("{}: {{{}}}", python_str(table), inner.join(", "))
+        })
+        .collect();
+    format!("{{{}}}", tables.join(", "))
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    // Werkzeug sends latin-1; anything unsendable becomes '?' rather than failing.
+    HeaderValue::from_str(&text.replace(['\n', '\r'], " ")).unwrap_or_else(|_| {
+        let ascii: String = text
+            .chars()
+            .map(|c| {
+                if c.is_ascii() && !c.is_ascii_control() {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        HeaderValue::from_str(&ascii).unwrap_or(HeaderValue::from_static(""))
+    })
+}
+
+fn respond(
+    mut answer: Answer,
+    flags: &Flags,
+    request_headers: &HeaderMap,
+    index: Option<&str>,
+) -> Result<Response, ApiError> {
+    let accept = request_headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !flags.arrow_format {
+        answer
+            .warnings
+            .push("Using arrow_format=False is deprecated; pass arrow_format=True for faster, type-preserving responses".into());
+    }
+    if !flags.direct_sql_pandas {
+        answer.warnings.push(
+            "Queries without direct_sql_pandas=True go through CSV and may change column types"
+                .into(),
+        );
+    }
+    let (content_type, mut bytes) = if flags.return_pyarrow {
+        let compression = Compression::from_accept_encoding(&accept, flags.ipc_compress);
+        (
+            "data.arrow",
+            encode::arrow_stream(&answer.frame, compression, index)?,
+        )
+    } else {
+        let mut frame = answer.frame.clone();
+        if let Some(index) = index {
+            frame.columns.retain(|(n, _)| n != index);
+        }
+        (
+            "application/json",
+            encode::json_records(&frame).into_bytes(),
+        )
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    for w in &answer.warnings {
+        headers.append(header::WARNING, header_value(w));
+    }
+    let resolution = HeaderName::from_static("dataframe_resolution");
+    for r in answer.resolution {
+        headers.append(resolution.clone(), header_value(&python_float(r)));
+    }
+    if !answer.column_names.is_empty() {
+        headers.insert(
+            HeaderName::from_static("column_names"),
+            header_value(&column_names_repr(&answer.column_names)),
+        );
+    }
+    if accept.contains("gzip") {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes)
+            .and_then(|_| gz.finish().map(|b| bytes = b))
+            .map_err(|e| ApiError::Wrapped(format!("gzip: {e}")))?;
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_reprs() {
+        assert_eq!(python_float(4.0), "4.0");
+        assert_eq!(python_float(0.5), "0.5");
+        assert_eq!(python_str("it's"), "\"it's\"");
+        assert_eq!(
+            column_names_repr(&[(
+                "t".into(),
+                vec![
+                    ("id".into(), "id".into()),
+                    ("pt_position".into(), "pt_position".into())
+                ]
+            )]),
+            "{'t': {'id': 'id', 'pt_position': 'pt_position'}}"
+        );
+    }
+
+    #[test]
+    fn flags_default_and_parse() {
+        let f = flags(Some("return_pyarrow=True&arrow_format=True&split_positions=True&direct_sql_pandas=True&random_sample=5")).unwrap();
+        assert!(f.return_pyarrow && f.arrow_format && f.direct_sql_pandas && !f.count);
+        assert_eq!(f.random_sample, Some(5));
+        assert!(flags(Some("count=maybe")).is_err());
+    }
+}
