@@ -6,6 +6,9 @@
 //! - [`Snapshot`]: the committed, deterministic snapshot of a datastack (docs/SNAPSHOT.md):
 //!   schema types, datastack info, versions, tables, value sets.
 //!
+//! - [`fetch`] (feature `fetch`, on with the default `cli`): refresh a snapshot from a CAVE
+//!   server, or compare it with one.
+//!
 //! This crate is what the `datastack!` macro builds on; with `default-features = false` it has
 //! no CLI or network dependencies.
 //!
@@ -20,6 +23,8 @@
 
 pub mod canonical_json;
 pub mod columns;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod parse;
 pub mod schema;
 pub mod snapshot;

@@ -419,7 +419,9 @@ impl Snapshot {
         Some((name.as_str(), self.value_sets.value_sets.get(name)?))
     }
 
-    fn validate(&self, dir: &Path) -> Result<(), SnapshotError> {
+    /// The cross-checks of [`Snapshot::load`], for a snapshot made in memory (`fetch`);
+    /// errors name the files of `dir`.
+    pub(crate) fn validate(&self, dir: &Path) -> Result<(), SnapshotError> {
         let versions_file = dir.join("versions.json");
         let tables_file = dir.join("tables.json");
         let values_file = dir.join("value_sets.json");

@@ -40,6 +40,8 @@ fn cave_macros_builds_without_cli_or_network_crates() {
         "arrow",
         "arrow-ipc",
         "axum",
+        "ureq",
+        "rustls",
     ] {
         assert!(
             !crates.contains(&banned),

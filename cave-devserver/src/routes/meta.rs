@@ -301,13 +301,20 @@ pub async fn unique_string_values(
     State(state): State<Arc<AppState>>,
     Path((ds, t)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let data = state
+    let Some(data) = state
         .data
         .versions
         .values()
         .rev()
         .find_map(|tables| tables.get(&t))
-        .ok_or_else(|| ApiError::not_found(format!("table {t} not found in {ds}")))?;
+    else {
+        // A table the datastack has, but the sample has no rows for: no values to report.
+        return if state.snapshot.table(&t).is_some() {
+            Ok(ok(json!({})))
+        } else {
+            Err(ApiError::not_found(format!("table {t} not found in {ds}")))
+        };
+    };
     let valid = data.valid();
     let mut out = Map::new();
     for column in &data.columns {

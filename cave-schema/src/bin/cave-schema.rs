@@ -1,14 +1,19 @@
 //! `cave-schema`: inspect CAVE schema types and the committed snapshot.
 //!
-//! Run from the repository as `cargo run -p cave-schema -- <subcommand>`.
+//! Run from the repository as `cargo run -p cave-schema -- <subcommand>`. `fetch` and `check`
+//! read a CAVE server (`cave_schema::fetch`); the other commands work offline.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cave_schema::fetch::{
+    CheckOutcome, FetchConfig, FetchOutcome, Progress, TOKEN_ENV, check_snapshot, fetch_snapshot,
+    find_token,
+};
 use cave_schema::{Column, SchemaType, Snapshot, TypeSet, canonical_json};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
 
 #[derive(Parser)]
@@ -68,6 +73,86 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Read a datastack from a CAVE server and merge it into its snapshot.
+    ///
+    /// The merge rules are in docs/SNAPSHOT.md, "Refreshing". Everything is read and checked
+    /// before anything is written; only files whose content changes are written, none when the
+    /// server agrees with the snapshot.
+    Fetch {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The datastack folder to write [default: `schemas/<datastack>`].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Compare a committed snapshot with a CAVE server (exit 0: agree, 1: differ, 2: error).
+    ///
+    /// Fetches as `fetch` does, into memory, and lists what a fetch would change, one line per
+    /// change, with the `fetch` command that applies them.
+    Check {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The datastack folder [default: `schemas/<datastack>`].
+        #[arg(long, value_name = "DIR")]
+        datastack_dir: Option<PathBuf>,
+    },
+}
+
+/// Where `fetch` and `check` read from.
+#[derive(Args)]
+struct ServerArgs {
+    /// The global server (info and schema services), e.g. `https://global.daf-apis.com`.
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// The datastack, e.g. `minnie65_public`.
+    #[arg(long)]
+    datastack: String,
+    /// The version whose table metadata is read [default: the newest valid version].
+    #[arg(long, value_name = "V")]
+    version: Option<u32>,
+    /// Send materialization requests here instead of the info record's `local_server` (an SSH
+    /// tunnel, a local devserver); the info record is stored as served.
+    #[arg(long, value_name = "URL")]
+    local_server: Option<String>,
+    /// The CAVE token [default: $CAVE_TOKEN, else caveclient's files in
+    /// ~/.cloudvolume/secrets].
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+impl ServerArgs {
+    fn config(&self) -> Result<FetchConfig, String> {
+        let env = std::env::var(TOKEN_ENV).ok();
+        let home = std::env::home_dir();
+        let token = find_token(
+            self.token.as_deref(),
+            env.as_deref(),
+            home.as_deref(),
+            &self.server,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut config = FetchConfig::new(&self.server, &self.datastack);
+        config.version = self.version;
+        config.local_server = self.local_server.clone();
+        config.token = token;
+        Ok(config)
+    }
+
+    /// The `fetch` command that brings the snapshot at `dir` up to date (without the token).
+    fn fetch_command(&self, dir: &Path) -> String {
+        let mut command = format!(
+            "cargo run -p cave-schema -- fetch --server {} --datastack {}",
+            self.server, self.datastack
+        );
+        if let Some(v) = self.version {
+            let _ = write!(command, " --version {v}");
+        }
+        if let Some(local) = &self.local_server {
+            let _ = write!(command, " --local-server {local}");
+        }
+        let _ = write!(command, " --out {}", dir.display());
+        command
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -78,33 +163,79 @@ enum Format {
     Json,
 }
 
+/// Exit status of `check` when the snapshot differs from the server.
+const EXIT_DIFFERS: u8 = 1;
+/// Exit status of `check` when the server could not be read.
+const EXIT_CHECK_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
-    match run(Cli::parse().command) {
-        Ok(text) => {
+    let command = Cli::parse().command;
+    let error_status = if matches!(command, Command::Check { .. }) {
+        ExitCode::from(EXIT_CHECK_ERROR)
+    } else {
+        ExitCode::FAILURE
+    };
+    match run(command) {
+        Ok((text, status)) => {
             // A closed pipe (`| head`) is the reader's choice, not an error.
             let mut stdout = std::io::stdout().lock();
             match stdout
                 .write_all(text.as_bytes())
                 .and_then(|()| stdout.flush())
             {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Ok(()) => status,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => status,
                 Err(e) => {
                     eprintln!("error: cannot write the output: {e}");
-                    ExitCode::FAILURE
+                    error_status
                 }
             }
         }
         Err(message) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            error_status
         }
     }
 }
 
-/// Run one command; its output is returned whole and printed by `main`.
-fn run(command: Command) -> Result<String, String> {
+/// Run one command; its output is returned whole, with the exit status, and printed by `main`.
+fn run(command: Command) -> Result<(String, ExitCode), String> {
     match command {
+        Command::Fetch { server, out } => {
+            let out = match out {
+                Some(dir) => dir,
+                None => resolve(None, "schemas")?.join(&server.datastack),
+            };
+            let config = server.config()?;
+            let outcome = fetch_snapshot(&config, &out, &mut Progress::stderr())
+                .map_err(|e| e.to_string())?;
+            Ok((report_fetch(&config, &out, &outcome), ExitCode::SUCCESS))
+        }
+        Command::Check {
+            server,
+            datastack_dir,
+        } => {
+            let dir = resolve(datastack_dir, &format!("schemas/{}", server.datastack))?;
+            let config = server.config()?;
+            let outcome = check_snapshot(&config, &dir, &mut Progress::stderr())
+                .map_err(|e| e.to_string())?;
+            let status = if outcome.differs {
+                ExitCode::from(EXIT_DIFFERS)
+            } else {
+                ExitCode::SUCCESS
+            };
+            Ok((report_check(&server, &config, &dir, &outcome), status))
+        }
+        other => run_offline(other).map(|text| (text, ExitCode::SUCCESS)),
+    }
+}
+
+/// The commands that need no server.
+fn run_offline(command: Command) -> Result<String, String> {
+    match command {
+        Command::Fetch { .. } | Command::Check { .. } => {
+            Err("fetch and check need a server; `run` handles them".to_string())
+        }
         Command::Columns {
             schema_type,
             all,
@@ -189,6 +320,96 @@ fn run(command: Command) -> Result<String, String> {
                 report_written(&written)
             ))
         }
+    }
+}
+
+fn report_fetch(config: &FetchConfig, out: &Path, outcome: &FetchOutcome) -> String {
+    let mut text = String::new();
+    let ds = &config.datastack;
+    let server = config.server_url();
+    if !outcome.changed {
+        let _ = writeln!(
+            text,
+            "{ds}: up to date: the snapshot at {} agrees with {server} (table metadata of version {}); no file written",
+            out.display(),
+            outcome.version
+        );
+    } else if outcome.changes.len() > 60 {
+        let s = &outcome.snapshot;
+        let _ = writeln!(
+            text,
+            "{ds}: fetched from {server} into {}: {} versions, {} tables (metadata of version {}), {} schema types, {} value sets",
+            out.display(),
+            s.versions.len(),
+            s.tables.len(),
+            outcome.version,
+            s.types.len(),
+            s.value_sets.value_sets.len()
+        );
+    } else {
+        let _ = writeln!(
+            text,
+            "{ds}: fetched from {server} into {} (table metadata of version {}): {} changes",
+            out.display(),
+            outcome.version,
+            outcome.changes.len()
+        );
+        let _ = writeln!(text, "(+ added, - removed, ~ before → after)\n");
+        let _ = writeln!(text, "{}", outcome.changes);
+    }
+    for file in &outcome.written {
+        let _ = writeln!(text, "wrote {}", file.display());
+    }
+    write_notes(&mut text, &outcome.notes);
+    text
+}
+
+fn report_check(
+    args: &ServerArgs,
+    config: &FetchConfig,
+    dir: &Path,
+    outcome: &CheckOutcome,
+) -> String {
+    let mut text = String::new();
+    let ds = &config.datastack;
+    let server = config.server_url();
+    if outcome.differs {
+        let _ = writeln!(
+            text,
+            "{ds}: the snapshot at {} differs from {server} (table metadata of version {}): {} changes",
+            dir.display(),
+            outcome.version,
+            outcome.changes.len()
+        );
+        let _ = writeln!(
+            text,
+            "(+ on the server, not in the snapshot; - in the snapshot, not on the server; ~ snapshot → server)\n"
+        );
+        let _ = writeln!(text, "{}", outcome.changes);
+        let _ = writeln!(
+            text,
+            "update the snapshot with:\n  {}",
+            args.fetch_command(dir)
+        );
+    } else {
+        let _ = writeln!(
+            text,
+            "{ds}: the snapshot at {} agrees with {server} (table metadata of version {})",
+            dir.display(),
+            outcome.version
+        );
+    }
+    write_notes(&mut text, &outcome.notes);
+    text
+}
+
+fn write_notes(text: &mut String, notes: &[String]) {
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(text, "\nnotes ({}):", notes.len());
+    for note in notes {
+        let _ = writeln!(text, "  {note}");
     }
 }
 
