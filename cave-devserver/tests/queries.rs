@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use common::*;
 use serde_json::Value;
@@ -24,30 +24,22 @@ fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
         .collect()
 }
 
-fn int64s(batches: &[RecordBatch], column: &str) -> Vec<i64> {
+fn primitives<T: ArrowPrimitiveType>(batches: &[RecordBatch], column: &str) -> Vec<T::Native> {
     batches
         .iter()
         .flat_map(|b| {
-            let a = b
-                .column_by_name(column)
-                .expect(column)
-                .as_primitive::<Int64Type>();
+            let a = b.column_by_name(column).expect(column).as_primitive::<T>();
             a.values().to_vec()
         })
         .collect()
 }
 
+fn int64s(batches: &[RecordBatch], column: &str) -> Vec<i64> {
+    primitives::<Int64Type>(batches, column)
+}
+
 fn int32s(batches: &[RecordBatch], column: &str) -> Vec<i32> {
-    batches
-        .iter()
-        .flat_map(|b| {
-            let a = b
-                .column_by_name(column)
-                .expect(column)
-                .as_primitive::<Int32Type>();
-            a.values().to_vec()
-        })
-        .collect()
+    primitives::<Int32Type>(batches, column)
 }
 
 fn counts(values: &[String]) -> BTreeMap<String, usize> {
