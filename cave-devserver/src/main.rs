@@ -91,15 +91,9 @@ fn main() -> ExitCode {
         println!("{}", server.base_url);
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = wait_forever(&server) => {}
-        }
+        // The server runs on its own task; serve until Ctrl-C.
+        let _ = tokio::signal::ctrl_c().await;
         server.stop().await;
         ExitCode::SUCCESS
     })
-}
-
-async fn wait_forever(_server: &RunningServer) {
-    std::future::pending::<()>().await
 }

@@ -181,3 +181,21 @@ fn faults_token_and_request_log() {
     assert_eq!(lines[0]["status"], 503);
     assert_eq!(lines[0]["headers"]["authorization"], "Bearer <redacted>");
 }
+
+#[test]
+fn the_row_cap_truncates_with_the_warning() {
+    let mut config = small_config();
+    config.row_limit = 1000;
+    let server = BackgroundServer::start(config).unwrap();
+    for body in ["{}", r#"{"limit": 5000}"#] {
+        let reply = query(&server.base_url, 1300, "nucleus_detection_v0", body);
+        assert!(
+            reply
+                .header_all("warning")
+                .contains(&"201 - \"Limited query to 1000 rows"),
+            "{:?}",
+            reply.header_all("warning")
+        );
+        assert_eq!(rows(&reply.arrow().1), 1000);
+    }
+}

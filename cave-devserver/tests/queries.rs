@@ -301,7 +301,7 @@ fn limit_offset_and_the_row_cap_warning() {
     )
     .arrow();
     assert_eq!(int64s(&page, "id"), int64s(&whole, "id")[5..15]);
-    // No limit: capped at 200,000, with the warning, for the 300k-row default... here 144,120 < cap.
+    // No limit and fewer rows than the cap: every row, no warning (the cap itself: contract.rs).
     let reply = query(
         &server.base_url,
         1300,
