@@ -22,6 +22,8 @@
 //! ```
 
 pub mod canonical_json;
+#[cfg(feature = "codegen")]
+pub mod codegen;
 pub mod columns;
 #[cfg(feature = "fetch")]
 pub mod fetch;

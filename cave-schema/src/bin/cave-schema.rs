@@ -73,6 +73,18 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Print the code `datastack!` generates for a snapshot, formatted (for reading, review,
+    /// or a `build.rs` that writes it to a file).
+    Generate {
+        /// Datastack snapshot folder [default: `schemas/minnie65_public`].
+        #[arg(long, value_name = "DIR")]
+        datastack_dir: Option<PathBuf>,
+        #[command(flatten)]
+        selection: SelectionArgs,
+        /// Write to this file instead of stdout (only if the content changes).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Read a datastack from a CAVE server and merge it into its snapshot.
     ///
     /// The merge rules are in docs/SNAPSHOT.md, "Refreshing". Everything is read and checked
@@ -96,6 +108,27 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         datastack_dir: Option<PathBuf>,
     },
+}
+
+/// Which tables code is generated for: the `datastack!` options.
+#[derive(Args)]
+struct SelectionArgs {
+    /// Only the tables of this materialization version (and pin queries to it).
+    #[arg(long, value_name = "V")]
+    version: Option<u32>,
+    /// Only these tables, comma-separated (reference targets come along).
+    #[arg(long, value_name = "TABLES", value_delimiter = ',')]
+    tables: Option<Vec<String>>,
+}
+
+impl SelectionArgs {
+    fn options(self) -> cave_schema::codegen::Options {
+        cave_schema::codegen::Options {
+            version: self.version,
+            tables: self.tables,
+            ..Default::default()
+        }
+    }
 }
 
 /// Where `fetch` and `check` read from.
@@ -273,6 +306,16 @@ fn run_offline(command: Command) -> Result<String, String> {
             };
             Ok(print_columns(&selected, format, None))
         }
+        Command::Generate {
+            datastack_dir,
+            selection,
+            out,
+        } => {
+            let snapshot = load_snapshot(datastack_dir)?;
+            let source = cave_schema::codegen::generate_source(&snapshot, &selection.options())
+                .map_err(|e| e.to_string())?;
+            write_or_return(out, source)
+        }
         Command::Validate { datastack_dir } => {
             let snapshot = load_snapshot(datastack_dir)?;
             let typed = snapshot
@@ -321,6 +364,22 @@ fn run_offline(command: Command) -> Result<String, String> {
             ))
         }
     }
+}
+
+/// Write `text` to `out` (only if it changes) and report it, or return it for stdout.
+fn write_or_return(out: Option<PathBuf>, text: String) -> Result<String, String> {
+    let Some(path) = out else {
+        return Ok(text);
+    };
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(format!("{} is up to date\n", path.display()));
+    }
+    std::fs::write(&path, &text).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    Ok(format!(
+        "wrote {} ({} lines)\n",
+        path.display(),
+        text.lines().count()
+    ))
 }
 
 fn report_fetch(config: &FetchConfig, out: &Path, outcome: &FetchOutcome) -> String {

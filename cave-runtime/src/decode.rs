@@ -1,0 +1,398 @@
+//! Column readers that generated `Row::decode` functions call: one reader per column, opened by
+//! name (never by position: servers and query paths order columns differently), checked against
+//! the wire type the snapshot promises, then read row by row.
+
+use arrow_array::{Array, RecordBatch};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{DateTime, Utc};
+
+use crate::error::{DecodeError, DecodeProblem};
+use crate::position::{Position, Resolution};
+
+/// One record batch of a response, with what decoding needs to know about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    batch: &'a RecordBatch,
+    table: &'a str,
+    resolution: Resolution,
+}
+
+impl<'a> Batch<'a> {
+    /// A batch of `table`'s rows whose positions are in `resolution` (the response's
+    /// `dataframe_resolution`).
+    pub fn new(batch: &'a RecordBatch, table: &'a str, resolution: Resolution) -> Self {
+        Batch {
+            batch,
+            table,
+            resolution,
+        }
+    }
+
+    /// The number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// The table being decoded (for errors).
+    pub fn table(&self) -> &'a str {
+        self.table
+    }
+
+    /// The resolution of positions.
+    pub fn resolution(&self) -> Resolution {
+        self.resolution
+    }
+
+    /// The error for a problem with `column`.
+    pub fn error(&self, column: &str, row: Option<usize>, problem: DecodeProblem) -> DecodeError {
+        DecodeError {
+            table: self.table.to_string(),
+            column: column.to_string(),
+            row,
+            problem,
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<&'a dyn Array> {
+        self.batch
+            .schema_ref()
+            .index_of(name)
+            .ok()
+            .map(|i| self.batch.column(i).as_ref())
+    }
+
+    fn open(&self, name: &str, expected: &'static str) -> Result<&'a dyn Array, DecodeError> {
+        self.find(name).ok_or_else(|| {
+            self.error(
+                name,
+                None,
+                DecodeProblem::Missing {
+                    expected,
+                    present: self
+                        .batch
+                        .schema_ref()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect(),
+                },
+            )
+        })
+    }
+
+    fn wrong_type(&self, name: &str, expected: &'static str, found: &DataType) -> DecodeError {
+        self.error(
+            name,
+            None,
+            DecodeProblem::WrongType {
+                expected,
+                found: found.to_string(),
+            },
+        )
+    }
+}
+
+/// Values plus validity of one primitive column.
+struct Cells<'a, T> {
+    values: &'a [T],
+    nulls: Option<&'a NullBuffer>,
+}
+
+impl<T: Copy> Cells<'_, T> {
+    #[inline]
+    fn get(&self, row: usize) -> Option<T> {
+        match self.nulls {
+            Some(n) if n.is_null(row) => None,
+            _ => self.values.get(row).copied(),
+        }
+    }
+}
+
+macro_rules! primitive_reader {
+    ($(#[$doc:meta])* $name:ident, $t:ty, $arrow:ty, $data_type:pat, $wire:literal) => {
+        $(#[$doc])*
+        pub struct $name<'a> {
+            cells: Cells<'a, $t>,
+            column: &'a str,
+            batch: Batch<'a>,
+        }
+
+        impl<'a> $name<'a> {
+            /// Find the column `name` and check its type.
+            pub fn open(batch: &Batch<'a>, name: &'a str) -> Result<Self, DecodeError> {
+                Self::open_as(batch, name, name)
+            }
+
+            /// Open wire column `wire`, reporting null values as being in `column`.
+            fn open_as(batch: &Batch<'a>, wire: &str, column: &'a str) -> Result<Self, DecodeError> {
+                let array = batch.open(wire, $wire)?;
+                if !matches!(array.data_type(), $data_type) {
+                    return Err(batch.wrong_type(wire, $wire, array.data_type()));
+                }
+                let array = array
+                    .as_any()
+                    .downcast_ref::<$arrow>()
+                    .ok_or_else(|| batch.wrong_type(wire, $wire, array.data_type()))?;
+                Ok($name {
+                    cells: Cells {
+                        values: array.values(),
+                        nulls: array.nulls(),
+                    },
+                    column,
+                    batch: *batch,
+                })
+            }
+
+            /// Like [`Self::open`], but a missing column is `None` (for `superceded_id`,
+            /// which joins drop).
+            pub fn open_if_present(
+                batch: &Batch<'a>,
+                name: &'a str,
+            ) -> Result<Option<Self>, DecodeError> {
+                if batch.find(name).is_none() {
+                    return Ok(None);
+                }
+                Self::open(batch, name).map(Some)
+            }
+
+            /// The value at `row`, or an error naming table, column and row if it is null.
+            #[inline]
+            pub fn required(&self, row: usize) -> Result<$t, DecodeError> {
+                self.cells
+                    .get(row)
+                    .ok_or_else(|| self.batch.error(self.column, Some(row), DecodeProblem::Null))
+            }
+
+            /// The value at `row`, `None` if null.
+            #[inline]
+            pub fn optional(&self, row: usize) -> Option<$t> {
+                self.cells.get(row)
+            }
+        }
+    };
+}
+
+primitive_reader!(
+    /// Reads an `int64` column.
+    Int64Column, i64, arrow_array::Int64Array, DataType::Int64, "int64"
+);
+primitive_reader!(
+    /// Reads an `int32` column.
+    Int32Column, i32, arrow_array::Int32Array, DataType::Int32, "int32"
+);
+primitive_reader!(
+    /// Reads a `float` (float32) column.
+    Float32Column, f32, arrow_array::Float32Array, DataType::Float32, "float32"
+);
+
+/// Reads a `bool` column.
+pub struct BoolColumn<'a> {
+    array: &'a arrow_array::BooleanArray,
+    column: &'a str,
+    batch: Batch<'a>,
+}
+
+impl<'a> BoolColumn<'a> {
+    /// Find the column `name` and check its type.
+    pub fn open(batch: &Batch<'a>, name: &'a str) -> Result<Self, DecodeError> {
+        let array = batch.open(name, "bool")?;
+        let array = array
+            .as_any()
+            .downcast_ref::<arrow_array::BooleanArray>()
+            .ok_or_else(|| batch.wrong_type(name, "bool", array.data_type()))?;
+        Ok(BoolColumn {
+            array,
+            column: name,
+            batch: *batch,
+        })
+    }
+
+    /// The value at `row`, or an error if it is null.
+    #[inline]
+    pub fn required(&self, row: usize) -> Result<bool, DecodeError> {
+        self.optional(row).ok_or_else(|| {
+            self.batch
+                .error(self.column, Some(row), DecodeProblem::Null)
+        })
+    }
+
+    /// The value at `row`, `None` if null.
+    #[inline]
+    pub fn optional(&self, row: usize) -> Option<bool> {
+        (row < self.array.len() && self.array.is_valid(row)).then(|| self.array.value(row))
+    }
+}
+
+enum Strings<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+}
+
+/// Reads a `string` column (`utf8` or `large_utf8`).
+pub struct Utf8Column<'a> {
+    strings: Strings<'a>,
+    column: &'a str,
+    batch: Batch<'a>,
+}
+
+impl<'a> Utf8Column<'a> {
+    /// Find the column `name` and check its type.
+    pub fn open(batch: &Batch<'a>, name: &'a str) -> Result<Self, DecodeError> {
+        let array = batch.open(name, "utf8")?;
+        let any = array.as_any();
+        let strings = if let Some(a) = any.downcast_ref::<arrow_array::StringArray>() {
+            Strings::Utf8(a)
+        } else if let Some(a) = any.downcast_ref::<arrow_array::LargeStringArray>() {
+            Strings::Large(a)
+        } else {
+            return Err(batch.wrong_type(name, "utf8", array.data_type()));
+        };
+        Ok(Utf8Column {
+            strings,
+            column: name,
+            batch: *batch,
+        })
+    }
+
+    /// The value at `row`, or an error if it is null.
+    #[inline]
+    pub fn required(&self, row: usize) -> Result<&'a str, DecodeError> {
+        self.optional(row).ok_or_else(|| {
+            self.batch
+                .error(self.column, Some(row), DecodeProblem::Null)
+        })
+    }
+
+    /// The value at `row`, `None` if null.
+    #[inline]
+    pub fn optional(&self, row: usize) -> Option<&'a str> {
+        match self.strings {
+            Strings::Utf8(a) => (row < a.len() && a.is_valid(row)).then(|| a.value(row)),
+            Strings::Large(a) => (row < a.len() && a.is_valid(row)).then(|| a.value(row)),
+        }
+    }
+}
+
+/// Reads a `timestamp` column (any unit; CAVE sends nanoseconds, UTC).
+pub struct TimestampColumn<'a> {
+    cells: Cells<'a, i64>,
+    unit: TimeUnit,
+    column: &'a str,
+    batch: Batch<'a>,
+}
+
+impl<'a> TimestampColumn<'a> {
+    /// Find the column `name` and check its type.
+    pub fn open(batch: &Batch<'a>, name: &'a str) -> Result<Self, DecodeError> {
+        use arrow_array::types::*;
+        let array = batch.open(name, "timestamp")?;
+        let wrong = || batch.wrong_type(name, "timestamp", array.data_type());
+        let DataType::Timestamp(unit, _) = array.data_type() else {
+            return Err(wrong());
+        };
+        fn cells<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
+            a: &dyn Array,
+        ) -> Option<Cells<'_, i64>> {
+            let a = a
+                .as_any()
+                .downcast_ref::<arrow_array::PrimitiveArray<T>>()?;
+            Some(Cells {
+                values: a.values(),
+                nulls: a.nulls(),
+            })
+        }
+        let cells = match unit {
+            TimeUnit::Second => cells::<TimestampSecondType>(array),
+            TimeUnit::Millisecond => cells::<TimestampMillisecondType>(array),
+            TimeUnit::Microsecond => cells::<TimestampMicrosecondType>(array),
+            TimeUnit::Nanosecond => cells::<TimestampNanosecondType>(array),
+        }
+        .ok_or_else(wrong)?;
+        Ok(TimestampColumn {
+            cells,
+            unit: *unit,
+            column: name,
+            batch: *batch,
+        })
+    }
+
+    /// The value at `row`, or an error if it is null or out of chrono's range.
+    #[inline]
+    pub fn required(&self, row: usize) -> Result<DateTime<Utc>, DecodeError> {
+        match self.cells.get(row) {
+            None => Err(self
+                .batch
+                .error(self.column, Some(row), DecodeProblem::Null)),
+            Some(v) => self.convert(v, row),
+        }
+    }
+
+    /// The value at `row`, `None` if null; an error if out of chrono's range.
+    #[inline]
+    pub fn optional(&self, row: usize) -> Result<Option<DateTime<Utc>>, DecodeError> {
+        self.cells
+            .get(row)
+            .map(|v| self.convert(v, row))
+            .transpose()
+    }
+
+    fn convert(&self, v: i64, row: usize) -> Result<DateTime<Utc>, DecodeError> {
+        let t = match self.unit {
+            TimeUnit::Second => DateTime::from_timestamp(v, 0),
+            TimeUnit::Millisecond => DateTime::from_timestamp_millis(v),
+            TimeUnit::Microsecond => DateTime::from_timestamp_micros(v),
+            TimeUnit::Nanosecond => Some(DateTime::from_timestamp_nanos(v)),
+        };
+        t.ok_or_else(|| {
+            self.batch.error(
+                self.column,
+                Some(row),
+                DecodeProblem::OutOfRange(format!("timestamp {v} ({:?})", self.unit)),
+            )
+        })
+    }
+}
+
+/// Reads a position: the three `int32` columns `<name>_x`, `<name>_y`, `<name>_z`.
+pub struct PositionColumn<'a> {
+    x: Int32Column<'a>,
+    y: Int32Column<'a>,
+    z: Int32Column<'a>,
+    column: &'a str,
+    batch: Batch<'a>,
+}
+
+impl<'a> PositionColumn<'a> {
+    /// Find the three columns of position `name` and check their types.
+    pub fn open(batch: &Batch<'a>, name: &'a str) -> Result<Self, DecodeError> {
+        let axis = |a: &str| Int32Column::open_as(batch, &format!("{name}_{a}"), name);
+        Ok(PositionColumn {
+            x: axis("x")?,
+            y: axis("y")?,
+            z: axis("z")?,
+            column: name,
+            batch: *batch,
+        })
+    }
+
+    /// The value at `row`, or an error if a coordinate is null.
+    #[inline]
+    pub fn required(&self, row: usize) -> Result<Position, DecodeError> {
+        self.optional(row).ok_or_else(|| {
+            self.batch
+                .error(self.column, Some(row), DecodeProblem::Null)
+        })
+    }
+
+    /// The value at `row`, `None` if any coordinate is null.
+    #[inline]
+    pub fn optional(&self, row: usize) -> Option<Position> {
+        Some(Position {
+            x: self.x.optional(row)?,
+            y: self.y.optional(row)?,
+            z: self.z.optional(row)?,
+            resolution: self.batch.resolution,
+        })
+    }
+}

@@ -1,0 +1,496 @@
+//! Typed queries: what a generated filter builder collects, rendered as the JSON body
+//! caveclient 8.2.1 sends for the same query (shared/cave/API.md §6.4-§6.6).
+
+use std::borrow::Borrow;
+use std::marker::PhantomData;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::ids::{AnnotationId, RootId, SupervoxelId};
+use crate::table::Table;
+
+/// Which table of a query a filter applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The queried table.
+    Table,
+    /// The target of a reference table (joined on `target_id = id`).
+    Target,
+}
+
+/// A value sent in a filter, as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterValue(pub(crate) Value);
+
+impl FilterValue {
+    /// The JSON sent.
+    pub fn as_json(&self) -> &Value {
+        &self.0
+    }
+}
+
+/// A value that can be compared with a column in a filter.
+pub trait FilterOperand {
+    /// The value as it is sent.
+    fn to_filter_value(&self) -> FilterValue;
+}
+
+macro_rules! operand {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
+        impl FilterOperand for $t {
+            fn to_filter_value(&self) -> FilterValue {
+                let $v = self;
+                FilterValue($e)
+            }
+        }
+    )*};
+}
+
+operand! {
+    bool => |v| Value::Bool(*v);
+    i32 => |v| Value::from(*v);
+    i64 => |v| Value::from(*v);
+    // Sent as the shortest decimal that reads back as the same f32 (`0.1`, not
+    // `0.10000000149011612`), as a user typing the number in Python would send it.
+    f32 => |v| v.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number);
+    str => |v| Value::String(v.to_string());
+    String => |v| Value::String(v.clone());
+    RootId => |v| Value::from(v.0);
+    SupervoxelId => |v| Value::from(v.0);
+    AnnotationId => |v| Value::from(v.0);
+}
+
+/// The kinds of filter, in the order of their body keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Dict {
+    In,
+    NotIn,
+    Equal,
+    Greater,
+    Less,
+    GreaterEqual,
+    LessEqual,
+    Spatial,
+    Regex,
+}
+
+impl Dict {
+    const ALL: [Dict; 9] = [
+        Dict::In,
+        Dict::NotIn,
+        Dict::Equal,
+        Dict::Greater,
+        Dict::Less,
+        Dict::GreaterEqual,
+        Dict::LessEqual,
+        Dict::Spatial,
+        Dict::Regex,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Dict::In => "filter_in_dict",
+            Dict::NotIn => "filter_notin_dict",
+            Dict::Equal => "filter_equal_dict",
+            Dict::Greater => "filter_greater_dict",
+            Dict::Less => "filter_less_dict",
+            Dict::GreaterEqual => "filter_greater_equal_dict",
+            Dict::LessEqual => "filter_less_equal_dict",
+            Dict::Spatial => "filter_spatial_dict",
+            Dict::Regex => "filter_regex_dict",
+        }
+    }
+}
+
+/// A comparison of a numeric column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `>`
+    Greater,
+    /// `<`
+    Less,
+    /// `>=`
+    GreaterEqual,
+    /// `<=`
+    LessEqual,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Clause {
+    side: Side,
+    column: &'static str,
+    dict: Dict,
+    value: Value,
+}
+
+/// The query a generated filter builder collects for table `T`. Filters on one column and of
+/// one kind replace each other (the last one wins, as in caveclient's dicts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query<T> {
+    clauses: Vec<Clause>,
+    select: Option<Vec<(Side, &'static str)>>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    desired_resolution: Option<[f64; 3]>,
+    timestamp: Option<DateTime<Utc>>,
+    version: Option<u32>,
+    random_sample: Option<u64>,
+    row: PhantomData<fn() -> T>,
+}
+
+impl<T: Table> Default for Query<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Table> Query<T> {
+    /// A query of the whole table.
+    pub fn new() -> Self {
+        Query {
+            clauses: Vec::new(),
+            select: None,
+            limit: None,
+            offset: None,
+            desired_resolution: None,
+            timestamp: None,
+            version: T::VERSION,
+            random_sample: None,
+            row: PhantomData,
+        }
+    }
+
+    fn push(mut self, side: Side, column: &'static str, dict: Dict, value: Value) -> Self {
+        self.clauses
+            .retain(|c| !(c.side == side && c.column == column && c.dict == dict));
+        self.clauses.push(Clause {
+            side,
+            column,
+            dict,
+            value,
+        });
+        self
+    }
+
+    /// `column == value`.
+    pub fn equal<V: FilterOperand + ?Sized>(
+        self,
+        side: Side,
+        column: &'static str,
+        value: &V,
+    ) -> Self {
+        self.push(side, column, Dict::Equal, value.to_filter_value().0)
+    }
+
+    /// `column IN values`.
+    pub fn is_in<V, I>(self, side: Side, column: &'static str, values: I) -> Self
+    where
+        V: FilterOperand + ?Sized,
+        I: IntoIterator,
+        I::Item: Borrow<V>,
+    {
+        let list = values
+            .into_iter()
+            .map(|v| v.borrow().to_filter_value().0)
+            .collect();
+        self.push(side, column, Dict::In, Value::Array(list))
+    }
+
+    /// `column NOT IN values` (sent as `filter_notin_dict`; see the crate docs for how servers
+    /// treat it).
+    pub fn not_in<V, I>(self, side: Side, column: &'static str, values: I) -> Self
+    where
+        V: FilterOperand + ?Sized,
+        I: IntoIterator,
+        I::Item: Borrow<V>,
+    {
+        let list = values
+            .into_iter()
+            .map(|v| v.borrow().to_filter_value().0)
+            .collect();
+        self.push(side, column, Dict::NotIn, Value::Array(list))
+    }
+
+    /// `column <op> value`.
+    pub fn compare<V: FilterOperand + ?Sized>(
+        self,
+        side: Side,
+        column: &'static str,
+        op: Compare,
+        value: &V,
+    ) -> Self {
+        let dict = match op {
+            Compare::Greater => Dict::Greater,
+            Compare::Less => Dict::Less,
+            Compare::GreaterEqual => Dict::GreaterEqual,
+            Compare::LessEqual => Dict::LessEqual,
+        };
+        self.push(side, column, dict, value.to_filter_value().0)
+    }
+
+    /// `column ~ pattern` (a PostgreSQL regular expression).
+    pub fn regex(self, side: Side, column: &'static str, pattern: &str) -> Self {
+        self.push(
+            side,
+            column,
+            Dict::Regex,
+            Value::String(pattern.to_string()),
+        )
+    }
+
+    /// Position `column` inside the box from `min` to `max`.
+    pub fn bbox(self, side: Side, column: &'static str, min: [i32; 3], max: [i32; 3]) -> Self {
+        self.push(side, column, Dict::Spatial, json!([min, max]))
+    }
+
+    /// Only these columns (root ids bring their supervoxel ids along). The rows are then no
+    /// longer whole `T`s, so the result is a [`Selection`].
+    pub fn select(mut self, columns: Vec<(Side, &'static str)>) -> Selection<T> {
+        self.select = Some(columns);
+        Selection(self)
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skip the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// Positions in this resolution (nm per unit) instead of the table's voxels.
+    pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
+        self.desired_resolution = Some(nm_per_unit);
+        self
+    }
+
+    /// Query the table as it was at `timestamp` (a live query) instead of at a version.
+    pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Query materialization version `v`.
+    pub fn version(mut self, v: u32) -> Self {
+        self.version = Some(v);
+        self
+    }
+
+    /// About `n` randomly sampled rows.
+    pub fn random_sample(mut self, n: u64) -> Self {
+        self.random_sample = Some(n);
+        self
+    }
+
+    /// The materialization version set on the query (or pinned by the macro), if any.
+    pub fn get_version(&self) -> Option<u32> {
+        self.version
+    }
+
+    /// The timestamp of a live query, if set.
+    pub fn get_timestamp(&self) -> Option<DateTime<Utc>> {
+        self.timestamp
+    }
+
+    /// The row limit, if set.
+    pub fn get_limit(&self) -> Option<u64> {
+        self.limit
+    }
+
+    /// The offset, if set.
+    pub fn get_offset(&self) -> Option<u64> {
+        self.offset
+    }
+
+    /// The random sample size, if set.
+    pub fn get_random_sample(&self) -> Option<u64> {
+        self.random_sample
+    }
+
+    /// Whether the query selects a subset of columns.
+    pub fn is_selection(&self) -> bool {
+        self.select.is_some()
+    }
+
+    fn table_of(side: Side) -> &'static str {
+        match side {
+            Side::Table => T::NAME,
+            Side::Target => T::TARGET.unwrap_or(T::NAME),
+        }
+    }
+
+    fn tables(&self) -> Vec<&'static str> {
+        let mut tables = vec![T::NAME];
+        tables.extend(T::TARGET);
+        tables
+    }
+
+    /// `{table: {column: value}}` for one kind of filter, tables in query order.
+    fn dict(&self, dict: Dict) -> Option<Value> {
+        let mut out = Map::new();
+        for table in self.tables() {
+            let mut columns = Map::new();
+            for c in &self.clauses {
+                if c.dict == dict && Self::table_of(c.side) == table {
+                    columns.insert(c.column.to_string(), c.value.clone());
+                }
+            }
+            if !columns.is_empty() {
+                out.insert(table.to_string(), Value::Object(columns));
+            }
+        }
+        (!out.is_empty()).then_some(Value::Object(out))
+    }
+
+    fn select_map(&self) -> Option<Value> {
+        let select = self.select.as_ref()?;
+        let mut out = Map::new();
+        for table in self.tables() {
+            let columns: Vec<Value> = select
+                .iter()
+                .filter(|(side, _)| Self::table_of(*side) == table)
+                .map(|(_, c)| Value::from(*c))
+                .collect();
+            out.insert(table.to_string(), Value::Array(columns));
+        }
+        Some(Value::Object(out))
+    }
+
+    fn suffix_map(&self) -> Option<Value> {
+        let target = T::TARGET?;
+        let mut out = Map::new();
+        out.insert(T::NAME.to_string(), Value::from(""));
+        out.insert(target.to_string(), Value::from("_ref"));
+        Some(Value::Object(out))
+    }
+
+    /// The body of the materialized (frozen version) query: a simple query, or for a
+    /// reference table a join with its target, suffixing the target's shared column names
+    /// with `_ref` (as `query_table(merge_reference=True)` does).
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        if let Some(target) = T::TARGET {
+            body.insert(
+                "tables".into(),
+                json!([[T::NAME, "target_id"], [target, "id"]]),
+            );
+        }
+        for dict in Dict::ALL {
+            if let Some(v) = self.dict(dict) {
+                body.insert(dict.key().into(), v);
+            }
+        }
+        if let Some(select) = self.select_map() {
+            if T::TARGET.is_some() {
+                body.insert("select_column_map".into(), select);
+            } else if let Some(Value::Array(columns)) = select.get(T::NAME) {
+                body.insert("select_columns".into(), Value::Array(columns.clone()));
+            }
+        }
+        if let Some(offset) = self.offset {
+            body.insert("offset".into(), offset.into());
+        }
+        if let Some(suffixes) = self.suffix_map() {
+            body.insert("suffix_map".into(), suffixes);
+        }
+        if let Some(limit) = self.limit {
+            body.insert("limit".into(), limit.into());
+        }
+        if let Some(r) = self.desired_resolution {
+            body.insert("desired_resolution".into(), json!(r));
+        }
+        Value::Object(body)
+    }
+
+    /// The body of the live query at the query's timestamp (API.md §6.6); `None` without a
+    /// timestamp.
+    pub fn live_body(&self) -> Option<Value> {
+        let timestamp = self.timestamp?;
+        let mut body = Map::new();
+        body.insert("table".into(), T::NAME.into());
+        body.insert("timestamp".into(), format_timestamp(timestamp).into());
+        if let Some(target) = T::TARGET {
+            body.insert(
+                "join_tables".into(),
+                json!([[T::NAME, "target_id", target, "id"]]),
+            );
+        }
+        for dict in Dict::ALL {
+            if let Some(v) = self.dict(dict) {
+                body.insert(dict.key().into(), v);
+            }
+        }
+        if let Some(select) = self.select_map() {
+            body.insert("select_columns".into(), select);
+        }
+        if let Some(offset) = self.offset {
+            body.insert("offset".into(), offset.into());
+        }
+        if let Some(limit) = self.limit {
+            body.insert("limit".into(), limit.into());
+        }
+        if let Some(suffixes) = self.suffix_map() {
+            body.insert("suffixes".into(), suffixes);
+        }
+        if let Some(r) = self.desired_resolution {
+            body.insert("desired_resolution".into(), json!(r));
+        }
+        Some(Value::Object(body))
+    }
+}
+
+/// A timestamp as caveclient sends it: `2025-01-02T03:04:05+00:00`, with `.ffffff` when it has
+/// sub-second digits.
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    let micros = t.timestamp_subsec_micros();
+    let base = t.to_rfc3339_opts(SecondsFormat::Secs, false);
+    if micros == 0 {
+        base
+    } else {
+        // `2025-01-02T03:04:05+00:00` → insert `.ffffff` before the offset.
+        let (date_time, offset) = base.split_at(base.len() - 6);
+        format!("{date_time}.{micros:06}{offset}")
+    }
+}
+
+/// A query of some columns of table `T`: its rows are not whole `T`s, so it is run for
+/// untyped results (Arrow record batches) rather than typed rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection<T>(Query<T>);
+
+impl<T: Table> Selection<T> {
+    /// At most `n` rows.
+    pub fn limit(self, n: u64) -> Self {
+        Selection(self.0.limit(n))
+    }
+
+    /// Skip the first `n` rows.
+    pub fn offset(self, n: u64) -> Self {
+        Selection(self.0.offset(n))
+    }
+
+    /// Positions in this resolution (nm per unit).
+    pub fn desired_resolution(self, nm_per_unit: [f64; 3]) -> Self {
+        Selection(self.0.desired_resolution(nm_per_unit))
+    }
+
+    /// Query the table as it was at `timestamp`.
+    pub fn timestamp(self, timestamp: DateTime<Utc>) -> Self {
+        Selection(self.0.timestamp(timestamp))
+    }
+
+    /// Query materialization version `v`.
+    pub fn version(self, v: u32) -> Self {
+        Selection(self.0.version(v))
+    }
+
+    /// The query, selection included.
+    pub fn as_query(&self) -> &Query<T> {
+        &self.0
+    }
+}
