@@ -165,8 +165,10 @@ impl FilterKind {
     /// The kinds a column of type `ty` offers.
     fn for_type(ty: &ValueType, column: &Column) -> &'static [FilterKind] {
         use FilterKind::*;
-        if column.name == "valid" && column.role == ColumnRole::Bookkeeping {
-            return &[]; // queries return only valid rows
+        if column.role == ColumnRole::Bookkeeping {
+            // `valid` is always true in results, `superceded_id` always null, and `created`
+            // is not filterable through the table API.
+            return &[];
         }
         match ty {
             ValueType::AnnotationId | ValueType::Int64 | ValueType::Int32 | ValueType::Float32 => {
