@@ -85,6 +85,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Write the Markdown catalogue of a snapshot: every table, column, filter method and enum
+    /// `datastack!` generates, with the snapshot's descriptions (e.g. `docs/minnie65_public.md`).
+    Docs {
+        /// Datastack snapshot folder [default: `schemas/minnie65_public`].
+        #[arg(long, value_name = "DIR")]
+        datastack_dir: Option<PathBuf>,
+        #[command(flatten)]
+        selection: SelectionArgs,
+        /// Write to this file instead of stdout (only if the content changes).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Read a datastack from a CAVE server and merge it into its snapshot.
     ///
     /// The merge rules are in docs/SNAPSHOT.md, "Refreshing". Everything is read and checked
@@ -315,6 +327,16 @@ fn run_offline(command: Command) -> Result<String, String> {
             let source = cave_schema::codegen::generate_source(&snapshot, &selection.options())
                 .map_err(|e| e.to_string())?;
             write_or_return(out, source)
+        }
+        Command::Docs {
+            datastack_dir,
+            selection,
+            out,
+        } => {
+            let snapshot = load_snapshot(datastack_dir)?;
+            let text = cave_schema::codegen::catalogue::markdown(&snapshot, &selection.options())
+                .map_err(|e| e.to_string())?;
+            write_or_return(out, text)
         }
         Command::Validate { datastack_dir } => {
             let snapshot = load_snapshot(datastack_dir)?;

@@ -5,6 +5,7 @@
 //! [`Plan`] decides what is generated and what it is called; `emit` writes the tokens; the
 //! Markdown catalogue (`cave-schema docs`) reads the same plan.
 
+pub mod catalogue;
 mod doc;
 mod emit;
 pub mod naming;
