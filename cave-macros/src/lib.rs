@@ -12,7 +12,8 @@
 //! with a `Cargo.lock`), and `$CAVE_SCHEMA_DIR/<path>` first when that variable is set.
 //! Options:
 //! - `version = N`: only the tables of materialization version `N`; queries default to it.
-//! - `tables = ["a", "b"]`: only these tables (reference targets come along).
+//! - `tables = ["a", "b"]`: only these tables (reference targets come along); `tables = []`
+//!   generates none (only the datastack constants).
 //! - `crate = ::path::to::cave_runtime`: where the runtime is, if not `::cave_runtime`.
 //!
 //! The expansion reads the snapshot's files with `include_bytes!`, so cargo rebuilds when they
@@ -83,7 +84,14 @@ impl Parse for Args {
                     if args.version.is_some() {
                         return Err(duplicate());
                     }
-                    args.version = Some(input.parse()?);
+                    let v: LitInt = input.parse()?;
+                    if !v.suffix().is_empty() || v.base10_parse::<u32>().is_err() {
+                        return Err(syn::Error::new(
+                            v.span(),
+                            "expected a materialization version number, e.g. `version = 1300`",
+                        ));
+                    }
+                    args.version = Some(v);
                 }
                 "tables" => {
                     if args.tables.is_some() {
@@ -190,7 +198,7 @@ fn load(literal: &str, span: Span) -> syn::Result<(Snapshot, Vec<PathBuf>)> {
             .unwrap_or("DATASTACK");
         return Err(error(format!(
             "no datastack snapshot (a folder with snapshot.json) at \"{literal}\"; tried {} \
-             (relative to the crate's Cargo.toml). Create it with `cargo run -p cave-schema -- \
+             (folders relative to the crate's Cargo.toml). Create it with `cargo run -p cave-schema -- \
              fetch --server URL --datastack {datastack} --out {literal}`",
             shown.join(", ")
         )));
@@ -214,7 +222,15 @@ fn load(literal: &str, span: Span) -> syn::Result<(Snapshot, Vec<PathBuf>)> {
     Ok((snapshot, files))
 }
 
-/// The folders to try, in order, and how to show them in an error.
+/// Whether `dir` is inside a cargo target folder (which carries a `CACHEDIR.TAG`).
+fn in_target_dir(dir: &Path) -> bool {
+    dir.ancestors()
+        .skip(1)
+        .any(|a| a.join("CACHEDIR.TAG").is_file())
+}
+
+/// The folders to try, in order, and how to show them in an error: the crate's folder and
+/// its ancestors relative to it, `$CAVE_SCHEMA_DIR` as such.
 fn candidates(manifest_dir: &Path, literal: &str) -> (Vec<PathBuf>, Vec<String>) {
     let mut dirs = Vec::new();
     let mut shown = Vec::new();
@@ -228,7 +244,9 @@ fn candidates(manifest_dir: &Path, literal: &str) -> (Vec<PathBuf>, Vec<String>)
         let Some(dir) = at else { break };
         dirs.push(dir.join(literal));
         shown.push(format!("`{up}{literal}`"));
-        if dir.join("Cargo.lock").is_file() {
+        // Stop at the workspace root, but not at the copy of Cargo.lock that tools such as
+        // trybuild put in scratch crates inside cargo's target folder.
+        if dir.join("Cargo.lock").is_file() && !in_target_dir(dir) {
             break;
         }
         up.push_str("../");

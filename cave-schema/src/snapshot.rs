@@ -658,6 +658,17 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
     let text = read_file(path)?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            // Not a JSON document: the line and column say where, a JSON path would not.
+            let at = format!("line {}, column {}", inner.line(), inner.column());
+            let message = inner.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_string(),
+                None => message,
+            };
+            return SnapshotError::invalid(path, at, format!("invalid JSON: {message}"));
+        }
         let json_path = match e.path().to_string().as_str() {
             "." => "$".to_string(),
             p => format!("$.{p}"),

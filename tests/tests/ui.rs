@@ -3,22 +3,12 @@
 //! (`tests/pass/`). Re-bless with `TRYBUILD=overwrite cargo test -p cave-tests --test ui`,
 //! then read the `.stderr` diff.
 
-use std::path::Path;
-
 #[test]
 fn ui() {
-    // trybuild compiles the cases in a scratch crate under `target/tests/trybuild/`, with a
-    // copy of the workspace's Cargo.lock, so the macro's walk up from CARGO_MANIFEST_DIR stops
-    // there and never reaches the repository. `$CAVE_SCHEMA_DIR` (tried first) points the
-    // macro at the repository root, so `"schemas/minnie65_public"` and
-    // `"tests/fixtures/broken_json"` resolve as they do from the repository.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate is in the repository");
-    // SAFETY: this is the test binary's only test, and it sets the variable before trybuild
-    // starts; no other thread reads or writes the environment meanwhile.
-    unsafe { std::env::set_var("CAVE_SCHEMA_DIR", root) };
-
+    // trybuild compiles the cases in a scratch crate under `target/tests/trybuild/`; the
+    // macro walks up from there past cargo's target folder to the repository, so
+    // `"schemas/minnie65_public"` and `"tests/fixtures/broken_json"` resolve as they do from
+    // the repository root.
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
     t.pass("tests/pass/*.rs");

@@ -47,6 +47,19 @@ fn docs(lines: &[String]) -> TokenStream {
     doc(&lines.join("\n\n"))
 }
 
+/// `text` as a Markdown code span (backslash escapes do not work inside one; a backtick in
+/// the text needs a longer fence).
+fn code_span(text: &str) -> String {
+    let one_line = text.replace(['\n', '\r'], " ");
+    if one_line.contains('`') {
+        format!("`` {one_line} ``")
+    } else if one_line.is_empty() {
+        "(empty)".to_string()
+    } else {
+        format!("`{one_line}`")
+    }
+}
+
 fn lit(s: &str) -> Literal {
     Literal::string(s)
 }
@@ -94,7 +107,7 @@ fn datastack_items(plan: &Plan) -> TokenStream {
         let list: Vec<String> = plan
             .skipped
             .iter()
-            .map(|(t, why)| format!("`{}` ({})", escape(t), escape(why)))
+            .map(|(t, why)| format!("{} ({})", code_span(t), escape(why)))
             .collect();
         tables_doc.push(format!("Tables without types: {}.", list.join("; ")));
     }
@@ -431,8 +444,8 @@ fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {
                 quote! {
                     let targets = <#up #target as #p::Row>::decode(batch, &[#(#wire),*])?;
                 },
-                quote!(for (row, target) in targets.into_iter().enumerate()),
-                quote!(#field: target,),
+                quote!(for (row, target_row) in targets.into_iter().enumerate()),
+                quote!(#field: target_row,),
             )
         }
         None => (
@@ -750,7 +763,7 @@ fn enum_items(e: &EnumPlan, paths: &Paths) -> TokenStream {
     let enum_doc = docs(&lines);
     let variants = e.variants.iter().map(|v| {
         let id = ident(&v.ident);
-        let mut d = format!("`{}`", escape(&v.value.to_string()));
+        let mut d = code_span(&v.value.to_string());
         if let Some(text) = v.doc.as_deref().filter(|t| !t.trim().is_empty()) {
             d.push_str(": ");
             d.push_str(&escape(text));

@@ -44,10 +44,15 @@ fn capitalized(word: &str) -> String {
 }
 
 /// `UpperCamelCase`: `synapses_pni_2` → `SynapsesPni2`, `5P-IT` → `_5pIt` (a leading digit
-/// gets an underscore), `` → `_`.
+/// gets an underscore); a name without letters or digits becomes `Empty`, and `Self` (a
+/// keyword that cannot be a raw identifier) `SelfValue`.
 pub fn upper_camel(s: &str) -> String {
     let name: String = words(s).iter().map(|w| capitalized(w)).collect();
-    fix_start(name)
+    match name.as_str() {
+        "" => "Empty".to_string(),
+        "Self" => "SelfValue".to_string(),
+        _ => fix_start(name),
+    }
 }
 
 /// `snake_case`: `gOSI` → `g_osi`, `pt_root_id` unchanged.
@@ -89,6 +94,16 @@ pub fn ident_text(name: &str) -> String {
         format!("r#{name}")
     } else {
         name.to_string()
+    }
+}
+
+/// The name a field's methods are built from: its identifier without `r#`, and without the
+/// `_` added to keywords that cannot be raw (`self_` → `self`, so `self_in`, not `self__in`).
+pub fn method_base(field: &str) -> &str {
+    let bare = field.trim_start_matches("r#");
+    match bare.strip_suffix('_') {
+        Some(k) if NOT_RAW.contains(&k) => k,
+        _ => bare,
     }
 }
 
@@ -155,7 +170,9 @@ mod tests {
         assert_eq!(upper_camel("not-neuron"), "NotNeuron");
         assert_eq!(upper_camel("OPC"), "Opc");
         assert_eq!(upper_camel("L2a"), "L2a");
-        assert_eq!(upper_camel("-"), "_");
+        assert_eq!(upper_camel("-"), "Empty");
+        assert_eq!(upper_camel(""), "Empty");
+        assert_eq!(upper_camel("self"), "SelfValue");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::schema::{EnumRepr, EnumValue, FieldKind, SchemaType};
 use crate::snapshot::{Snapshot, TableMeta};
 use crate::suggest::did_you_mean;
 
-use super::naming::{Names, ident_text, snake, upper_camel, words};
+use super::naming::{Names, ident_text, method_base, snake, upper_camel, words};
 use super::{CodegenError, Options};
 
 /// Everything to generate for one datastack.
@@ -688,7 +688,7 @@ fn table_plan(
     let mut select = Vec::new();
     let own_names: BTreeSet<&str> = columns.iter().map(|c| c.column.name.as_str()).collect();
     for c in &columns {
-        let base = c.field.trim_start_matches("r#");
+        let base = method_base(&c.field);
         for &kind in FilterKind::for_type(&c.ty, &c.column) {
             filters.push(FilterMethod {
                 name: ident_text(&methods.claim(&format!("{base}{}", kind.suffix()))),
@@ -726,7 +726,7 @@ fn table_plan(
             if c.column.role == ColumnRole::AnnotationId || c.column.name == "valid" {
                 continue;
             }
-            let base = c.field.trim_start_matches("r#");
+            let base = method_base(&c.field);
             let base = if own_names.contains(c.column.name.as_str()) {
                 format!("target_{base}")
             } else {
