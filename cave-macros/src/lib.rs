@@ -127,8 +127,7 @@ impl Parse for Args {
 fn expand(args: Args) -> syn::Result<TokenStream> {
     let literal = args.path.value();
     let path_span = args.path.span();
-    let (dir, files) = load(&literal, path_span)?;
-    let snapshot = dir;
+    let (snapshot, files) = load(&literal, path_span)?;
     let version = match &args.version {
         Some(v) => Some(v.base10_parse::<u32>()?),
         None => None,

@@ -61,6 +61,21 @@ operand! {
     AnnotationId => |v| Value::from(v.0);
 }
 
+/// The JSON list of an `_in` / `_not_in` filter.
+fn list<V, I>(values: I) -> Value
+where
+    V: FilterOperand + ?Sized,
+    I: IntoIterator,
+    I::Item: Borrow<V>,
+{
+    Value::Array(
+        values
+            .into_iter()
+            .map(|v| v.borrow().to_filter_value().0)
+            .collect(),
+    )
+}
+
 /// The kinds of filter, in the order of their body keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Dict {
@@ -190,11 +205,7 @@ impl<T: Table> Query<T> {
         I: IntoIterator,
         I::Item: Borrow<V>,
     {
-        let list = values
-            .into_iter()
-            .map(|v| v.borrow().to_filter_value().0)
-            .collect();
-        self.push(side, column, Dict::In, Value::Array(list))
+        self.push(side, column, Dict::In, list::<V, I>(values))
     }
 
     /// `column NOT IN values` (sent as `filter_notin_dict`; see the crate docs for how servers
@@ -205,11 +216,7 @@ impl<T: Table> Query<T> {
         I: IntoIterator,
         I::Item: Borrow<V>,
     {
-        let list = values
-            .into_iter()
-            .map(|v| v.borrow().to_filter_value().0)
-            .collect();
-        self.push(side, column, Dict::NotIn, Value::Array(list))
+        self.push(side, column, Dict::NotIn, list::<V, I>(values))
     }
 
     /// `column <op> value`.
@@ -290,31 +297,6 @@ impl<T: Table> Query<T> {
     /// The materialization version set on the query (or pinned by the macro), if any.
     pub fn get_version(&self) -> Option<u32> {
         self.version
-    }
-
-    /// The timestamp of a live query, if set.
-    pub fn get_timestamp(&self) -> Option<DateTime<Utc>> {
-        self.timestamp
-    }
-
-    /// The row limit, if set.
-    pub fn get_limit(&self) -> Option<u64> {
-        self.limit
-    }
-
-    /// The offset, if set.
-    pub fn get_offset(&self) -> Option<u64> {
-        self.offset
-    }
-
-    /// The random sample size, if set.
-    pub fn get_random_sample(&self) -> Option<u64> {
-        self.random_sample
-    }
-
-    /// Whether the query selects a subset of columns.
-    pub fn is_selection(&self) -> bool {
-        self.select.is_some()
     }
 
     fn table_of(side: Side) -> &'static str {

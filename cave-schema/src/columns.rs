@@ -118,18 +118,27 @@ impl Column {
     /// The description of the schema field; for point columns (which the service leaves
     /// undescribed) and bookkeeping columns, one made from what they are.
     pub fn description(&self) -> Option<String> {
-        if let Some(d) = self.field.as_ref().and_then(|f| f.description.as_deref()) {
-            return Some(d.trim().to_string());
+        self.description_with(|text| text.to_string())
+    }
+
+    /// [`Column::description`] with the service's text (field and point descriptions, trimmed)
+    /// passed through `escape`, e.g. to make it safe for rustdoc or Markdown.
+    pub fn description_with(&self, escape: impl Fn(&str) -> String) -> Option<String> {
+        if let Some(d) = self.field.as_ref().and_then(|f| f.description.as_deref())
+            && !d.trim().is_empty()
+        {
+            return Some(escape(d.trim()));
         }
         let of_point = |what: &str| {
             let point = self.point.as_ref()?;
-            let mut text = if point.name.is_empty() {
-                what.to_string()
-            } else {
-                format!("{what} of `{}`", point.name)
-            };
-            if let Some(d) = point.description.as_deref() {
-                text.push_str(&format!(" ({})", d.trim()));
+            let mut text = what.to_string();
+            if !point.name.is_empty() {
+                text.push_str(&format!(" of `{}`", point.name));
+            }
+            if let Some(d) = point.description.as_deref().map(str::trim)
+                && !d.is_empty()
+            {
+                text.push_str(&format!(" ({})", escape(d.trim_end_matches('.'))));
             }
             text.push('.');
             Some(text)
@@ -140,8 +149,8 @@ impl Column {
             (_, "superceded_id") => {
                 Some("The id of the annotation that replaced this one, if any.".to_string())
             }
-            (ColumnRole::Position, _) => of_point("Position, in voxels of the table's resolution,"),
-            (ColumnRole::RootId, _) => of_point("Root id (segment) at the materialization version"),
+            (ColumnRole::Position, _) => of_point("Position"),
+            (ColumnRole::RootId, _) => of_point("Root id (segment) at the queried version or time"),
             (ColumnRole::SupervoxelId, _) => of_point("Supervoxel id"),
             _ => None,
         }

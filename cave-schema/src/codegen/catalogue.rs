@@ -472,7 +472,7 @@ fn enum_section(out: &mut Out, e: &EnumPlan, anchors: &Anchors) {
         EnumRepr::Int32 | EnumRepr::Int64 => "i64",
     };
     out.row(&[
-        code(&format!("{}({other_ty})", e.other)),
+        code(&format!("{}({other_ty})", super::plan::OTHER_VARIANT)),
         "any other".to_string(),
         "A value the snapshot does not know.".to_string(),
     ]);

@@ -10,7 +10,7 @@ use crate::schema::{EnumRepr, EnumValue};
 
 use super::doc::escape;
 use super::plan::{
-    ColumnPlan, EnumPlan, FilterKind, FilterMethod, Plan, Side, TablePlan, ValueType,
+    ColumnPlan, EnumPlan, FilterKind, FilterMethod, OTHER_VARIANT, Plan, Side, TablePlan, ValueType,
 };
 
 /// Paths the generated code uses, from where it stands.
@@ -170,7 +170,7 @@ fn wire_label(c: &ColumnPlan) -> String {
 /// The doc of a row field.
 pub fn column_doc(c: &ColumnPlan) -> Vec<String> {
     let mut lines = Vec::new();
-    if let Some(d) = column_description(c) {
+    if let Some(d) = c.column.description_with(escape) {
         lines.push(d);
     }
     let mut facts = format!(
@@ -188,44 +188,6 @@ pub fn column_doc(c: &ColumnPlan) -> Vec<String> {
     facts.push('.');
     lines.push(facts);
     lines
-}
-
-/// What a column is: the schema's description (escaped), or for the columns the service
-/// leaves undescribed, a sentence made from what they are.
-fn column_description(c: &ColumnPlan) -> Option<String> {
-    let column = &c.column;
-    if let Some(d) = column.field.as_ref().and_then(|f| f.description.as_deref())
-        && !d.trim().is_empty()
-    {
-        return Some(escape(d));
-    }
-    let of_point = |what: &str| {
-        let point = column.point.as_ref()?;
-        let mut text = what.to_string();
-        if !point.name.is_empty() {
-            text.push_str(&format!(" of `{}`", point.name));
-        }
-        if let Some(d) = point
-            .description
-            .as_deref()
-            .filter(|d| !d.trim().is_empty())
-        {
-            text.push_str(&format!(" ({})", escape(d)));
-        }
-        text.push('.');
-        Some(text)
-    };
-    match (column.role, column.name.as_str()) {
-        (ColumnRole::AnnotationId, _) => Some("The annotation id.".to_string()),
-        (_, "created") => Some("When the annotation was created (UTC).".to_string()),
-        (_, "superceded_id") => {
-            Some("The id of the annotation that replaced this one, if any.".to_string())
-        }
-        (ColumnRole::Position, _) => of_point("Position"),
-        (ColumnRole::RootId, _) => of_point("Root id (segment) at the queried version or time"),
-        (ColumnRole::SupervoxelId, _) => of_point("Supervoxel id"),
-        _ => None,
-    }
 }
 
 /// The doc of a row struct.
@@ -743,7 +705,7 @@ fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
 fn enum_items(e: &EnumPlan, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let name = ident(&e.rust_name);
-    let other = ident(&e.other);
+    let other = ident(OTHER_VARIANT);
     let mut lines = Vec::new();
     lines.push(match &e.doc {
         Some(d) if !d.trim().is_empty() => escape(d),
@@ -758,7 +720,7 @@ fn enum_items(e: &EnumPlan, paths: &Paths) -> TokenStream {
     lines.push(format!(
         "Values the snapshot does not know decode as `{}::{}`, so a server that adds values \
          before the snapshot is refreshed still decodes.",
-        e.rust_name, e.other
+        e.rust_name, OTHER_VARIANT
     ));
     let enum_doc = docs(&lines);
     let variants = e.variants.iter().map(|v| {

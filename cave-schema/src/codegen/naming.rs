@@ -122,11 +122,6 @@ impl Names {
         }
     }
 
-    /// Whether `name` is taken.
-    pub fn is_taken(&self, name: &str) -> bool {
-        self.taken.contains(name)
-    }
-
     /// Take `name`, or the first free variant of it: `name_2` for snake_case and for names
     /// ending in a digit, `Name2` for other UpperCamelCase names.
     pub fn claim(&mut self, name: &str) -> String {

@@ -232,8 +232,6 @@ pub struct EnumPlan {
     pub doc: Option<String>,
     /// The known values.
     pub variants: Vec<VariantPlan>,
-    /// The name of the variant that holds unknown values.
-    pub other: String,
     /// `(table, column)` pairs that use it.
     pub used_by: Vec<(String, String)>,
 }
@@ -262,6 +260,9 @@ pub struct VariantPlan {
     /// What it means, when the snapshot says.
     pub doc: Option<String>,
 }
+
+/// The variant of every enum that holds values the snapshot does not know.
+pub const OTHER_VARIANT: &str = "Other";
 
 /// Method names of every filter builder; a column method that would clash is numbered.
 pub const BUILDER_METHODS: &[&str] = &[
@@ -478,7 +479,7 @@ impl EnumBuilder {
         let mut out = BTreeMap::new();
         for mut e in by_name {
             e.rust_name = types.claim(&e.rust_name);
-            let mut variants = Names::with_reserved(&["Other"]);
+            let mut variants = Names::with_reserved(&[OTHER_VARIANT]);
             for v in &mut e.variants {
                 let base = match &v.value {
                     EnumValue::Str(s) => upper_camel(s),
@@ -487,7 +488,6 @@ impl EnumBuilder {
                 };
                 v.ident = variants.claim(&base);
             }
-            e.other = "Other".to_string();
             e.used_by.sort();
             e.used_by.dedup();
             out.insert(e.source.clone(), e);
@@ -545,7 +545,6 @@ fn new_enum(
                 doc,
             })
             .collect(),
-        other: String::new(),
         used_by: Vec::new(),
     })
 }
