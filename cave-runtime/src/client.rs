@@ -1,44 +1,775 @@
-//! The client of a CAVE deployment. Issue 5 gives it HTTP: endpoints, auth, retries, paging
-//! and Arrow decoding; until then it holds the configuration and the typed entry points that
-//! generated code calls, so that `filter().query(&client)` type-checks.
+//! The client of one datastack on a CAVE deployment: where the services are, the token, the
+//! version queries run at, and the calls: info and metadata GETs, and queries that page past
+//! the server's row cap and decode into typed rows or Arrow record batches.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cave_runtime::Error> {
+//! let client = cave_runtime::Client::builder("minnie65_public").version(1300).build()?;
+//! let info = client.info().await?;
+//! println!("{}", info.description.unwrap_or_default());
+//! for v in client.versions_metadata().await? {
+//!     println!("{} {}", v.version, v.time_stamp);
+//! }
+//! # Ok(()) }
+//! ```
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::decode::Batch;
 use crate::error::Error;
-use crate::query::Query;
+use crate::http::{ARROW_ACCEPT_ENCODING, Http, Request, RetryPolicy};
+use crate::info::{DatastackInfo, TableMetadata, VersionInfo};
+use crate::not_in;
+use crate::position::Resolution;
+use crate::pyjson;
+use crate::query::{Clause, Query, Spec};
+use crate::response::{self, Page};
+use crate::result::{Batches, QueryInfo, Rows};
 use crate::table::Table;
 
-/// A client for one datastack of a CAVE deployment.
-#[derive(Debug, Clone)]
-pub struct Client {
-    server: String,
-    datastack: String,
+/// The global CAVE server caveclient uses by default (API.md §0).
+pub const DEFAULT_SERVER: &str = "https://global.daf-apis.com";
+
+/// The oldest materialization server that answers queries as this client expects (caveclient
+/// refuses older ones too, API.md §3).
+pub const MIN_SERVER_VERSION: (u64, u64, u64) = (5, 13, 0);
+
+/// Query-string flags of materialized queries, in caveclient's order (API.md §6.4);
+/// `random_sample` goes before `direct_sql_pandas`.
+const FROZEN_FLAGS: &str = "return_pyarrow=True&arrow_format=True&split_positions=True";
+/// Query-string flags of live queries (API.md §6.6); `random_sample` goes last.
+const LIVE_FLAGS: &str = "return_pyarrow=True&arrow_format=True&merge_reference=False&allow_missing_lookups=False&allow_invalid_root_ids=False&direct_sql_pandas=True";
+
+/// How many pages a query may fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paging {
+    /// Every page, until the rows are complete (or the query's limit is reached).
+    #[default]
+    All,
+    /// Only the first page: at most the server's row cap. The result says when rows were left
+    /// out ([`QueryInfo::truncated`]).
+    FirstPage,
 }
 
-impl Client {
-    /// A client of `datastack` on the CAVE deployment at `server` (e.g.
-    /// `https://global.daf-apis.com`).
-    pub fn new(server: impl Into<String>, datastack: impl Into<String>) -> Self {
-        Client {
-            server: server.into(),
+/// Builds a [`Client`]; every setting has a default.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    datastack: String,
+    server: String,
+    local_server: Option<String>,
+    token: Option<String>,
+    token_env: bool,
+    token_home: Option<PathBuf>,
+    version: Option<u32>,
+    timestamp: Option<DateTime<Utc>>,
+    retry: RetryPolicy,
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    paging: Paging,
+    progress: bool,
+}
+
+impl ClientBuilder {
+    fn new(datastack: impl Into<String>) -> Self {
+        ClientBuilder {
             datastack: datastack.into(),
+            server: DEFAULT_SERVER.to_string(),
+            local_server: None,
+            token: None,
+            token_env: true,
+            token_home: std::env::home_dir(),
+            version: None,
+            timestamp: None,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(30),
+            timeout: None,
+            read_timeout: Some(Duration::from_secs(600)),
+            paging: Paging::All,
+            progress: true,
         }
     }
 
-    /// The server's base URL.
+    /// The global server (info service and auth), default [`DEFAULT_SERVER`].
+    pub fn server(mut self, url: impl Into<String>) -> Self {
+        self.server = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The materialization server, instead of the info record's `local_server`.
+    pub fn local_server(mut self, url: impl Into<String>) -> Self {
+        self.local_server = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// The token to send. Without one the client reads `CAVE_TOKEN`, then caveclient's token
+    /// files (`~/.cloudvolume/secrets/<server host>-cave-secret.json`, `cave-secret.json`,
+    /// `chunkedgraph-secret.json`).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Where token files are looked for (`$HOME` by default; `None`: nowhere), and whether
+    /// `CAVE_TOKEN` is read. For tests and unusual setups.
+    pub fn token_search(mut self, home: Option<PathBuf>, read_env: bool) -> Self {
+        self.token_home = home;
+        self.token_env = read_env;
+        self
+    }
+
+    /// Run queries at this materialization version unless a query names its own.
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = Some(version);
+        self.timestamp = None;
+        self
+    }
+
+    /// Run queries live, at this moment, unless a query names a version or a timestamp.
+    pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
+        self.timestamp = Some(timestamp);
+        self.version = None;
+        self
+    }
+
+    /// Retries of 502/503/504, 429 and broken connections (default: 3, as caveclient).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Time allowed to connect (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request, answer included (default: none, as caveclient).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed between two reads of an answer (default 600 s): a stalled server fails
+    /// instead of hanging.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// Fetch every page (default) or only the first.
+    pub fn paging(mut self, paging: Paging) -> Self {
+        self.paging = paging;
+        self
+    }
+
+    /// Show a progress bar on a terminal while a query fetches many pages (default: on; it
+    /// never shows when stderr is not a terminal).
+    pub fn progress(mut self, show: bool) -> Self {
+        self.progress = show;
+        self
+    }
+
+    /// The client. No request is sent yet.
+    pub fn build(self) -> Result<Client, Error> {
+        for (what, url) in std::iter::once(("server", &self.server))
+            .chain(self.local_server.iter().map(|u| ("local server", u)))
+        {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "the {what} `{url}` is not an http:// or https:// URL"
+                )));
+            }
+        }
+        if self.datastack.is_empty() {
+            return Err(Error::Config("the datastack name is empty".into()));
+        }
+        let env = if self.token_env {
+            std::env::var(cave_schema::token::TOKEN_ENV).ok()
+        } else {
+            None
+        };
+        let token = cave_schema::token::find_token(
+            self.token.as_deref(),
+            env.as_deref(),
+            self.token_home.as_deref(),
+            &self.server,
+        )
+        .map_err(|e| Error::Config(e.to_string()))?;
+        let http = Http::new(
+            token,
+            self.server.clone(),
+            self.retry,
+            self.connect_timeout,
+            self.timeout,
+            self.read_timeout,
+        )?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                server: self.server,
+                datastack: self.datastack,
+                local_server: OnceCell::new_with(self.local_server),
+                info: OnceCell::new(),
+                compatible: OnceCell::new(),
+                metadata: Mutex::new(HashMap::new()),
+                version: self.version,
+                timestamp: self.timestamp,
+                paging: self.paging,
+                progress: self.progress,
+            }),
+        })
+    }
+}
+
+/// A client for one datastack of a CAVE deployment. Cheap to clone: clones share connections
+/// and caches.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Http,
+    server: String,
+    datastack: String,
+    local_server: OnceCell<String>,
+    info: OnceCell<DatastackInfo>,
+    compatible: OnceCell<String>,
+    metadata: Mutex<HashMap<(u32, String), TableMetadata>>,
+    version: Option<u32>,
+    timestamp: Option<DateTime<Utc>>,
+    paging: Paging,
+    progress: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.inner.server)
+            .field("datastack", &self.inner.datastack)
+            .field("local_server", &self.inner.local_server.get())
+            .field("token", &self.inner.http.token().map(|t| &t.token))
+            .field("version", &self.inner.version)
+            .field("timestamp", &self.inner.timestamp)
+            .finish()
+    }
+}
+
+/// What a query runs at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum At {
+    Version(u32),
+    Timestamp(DateTime<Utc>),
+}
+
+impl Client {
+    /// A builder for a client of `datastack`.
+    pub fn builder(datastack: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(datastack)
+    }
+
+    /// A client of `datastack` on the CAVE deployment whose global server is `server`, with
+    /// the token found as [`ClientBuilder::token`] describes.
+    pub fn new(server: impl Into<String>, datastack: impl Into<String>) -> Result<Self, Error> {
+        Self::builder(datastack).server(server).build()
+    }
+
+    /// The global server's URL.
     pub fn server(&self) -> &str {
-        &self.server
+        &self.inner.server
     }
 
     /// The datastack.
     pub fn datastack(&self) -> &str {
-        &self.datastack
+        &self.inner.datastack
     }
 
-    /// Run a typed query and decode its rows.
-    pub async fn query<T: Table>(&self, query: Query<T>) -> Result<Vec<T>, Error> {
-        let _ = query;
-        Err(Error::Unavailable(format!(
-            "running queries against {} (HTTP) is not built yet",
-            self.server
-        )))
+    /// The version queries run at by default, if one was set.
+    pub fn default_version(&self) -> Option<u32> {
+        self.inner.version
+    }
+
+    fn http(&self) -> &Http {
+        &self.inner.http
+    }
+
+    /// The datastack's info record (fetched once).
+    pub async fn info(&self) -> Result<DatastackInfo, Error> {
+        self.inner
+            .info
+            .get_or_try_init(|| async {
+                let url = format!(
+                    "{}/info/api/v2/datastack/full/{}",
+                    self.inner.server,
+                    segment(&self.inner.datastack)
+                );
+                let value = self.http().get_json(&url).await?;
+                serde_json::from_value(value).map_err(|e| Error::BadResponse {
+                    url,
+                    problem: format!("not a datastack info record: {e}"),
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    /// The materialization server (the info record's `local_server`, unless set).
+    pub async fn local_server(&self) -> Result<String, Error> {
+        self.inner
+            .local_server
+            .get_or_try_init(|| async {
+                let info = self.info().await?;
+                match info.local_server {
+                    Some(s) if !s.is_empty() => Ok(s.trim_end_matches('/').to_string()),
+                    _ => Err(Error::BadResponse {
+                        url: format!(
+                            "{}/info/api/v2/datastack/full/{}",
+                            self.inner.server, self.inner.datastack
+                        ),
+                        problem: "the info record has no local_server".into(),
+                    }),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    async fn v3(&self) -> Result<String, Error> {
+        Ok(format!(
+            "{}/materialize/api/v3/datastack/{}",
+            self.local_server().await?,
+            segment(&self.inner.datastack)
+        ))
+    }
+
+    async fn v2(&self) -> Result<String, Error> {
+        Ok(format!(
+            "{}/materialize/api/v2/datastack/{}",
+            self.local_server().await?,
+            segment(&self.inner.datastack)
+        ))
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+        what: &str,
+    ) -> Result<T, Error> {
+        let value = self.http().get_json(&url).await?;
+        serde_json::from_value(value).map_err(|e| Error::BadResponse {
+            url,
+            problem: format!("not {what}: {e}"),
+        })
+    }
+
+    /// The valid materialization versions, oldest first.
+    pub async fn versions(&self) -> Result<Vec<u32>, Error> {
+        let url = format!("{}/versions?expired=False", self.v3().await?);
+        let mut versions: Vec<u32> = self.get(url, "a list of versions").await?;
+        versions.sort_unstable();
+        Ok(versions)
+    }
+
+    /// The newest valid version.
+    pub async fn latest_version(&self) -> Result<u32, Error> {
+        let url = format!("{}/versions?expired=False", self.v3().await?);
+        self.versions()
+            .await?
+            .into_iter()
+            .max()
+            .ok_or(Error::BadResponse {
+                url,
+                problem: "the datastack has no valid versions".into(),
+            })
+    }
+
+    /// The valid versions with their timestamps, oldest first.
+    pub async fn versions_metadata(&self) -> Result<Vec<VersionInfo>, Error> {
+        let url = format!("{}/metadata?expired=False", self.v3().await?);
+        let mut versions: Vec<VersionInfo> = self.get(url, "a list of version records").await?;
+        versions.sort_by_key(|v| v.version);
+        Ok(versions)
+    }
+
+    /// One version's record.
+    pub async fn version_metadata(&self, version: u32) -> Result<VersionInfo, Error> {
+        let url = format!("{}/version/{version}", self.v3().await?);
+        self.get(url, "a version record").await
+    }
+
+    /// When `version` was materialized (UTC).
+    pub async fn timestamp(&self, version: u32) -> Result<DateTime<Utc>, Error> {
+        Ok(self.version_metadata(version).await?.time_stamp)
+    }
+
+    async fn version_or_default(&self, version: Option<u32>) -> Result<u32, Error> {
+        match version.or(self.inner.version) {
+            Some(v) => Ok(v),
+            None => self.latest_version().await,
+        }
+    }
+
+    /// The tables of `version` (default: the client's version, else the latest).
+    pub async fn tables(&self, version: Option<u32>) -> Result<Vec<String>, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = format!("{}/version/{v}/tables", self.v2().await?);
+        self.get(url, "a list of table names").await
+    }
+
+    /// A table's metadata at `version` (default: the client's version, else the latest); cached.
+    pub async fn table_metadata(
+        &self,
+        table: &str,
+        version: Option<u32>,
+    ) -> Result<TableMetadata, Error> {
+        let v = self.version_or_default(version).await?;
+        let key = (v, table.to_string());
+        if let Some(m) = self.lock_metadata().get(&key) {
+            return Ok(m.clone());
+        }
+        let url = format!(
+            "{}/version/{v}/table/{}/metadata",
+            self.v3().await?,
+            segment(table)
+        );
+        let value = self.http().get_json(&url).await?;
+        let meta = TableMetadata::from_json(value).ok_or_else(|| Error::BadResponse {
+            url,
+            problem: "not a table metadata record (no table_name)".into(),
+        })?;
+        self.lock_metadata().insert(key, meta.clone());
+        Ok(meta)
+    }
+
+    fn lock_metadata(&self) -> std::sync::MutexGuard<'_, HashMap<(u32, String), TableMetadata>> {
+        // A panic while holding the lock leaves at worst a missing cache entry.
+        self.inner
+            .metadata
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The number of rows of `table` at `version` (default: the client's version, else the
+    /// latest).
+    pub async fn count(&self, table: &str, version: Option<u32>) -> Result<u64, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = format!(
+            "{}/version/{v}/table/{}/count",
+            self.v2().await?,
+            segment(table)
+        );
+        self.get(url, "a row count").await
+    }
+
+    /// The materialization server's software version, checked once against
+    /// [`MIN_SERVER_VERSION`] before the first query.
+    pub async fn server_version(&self) -> Result<String, Error> {
+        self.inner
+            .compatible
+            .get_or_try_init(|| async {
+                let url = format!("{}/materialize/version", self.local_server().await?);
+                let version: String = self.get(url.clone(), "a version string").await?;
+                let parsed: Vec<u64> = version
+                    .split(['.', '-', '+'])
+                    .take(3)
+                    .map_while(|p| p.parse().ok())
+                    .collect();
+                let ok = match parsed.as_slice() {
+                    [a, b, c] => (*a, *b, *c) >= MIN_SERVER_VERSION,
+                    _ => false,
+                };
+                if ok {
+                    Ok(version)
+                } else {
+                    let (a, b, c) = MIN_SERVER_VERSION;
+                    Err(Error::Incompatible(format!(
+                        "{url}: the materialization server is version `{version}`; queries need {a}.{b}.{c} or newer"
+                    )))
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// Run a typed query and decode its rows, fetching page after page past the server's row
+    /// cap. The query runs at its own version or timestamp, else the client's, else the
+    /// version the code was generated for, else the latest version.
+    pub async fn query<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Rows<T>, Error> {
+        let query = query.into();
+        let at = self.at(&query.spec, T::VERSION).await?;
+        let fallback = query.spec.desired_resolution.unwrap_or(T::VOXEL_RESOLUTION);
+        let mut rows: Vec<T> = Vec::new();
+        let info = self
+            .run(&query.spec, at, |page, batch| {
+                let resolution = Resolution::from_f64(page.resolution.unwrap_or(fallback));
+                let decoded = T::decode(&Batch::new(&batch, T::NAME, resolution), T::WIRE_NAMES)?;
+                rows.extend(decoded);
+                Ok(())
+            })
+            .await?;
+        Ok(Rows::new(rows, info))
+    }
+
+    /// Run a typed query live, at `timestamp` (API.md §6.6).
+    pub async fn live_query<T: Table>(
+        &self,
+        query: impl Into<Query<T>>,
+        timestamp: DateTime<Utc>,
+    ) -> Result<Rows<T>, Error> {
+        self.query(query.into().timestamp(timestamp)).await
+    }
+
+    /// Run an untyped query: the rows as Arrow record batches, positions split in
+    /// `_x`/`_y`/`_z` columns as the server sends them.
+    pub(crate) async fn query_spec(
+        &self,
+        spec: &Spec,
+        pinned: Option<u32>,
+    ) -> Result<Batches, Error> {
+        let at = self.at(spec, pinned).await?;
+        let mut batches = Vec::new();
+        let mut schema = None;
+        let info = self
+            .run(spec, at, |page, batch| {
+                schema.get_or_insert_with(|| page.schema.clone());
+                batches.push(batch);
+                Ok(())
+            })
+            .await?;
+        Ok(Batches::new(schema, batches, info))
+    }
+
+    /// Resolve a table's reference target from its metadata (as `merge_reference=True` does).
+    pub(crate) async fn reference_of(
+        &self,
+        table: &str,
+        at: Option<u32>,
+    ) -> Result<Option<String>, Error> {
+        Ok(self.table_metadata(table, at).await?.reference_table)
+    }
+
+    /// What a query runs at: its own timestamp or version, else the client's, else the
+    /// version pinned at generation, else the latest.
+    async fn at(&self, spec: &Spec, pinned: Option<u32>) -> Result<At, Error> {
+        if let Some(t) = spec.timestamp {
+            return Ok(At::Timestamp(t));
+        }
+        if let Some(v) = spec.version {
+            return Ok(At::Version(v));
+        }
+        if let Some(v) = self.inner.version {
+            return Ok(At::Version(v));
+        }
+        if let Some(t) = self.inner.timestamp {
+            return Ok(At::Timestamp(t));
+        }
+        match pinned {
+            Some(v) => Ok(At::Version(v)),
+            None => Ok(At::Version(self.latest_version().await?)),
+        }
+    }
+
+    /// The version an untyped query's metadata is read at.
+    pub(crate) async fn metadata_version(&self, spec: &Spec) -> Result<u32, Error> {
+        match self.at(spec, None).await? {
+            At::Version(v) => Ok(v),
+            At::Timestamp(_) => self.latest_version().await,
+        }
+    }
+
+    /// Fetch every page of `spec` at `at`, handing each record batch (not-in filters applied)
+    /// to `take`.
+    async fn run(
+        &self,
+        spec: &Spec,
+        at: At,
+        mut take: impl FnMut(&Page, RecordBatch) -> Result<(), Error>,
+    ) -> Result<QueryInfo, Error> {
+        validate(spec)?;
+        self.server_version().await?;
+        let url = self.query_url(spec, at).await?;
+        let not_in: Vec<&Clause> = spec.clauses.iter().filter(|c| c.is_not_in()).collect();
+        let join = spec.target.is_some();
+        let mut info = QueryInfo::new(
+            spec,
+            match at {
+                At::Version(v) => (Some(v), None),
+                At::Timestamp(t) => (None, Some(t)),
+            },
+        );
+        let want = spec.limit;
+        let mut kept: u64 = 0;
+        let mut offset = spec.offset.unwrap_or(0);
+        let mut progress = None;
+        let mut page_spec = spec.clone();
+        loop {
+            let body = match at {
+                At::Version(_) => page_spec.body(),
+                At::Timestamp(t) => page_spec.live_body(t),
+            };
+            let body = pyjson::to_string(&body);
+            let received = self
+                .http()
+                .send(
+                    &url,
+                    Request::Post {
+                        body: &body,
+                        accept_encoding: ARROW_ACCEPT_ENCODING,
+                    },
+                )
+                .await?;
+            let page = response::decode(&url, &received)?;
+            drop(received);
+            info.pages += 1;
+            info.add_warnings(&page);
+            let server_rows = page.rows as u64;
+            for batch in &page.batches {
+                let before = batch.num_rows();
+                let mut batch = not_in::apply(batch.clone(), &not_in, join).map_err(|problem| {
+                    Error::InvalidArgument(format!("{}: {problem}", spec.table))
+                })?;
+                info.dropped_by_not_in += (before - batch.num_rows()) as u64;
+                if let Some(w) = want {
+                    let room = w.saturating_sub(kept) as usize;
+                    if batch.num_rows() > room {
+                        batch = batch.slice(0, room);
+                    }
+                }
+                kept += batch.num_rows() as u64;
+                take(&page, batch)?;
+            }
+            offset += server_rows;
+            let more = page.capped && server_rows > 0 && want.is_none_or(|w| kept < w);
+            if !more {
+                break;
+            }
+            if self.inner.paging == Paging::FirstPage {
+                info.truncated = true;
+                break;
+            }
+            if spec.random_sample.is_some() {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: the random sample has more rows than the server sends at once ({server_rows}); \
+                     sample fewer rows, or use Paging::FirstPage to take the first {server_rows}",
+                    spec.table
+                )));
+            }
+            // The next page: after the rows seen, at most the rows still wanted.
+            page_spec.offset = Some(offset);
+            page_spec.limit = want.map(|w| w - kept);
+            if self.inner.progress {
+                let bar = progress.get_or_insert_with(|| progress_bar(&spec.table));
+                bar.set_message(format!(
+                    "{}: {kept} rows, page {}",
+                    spec.table,
+                    info.pages + 1
+                ));
+                bar.tick();
+            }
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        info.rows = kept;
+        Ok(info)
+    }
+
+    async fn query_url(&self, spec: &Spec, at: At) -> Result<String, Error> {
+        let sample = spec
+            .random_sample
+            .map(|n| format!("&random_sample={n}"))
+            .unwrap_or_default();
+        Ok(match at {
+            At::Version(v) => {
+                let base = format!("{}/version/{v}", self.v3().await?);
+                let path = match spec.target {
+                    Some(_) => format!("{base}/query"),
+                    None => format!("{base}/table/{}/query", segment(&spec.table)),
+                };
+                format!("{path}?{FROZEN_FLAGS}{sample}&direct_sql_pandas=True")
+            }
+            At::Timestamp(_) => format!("{}/query?{LIVE_FLAGS}{sample}", self.v3().await?),
+        })
+    }
+}
+
+/// Checks caveclient makes before sending (API.md §11.4), and ones it should.
+fn validate(spec: &Spec) -> Result<(), Error> {
+    let bad = |what: String| Err(Error::InvalidArgument(format!("{}: {what}", spec.table)));
+    if spec.limit == Some(0) {
+        return bad("limit must be at least 1".into());
+    }
+    if let Some(r) = spec.desired_resolution
+        && !r.iter().all(|v| v.is_finite() && *v > 0.0)
+    {
+        return bad(format!(
+            "desired_resolution {r:?} must be three positive numbers"
+        ));
+    }
+    for c in &spec.clauses {
+        if let Value::Array(pair) = &c.value
+            && c.value.pointer("/0/0").is_some()
+            && let (Some(Value::Array(min)), Some(Value::Array(max))) = (pair.first(), pair.get(1))
+            && min.iter().zip(max).any(|(a, b)| a.as_f64() >= b.as_f64())
+        {
+            return bad(format!(
+                "the box on `{}` must have min < max on every axis, got {} to {}",
+                c.column,
+                Value::Array(min.clone()),
+                Value::Array(max.clone())
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(table: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(format!("{table}: fetching"));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// A URL path segment: letters, digits and `-._~` as they are, the rest percent-encoded.
+pub(crate) fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl QueryInfo {
+    fn new(spec: &Spec, (version, timestamp): (Option<u32>, Option<DateTime<Utc>>)) -> Self {
+        QueryInfo {
+            table: spec.table.to_string(),
+            version,
+            timestamp,
+            ..QueryInfo::default()
+        }
     }
 }

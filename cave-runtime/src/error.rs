@@ -83,17 +83,109 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Everything that can go wrong running a query.
+/// Everything that can go wrong talking to CAVE. Each variant says what went wrong and where
+/// (URL, status, table, column, row); none of them ever contains the token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The response could not be decoded into the row type.
+    /// The server answered with an error status (after any retries).
+    #[error("{method} {url}: HTTP {status}: {message}{}", attempts_note(*attempts))]
+    Http {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL asked (never with a token in it).
+        url: String,
+        /// The status of the last answer.
+        status: u16,
+        /// The server's message (its JSON `message`, or the start of the body).
+        message: String,
+        /// How many times the request was sent.
+        attempts: u32,
+    },
+    /// The server refused the token, or wants one (HTTP 400/401/403 from the auth layer).
+    #[error("{method} {url}: HTTP {status} {code}: {message}\nhint: {hint}")]
+    Auth {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL asked.
+        url: String,
+        /// 400, 401 or 403.
+        status: u16,
+        /// The server's error code: `no_token`, `invalid_token`, `missing_tos`,
+        /// `missing_permission`, `bad_auth_header`, `invalid_table_id`, ...
+        code: String,
+        /// The server's message.
+        message: String,
+        /// What to do about it.
+        hint: String,
+        /// For `missing_tos`: where to accept the terms of service.
+        tos_url: Option<String>,
+    },
+    /// The request did not complete: connection refused or reset, a timeout, or a body cut
+    /// short (after any retries).
+    #[error("{method} {url}: {message}{}", attempts_note(*attempts))]
+    Transport {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL asked.
+        url: String,
+        /// What failed.
+        message: String,
+        /// How many times the request was sent.
+        attempts: u32,
+    },
+    /// The server answered 200 with something that is not what the endpoint returns: a wrong
+    /// content type, JSON of the wrong shape, an invalid Arrow stream.
+    #[error("{url}: unexpected response: {problem}")]
+    BadResponse {
+        /// The URL asked.
+        url: String,
+        /// What was expected and what came.
+        problem: String,
+    },
+    /// The server's columns no longer match the snapshot the code was generated from (a
+    /// missing column, a wrong type, a null where the schema has none). No rows are returned.
+    #[error("{0}")]
+    SchemaDrift(DecodeError),
+    /// A value of the response could not be decoded into the row type.
     #[error(transparent)]
-    Decode(#[from] DecodeError),
+    Decode(DecodeError),
     /// An argument is not valid (no request was sent).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// The operation is not available in this build.
-    #[error("not available: {0}")]
-    Unavailable(String),
+    /// The client could not be set up (a token file that cannot be read, a bad server URL).
+    #[error("client setup: {0}")]
+    Config(String),
+    /// The server is too old or too different for this client.
+    #[error("{0}")]
+    Incompatible(String),
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        match e.problem {
+            DecodeProblem::Missing { .. }
+            | DecodeProblem::WrongType { .. }
+            | DecodeProblem::Null => Error::SchemaDrift(e),
+            _ => Error::Decode(e),
+        }
+    }
+}
+
+impl Error {
+    /// The HTTP status of the server's answer, for `Http` and `Auth` errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Http { status, .. } | Error::Auth { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }

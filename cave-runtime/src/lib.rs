@@ -1,6 +1,7 @@
-//! What generated code and users call to query CAVE: typed ids and positions, the query a
-//! filter builder collects and the JSON body it sends, Arrow column readers that decode
-//! responses into generated rows, and errors. The HTTP client arrives with issue 5.
+//! Typed queries of CAVE's materialization service: the [`Client`] (async on tokio, plus a
+//! [`blocking`] one), the query a generated filter builder collects and the request caveclient
+//! 8.2.1 would send for it, paging past the server's row cap, and decoding of the Arrow answer
+//! into generated rows ([`Rows`]) or record batches ([`Batches`]).
 //!
 //! Most users meet this crate through [`datastack!`], which generates a row struct, a filter
 //! builder and enums for every table of a committed snapshot:
@@ -14,25 +15,50 @@
 //!     .strategy_axon(minnie::ProofreadingStrategy::AxonFullyExtended);
 //! ```
 //!
-//! Not-in filters are sent as `filter_notin_dict`, as caveclient does; current servers
-//! (MaterializationEngine 5.26) accept but ignore that key (shared/cave/API.md §11.5).
+//! Run it:
+//!
+//! ```ignore
+//! let client = cave_runtime::Client::builder("minnie65_public").build()?;
+//! let rows = query.query(&client).await?;   // Rows<ProofreadingStatusAndStrategy>
+//! println!("{} rows at version {:?}", rows.len(), rows.info().version);
+//! ```
+//!
+//! Where caveclient and the server disagree, the client does the correct thing:
+//! - Not-in filters are sent as `filter_notin_dict`, as caveclient does, but current servers
+//!   (MaterializationEngine 5.26) accept and ignore that key (shared/cave/API.md §11.5), so the
+//!   client also removes the excluded rows itself ([`QueryInfo::dropped_by_not_in`]).
+//! - Results past the server's row cap (200,000 rows) are fetched page by page (`offset`) and
+//!   joined, where caveclient only logs a warning; [`Paging::FirstPage`] keeps one page and
+//!   says so ([`QueryInfo::truncated`]).
 
+pub mod blocking;
 pub mod client;
 pub mod decode;
 pub mod error;
+mod http;
 pub mod ids;
+pub mod info;
+mod not_in;
 pub mod position;
+pub mod pyjson;
 pub mod query;
+pub mod response;
+pub mod result;
 pub mod table;
+pub mod untyped;
 
 pub use cave_schema;
 pub use chrono;
-pub use client::Client;
+pub use client::{Client, ClientBuilder, DEFAULT_SERVER, Paging};
 pub use error::{DecodeError, DecodeProblem, Error};
+pub use http::RetryPolicy;
 pub use ids::{AnnotationId, RootId, SupervoxelId};
+pub use info::{AlignedVolume, DatastackInfo, TableMetadata, VersionInfo};
 pub use position::{Position, Resolution};
 pub use query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
+pub use result::{Batches, QueryInfo, Rows};
 pub use table::{ColumnInfo, Row, Table};
+pub use untyped::{ColumnRef, TableQuery, target};
 
 #[cfg(feature = "macros")]
 pub use cave_macros::datastack;
@@ -52,6 +78,7 @@ pub mod __private {
     pub use crate::ids::{AnnotationId, RootId, SupervoxelId};
     pub use crate::position::Position;
     pub use crate::query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
+    pub use crate::result::Rows;
     pub use crate::table::{ColumnInfo, Row, Table};
     pub use cave_schema::{ColumnRole, WireType};
 

@@ -1,7 +1,7 @@
 //! Typed queries: what a generated filter builder collects, rendered as the JSON body
 //! caveclient 8.2.1 sends for the same query (shared/cave/API.md §6.4-§6.6).
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::marker::PhantomData;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -22,6 +22,12 @@ pub enum Side {
 /// A value sent in a filter, as JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterValue(pub(crate) Value);
+
+impl From<Value> for FilterValue {
+    fn from(v: Value) -> Self {
+        FilterValue(v)
+    }
+}
 
 impl FilterValue {
     /// The JSON sent.
@@ -54,6 +60,7 @@ operand! {
     // Sent as the shortest decimal that reads back as the same f32 (`0.1`, not
     // `0.10000000149011612`), as a user typing the number in Python would send it.
     f32 => |v| v.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number);
+    f64 => |v| serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number);
     str => |v| Value::String(v.to_string());
     String => |v| Value::String(v.clone());
     RootId => |v| Value::from(v.0);
@@ -61,8 +68,14 @@ operand! {
     AnnotationId => |v| Value::from(v.0);
 }
 
+impl<T: FilterOperand + ?Sized> FilterOperand for &T {
+    fn to_filter_value(&self) -> FilterValue {
+        (**self).to_filter_value()
+    }
+}
+
 /// The JSON list of an `_in` / `_not_in` filter.
-fn list<V, I>(values: I) -> Value
+pub(crate) fn list<V, I>(values: I) -> Value
 where
     V: FilterOperand + ?Sized,
     I: IntoIterator,
@@ -78,7 +91,7 @@ where
 
 /// The kinds of filter, in the order of their body keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Dict {
+pub(crate) enum Dict {
     In,
     NotIn,
     Equal,
@@ -118,6 +131,17 @@ impl Dict {
     }
 }
 
+impl Compare {
+    pub(crate) fn dict(self) -> Dict {
+        match self {
+            Compare::Greater => Dict::Greater,
+            Compare::Less => Dict::Less,
+            Compare::GreaterEqual => Dict::GreaterEqual,
+            Compare::LessEqual => Dict::LessEqual,
+        }
+    }
+}
+
 /// A comparison of a numeric column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compare {
@@ -132,25 +156,193 @@ pub enum Compare {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Clause {
-    side: Side,
-    column: &'static str,
+pub(crate) struct Clause {
+    pub(crate) side: Side,
+    pub(crate) column: Cow<'static, str>,
     dict: Dict,
-    value: Value,
+    pub(crate) value: Value,
+}
+
+impl Clause {
+    /// Whether this is a not-in filter (applied client-side as well, API.md §11.5).
+    pub(crate) fn is_not_in(&self) -> bool {
+        self.dict == Dict::NotIn
+    }
+}
+
+/// What a query collects, for a table known by name: the common part of typed queries
+/// ([`Query`]) and untyped ones ([`TableQuery`](crate::TableQuery)).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Spec {
+    pub(crate) table: Cow<'static, str>,
+    /// The target of a reference table, joined on `target_id = id`.
+    pub(crate) target: Option<Cow<'static, str>>,
+    pub(crate) clauses: Vec<Clause>,
+    pub(crate) select: Option<Vec<(Side, Cow<'static, str>)>>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: Option<u64>,
+    pub(crate) desired_resolution: Option<[f64; 3]>,
+    pub(crate) timestamp: Option<DateTime<Utc>>,
+    pub(crate) version: Option<u32>,
+    pub(crate) random_sample: Option<u64>,
+}
+
+impl Spec {
+    pub(crate) fn new(table: Cow<'static, str>, target: Option<Cow<'static, str>>) -> Self {
+        Spec {
+            table,
+            target,
+            clauses: Vec::new(),
+            select: None,
+            limit: None,
+            offset: None,
+            desired_resolution: None,
+            timestamp: None,
+            version: None,
+            random_sample: None,
+        }
+    }
+
+    /// Add a filter, replacing one of the same kind on the same column.
+    pub(crate) fn push(&mut self, side: Side, column: Cow<'static, str>, dict: Dict, value: Value) {
+        self.clauses
+            .retain(|c| !(c.side == side && c.column == column && c.dict == dict));
+        self.clauses.push(Clause {
+            side,
+            column,
+            dict,
+            value,
+        });
+    }
+
+    fn table_of(&self, side: Side) -> &str {
+        match (side, &self.target) {
+            (Side::Target, Some(target)) => target,
+            _ => &self.table,
+        }
+    }
+
+    fn tables(&self) -> Vec<&str> {
+        let mut tables = vec![self.table.as_ref()];
+        tables.extend(self.target.as_deref());
+        tables
+    }
+
+    /// `{table: {column: value}}` for one kind of filter, tables in query order.
+    fn dict(&self, dict: Dict) -> Option<Value> {
+        let mut out = Map::new();
+        for table in self.tables() {
+            let mut columns = Map::new();
+            for c in &self.clauses {
+                if c.dict == dict && self.table_of(c.side) == table {
+                    columns.insert(c.column.to_string(), c.value.clone());
+                }
+            }
+            if !columns.is_empty() {
+                out.insert(table.to_string(), Value::Object(columns));
+            }
+        }
+        (!out.is_empty()).then_some(Value::Object(out))
+    }
+
+    fn select_map(&self) -> Option<Value> {
+        let select = self.select.as_ref()?;
+        let mut out = Map::new();
+        for table in self.tables() {
+            let columns: Vec<Value> = select
+                .iter()
+                .filter(|(side, _)| self.table_of(*side) == table)
+                .map(|(_, c)| Value::from(c.as_ref()))
+                .collect();
+            out.insert(table.to_string(), Value::Array(columns));
+        }
+        Some(Value::Object(out))
+    }
+
+    fn suffix_map(&self) -> Option<Value> {
+        let target = self.target.as_deref()?;
+        let mut out = Map::new();
+        out.insert(self.table.to_string(), Value::from(""));
+        out.insert(target.to_string(), Value::from("_ref"));
+        Some(Value::Object(out))
+    }
+
+    /// The body of the materialized query (API.md §6.4, §6.5).
+    pub(crate) fn body(&self) -> Value {
+        let mut body = Map::new();
+        if let Some(target) = &self.target {
+            body.insert(
+                "tables".into(),
+                json!([[self.table, "target_id"], [target, "id"]]),
+            );
+        }
+        for dict in Dict::ALL {
+            if let Some(v) = self.dict(dict) {
+                body.insert(dict.key().into(), v);
+            }
+        }
+        if let Some(select) = self.select_map() {
+            if self.target.is_some() {
+                body.insert("select_column_map".into(), select);
+            } else if let Some(Value::Array(columns)) = select.get(self.table.as_ref()) {
+                body.insert("select_columns".into(), Value::Array(columns.clone()));
+            }
+        }
+        if let Some(offset) = self.offset {
+            body.insert("offset".into(), offset.into());
+        }
+        if let Some(suffixes) = self.suffix_map() {
+            body.insert("suffix_map".into(), suffixes);
+        }
+        if let Some(limit) = self.limit {
+            body.insert("limit".into(), limit.into());
+        }
+        if let Some(r) = self.desired_resolution {
+            body.insert("desired_resolution".into(), json!(r));
+        }
+        Value::Object(body)
+    }
+
+    /// The body of the live query at `timestamp` (API.md §6.6).
+    pub(crate) fn live_body(&self, timestamp: DateTime<Utc>) -> Value {
+        let mut body = Map::new();
+        body.insert("table".into(), self.table.as_ref().into());
+        body.insert("timestamp".into(), format_timestamp(timestamp).into());
+        if let Some(target) = &self.target {
+            body.insert(
+                "join_tables".into(),
+                json!([[self.table, "target_id", target, "id"]]),
+            );
+        }
+        for dict in Dict::ALL {
+            if let Some(v) = self.dict(dict) {
+                body.insert(dict.key().into(), v);
+            }
+        }
+        if let Some(select) = self.select_map() {
+            body.insert("select_columns".into(), select);
+        }
+        if let Some(offset) = self.offset {
+            body.insert("offset".into(), offset.into());
+        }
+        if let Some(limit) = self.limit {
+            body.insert("limit".into(), limit.into());
+        }
+        if let Some(suffixes) = self.suffix_map() {
+            body.insert("suffixes".into(), suffixes);
+        }
+        if let Some(r) = self.desired_resolution {
+            body.insert("desired_resolution".into(), json!(r));
+        }
+        Value::Object(body)
+    }
 }
 
 /// The query a generated filter builder collects for table `T`. Filters on one column and of
 /// one kind replace each other (the last one wins, as in caveclient's dicts).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query<T> {
-    clauses: Vec<Clause>,
-    select: Option<Vec<(Side, &'static str)>>,
-    limit: Option<u64>,
-    offset: Option<u64>,
-    desired_resolution: Option<[f64; 3]>,
-    timestamp: Option<DateTime<Utc>>,
-    version: Option<u32>,
-    random_sample: Option<u64>,
+    pub(crate) spec: Spec,
     row: PhantomData<fn() -> T>,
 }
 
@@ -164,27 +356,13 @@ impl<T: Table> Query<T> {
     /// A query of the whole table.
     pub fn new() -> Self {
         Query {
-            clauses: Vec::new(),
-            select: None,
-            limit: None,
-            offset: None,
-            desired_resolution: None,
-            timestamp: None,
-            version: T::VERSION,
-            random_sample: None,
+            spec: Spec::new(T::NAME.into(), T::TARGET.map(Cow::Borrowed)),
             row: PhantomData,
         }
     }
 
     fn push(mut self, side: Side, column: &'static str, dict: Dict, value: Value) -> Self {
-        self.clauses
-            .retain(|c| !(c.side == side && c.column == column && c.dict == dict));
-        self.clauses.push(Clause {
-            side,
-            column,
-            dict,
-            value,
-        });
+        self.spec.push(side, Cow::Borrowed(column), dict, value);
         self
     }
 
@@ -208,8 +386,8 @@ impl<T: Table> Query<T> {
         self.push(side, column, Dict::In, list::<V, I>(values))
     }
 
-    /// `column NOT IN values` (sent as `filter_notin_dict`; see the crate docs for how servers
-    /// treat it).
+    /// `column NOT IN values`: sent as `filter_notin_dict` as caveclient does, and applied to
+    /// the rows client-side too, since servers ignore that key (see the crate docs).
     pub fn not_in<V, I>(self, side: Side, column: &'static str, values: I) -> Self
     where
         V: FilterOperand + ?Sized,
@@ -227,13 +405,7 @@ impl<T: Table> Query<T> {
         op: Compare,
         value: &V,
     ) -> Self {
-        let dict = match op {
-            Compare::Greater => Dict::Greater,
-            Compare::Less => Dict::Less,
-            Compare::GreaterEqual => Dict::GreaterEqual,
-            Compare::LessEqual => Dict::LessEqual,
-        };
-        self.push(side, column, dict, value.to_filter_value().0)
+        self.push(side, column, op.dict(), value.to_filter_value().0)
     }
 
     /// `column ~ pattern` (a PostgreSQL regular expression).
@@ -254,175 +426,72 @@ impl<T: Table> Query<T> {
     /// Only these columns (root ids bring their supervoxel ids along). The rows are then no
     /// longer whole `T`s, so the result is a [`Selection`].
     pub fn select(mut self, columns: Vec<(Side, &'static str)>) -> Selection<T> {
-        self.select = Some(columns);
+        self.spec.select = Some(
+            columns
+                .into_iter()
+                .map(|(side, c)| (side, Cow::Borrowed(c)))
+                .collect(),
+        );
         Selection(self)
     }
 
-    /// At most `n` rows.
+    /// At most `n` rows in all (the client pages past the server's row cap up to `n`).
     pub fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(n);
+        self.spec.limit = Some(n);
         self
     }
 
     /// Skip the first `n` rows.
     pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
+        self.spec.offset = Some(n);
         self
     }
 
     /// Positions in this resolution (nm per unit) instead of the table's voxels.
     pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
-        self.desired_resolution = Some(nm_per_unit);
+        self.spec.desired_resolution = Some(nm_per_unit);
         self
     }
 
     /// Query the table as it was at `timestamp` (a live query) instead of at a version.
     pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
-        self.timestamp = Some(timestamp);
+        self.spec.timestamp = Some(timestamp);
         self
     }
 
-    /// Query materialization version `v`.
+    /// Query materialization version `v` (over the client's and the macro's version).
     pub fn version(mut self, v: u32) -> Self {
-        self.version = Some(v);
+        self.spec.version = Some(v);
         self
     }
 
     /// About `n` randomly sampled rows.
     pub fn random_sample(mut self, n: u64) -> Self {
-        self.random_sample = Some(n);
+        self.spec.random_sample = Some(n);
         self
     }
 
-    /// The materialization version set on the query (or pinned by the macro), if any.
+    /// The version set on the query, else the one pinned by the macro (`version = N`).
     pub fn get_version(&self) -> Option<u32> {
-        self.version
+        self.spec.version.or(T::VERSION)
     }
 
-    fn table_of(side: Side) -> &'static str {
-        match side {
-            Side::Table => T::NAME,
-            Side::Target => T::TARGET.unwrap_or(T::NAME),
-        }
-    }
-
-    fn tables(&self) -> Vec<&'static str> {
-        let mut tables = vec![T::NAME];
-        tables.extend(T::TARGET);
-        tables
-    }
-
-    /// `{table: {column: value}}` for one kind of filter, tables in query order.
-    fn dict(&self, dict: Dict) -> Option<Value> {
-        let mut out = Map::new();
-        for table in self.tables() {
-            let mut columns = Map::new();
-            for c in &self.clauses {
-                if c.dict == dict && Self::table_of(c.side) == table {
-                    columns.insert(c.column.to_string(), c.value.clone());
-                }
-            }
-            if !columns.is_empty() {
-                out.insert(table.to_string(), Value::Object(columns));
-            }
-        }
-        (!out.is_empty()).then_some(Value::Object(out))
-    }
-
-    fn select_map(&self) -> Option<Value> {
-        let select = self.select.as_ref()?;
-        let mut out = Map::new();
-        for table in self.tables() {
-            let columns: Vec<Value> = select
-                .iter()
-                .filter(|(side, _)| Self::table_of(*side) == table)
-                .map(|(_, c)| Value::from(*c))
-                .collect();
-            out.insert(table.to_string(), Value::Array(columns));
-        }
-        Some(Value::Object(out))
-    }
-
-    fn suffix_map(&self) -> Option<Value> {
-        let target = T::TARGET?;
-        let mut out = Map::new();
-        out.insert(T::NAME.to_string(), Value::from(""));
-        out.insert(target.to_string(), Value::from("_ref"));
-        Some(Value::Object(out))
+    /// The timestamp of a live query, if one was set.
+    pub fn get_timestamp(&self) -> Option<DateTime<Utc>> {
+        self.spec.timestamp
     }
 
     /// The body of the materialized (frozen version) query: a simple query, or for a
     /// reference table a join with its target, suffixing the target's shared column names
     /// with `_ref` (as `query_table(merge_reference=True)` does).
     pub fn body(&self) -> Value {
-        let mut body = Map::new();
-        if let Some(target) = T::TARGET {
-            body.insert(
-                "tables".into(),
-                json!([[T::NAME, "target_id"], [target, "id"]]),
-            );
-        }
-        for dict in Dict::ALL {
-            if let Some(v) = self.dict(dict) {
-                body.insert(dict.key().into(), v);
-            }
-        }
-        if let Some(select) = self.select_map() {
-            if T::TARGET.is_some() {
-                body.insert("select_column_map".into(), select);
-            } else if let Some(Value::Array(columns)) = select.get(T::NAME) {
-                body.insert("select_columns".into(), Value::Array(columns.clone()));
-            }
-        }
-        if let Some(offset) = self.offset {
-            body.insert("offset".into(), offset.into());
-        }
-        if let Some(suffixes) = self.suffix_map() {
-            body.insert("suffix_map".into(), suffixes);
-        }
-        if let Some(limit) = self.limit {
-            body.insert("limit".into(), limit.into());
-        }
-        if let Some(r) = self.desired_resolution {
-            body.insert("desired_resolution".into(), json!(r));
-        }
-        Value::Object(body)
+        self.spec.body()
     }
 
     /// The body of the live query at the query's timestamp (API.md §6.6); `None` without a
     /// timestamp.
     pub fn live_body(&self) -> Option<Value> {
-        let timestamp = self.timestamp?;
-        let mut body = Map::new();
-        body.insert("table".into(), T::NAME.into());
-        body.insert("timestamp".into(), format_timestamp(timestamp).into());
-        if let Some(target) = T::TARGET {
-            body.insert(
-                "join_tables".into(),
-                json!([[T::NAME, "target_id", target, "id"]]),
-            );
-        }
-        for dict in Dict::ALL {
-            if let Some(v) = self.dict(dict) {
-                body.insert(dict.key().into(), v);
-            }
-        }
-        if let Some(select) = self.select_map() {
-            body.insert("select_columns".into(), select);
-        }
-        if let Some(offset) = self.offset {
-            body.insert("offset".into(), offset.into());
-        }
-        if let Some(limit) = self.limit {
-            body.insert("limit".into(), limit.into());
-        }
-        if let Some(suffixes) = self.suffix_map() {
-            body.insert("suffixes".into(), suffixes);
-        }
-        if let Some(r) = self.desired_resolution {
-            body.insert("desired_resolution".into(), json!(r));
-        }
-        Some(Value::Object(body))
+        Some(self.spec.live_body(self.spec.timestamp?))
     }
 }
 

@@ -31,6 +31,7 @@ pub mod parse;
 pub mod schema;
 pub mod snapshot;
 pub mod suggest;
+pub mod token;
 pub mod types;
 
 pub use columns::{Column, ColumnRole, PointRef, WireType};

@@ -676,12 +676,27 @@ fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
                 self.inner
             }
 
-            /// Run the query and decode its rows.
+            /// Run the query and decode its rows (every page past the server's row cap).
             pub async fn query(
                 self,
                 client: &#p::Client,
-            ) -> ::core::result::Result<::std::vec::Vec<super::#row>, #p::Error> {
+            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
                 client.query(self.inner).await
+            }
+
+            /// Run the query live, on the table as it was at `timestamp`.
+            pub async fn live_query(
+                self,
+                client: &#p::Client,
+                timestamp: #p::Timestamp,
+            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
+                client.live_query(self.inner, timestamp).await
+            }
+        }
+
+        impl ::core::convert::From<Filter> for #p::Query<super::#row> {
+            fn from(filter: Filter) -> Self {
+                filter.inner
             }
         }
 

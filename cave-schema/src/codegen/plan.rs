@@ -278,6 +278,8 @@ pub const BUILDER_METHODS: &[&str] = &[
     "version",
     "random_sample",
     "into_query",
+    "live_query",
+    "from",
     "query",
 ];
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::error::FetchError;
-use super::token::{FoundToken, TOKEN_ENV};
+use crate::token::{FoundToken, TOKEN_ENV};
 
 /// Answers larger than this are refused (types_all is about 60 kB; metadata lists are small).
 const BODY_LIMIT: u64 = 256 << 20;

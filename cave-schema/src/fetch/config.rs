@@ -1,7 +1,7 @@
 //! What to fetch, from where, with which token.
 
 use super::client::Timeouts;
-use super::token::FoundToken;
+use crate::token::FoundToken;
 
 /// The options of `cave-schema fetch` and `check`.
 #[derive(Debug, Clone, PartialEq)]

@@ -101,6 +101,15 @@ impl fmt::Display for FetchError {
     }
 }
 
+impl From<crate::token::TokenFileError> for FetchError {
+    fn from(e: crate::token::TokenFileError) -> Self {
+        FetchError::TokenFile {
+            file: e.file,
+            message: e.message,
+        }
+    }
+}
+
 impl std::error::Error for FetchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

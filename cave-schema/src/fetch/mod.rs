@@ -35,8 +35,10 @@ mod merge;
 mod progress;
 mod refresh;
 mod server_data;
-mod token;
 
+pub use crate::token::{
+    FoundToken, TOKEN_ENV, Token, TokenSource, find_token, netloc, secrets_dir, server_token_file,
+};
 pub use client::{Client, Timeouts, join_url, segment};
 pub use config::FetchConfig;
 pub use diff::{DiffSection, SnapshotDiff, diff};
@@ -48,6 +50,3 @@ pub use refresh::{
     CheckOutcome, FetchOutcome, check_snapshot, data_differs, fetch_snapshot, fetched_summary,
 };
 pub use server_data::{ServerData, ServerTable, ServerVersion, parse_time};
-pub use token::{
-    FoundToken, TOKEN_ENV, Token, TokenSource, find_token, netloc, secrets_dir, server_token_file,
-};

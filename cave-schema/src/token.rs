@@ -1,11 +1,10 @@
 //! The CAVE token: where it comes from (API.md §2.1) and how it is kept out of every message.
+//! Shared by `cave-schema fetch` and the `cave-runtime` client; no network code here.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-
-use super::error::FetchError;
 
 /// The environment variable read when no `--token` is given.
 pub const TOKEN_ENV: &str = "CAVE_TOKEN";
@@ -22,8 +21,8 @@ impl Token {
         (!text.is_empty()).then(|| Token(text.to_string()))
     }
 
-    /// The secret itself, for the request headers.
-    pub(crate) fn secret(&self) -> &str {
+    /// The secret itself, for request headers. Never print it.
+    pub fn secret(&self) -> &str {
         &self.0
     }
 }
@@ -34,10 +33,20 @@ impl fmt::Debug for Token {
     }
 }
 
+/// A caveclient token file exists but cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token file {}: {message}", file.display())]
+pub struct TokenFileError {
+    /// The file.
+    pub file: PathBuf,
+    /// What is wrong (never its content).
+    pub message: String,
+}
+
 /// Where a token was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
-    /// The `--token` option.
+    /// Given explicitly (`--token`, `ClientBuilder::token`).
     Argument,
     /// The `CAVE_TOKEN` environment variable.
     Environment,
@@ -75,7 +84,7 @@ pub fn find_token(
     env: Option<&str>,
     home: Option<&Path>,
     server: &str,
-) -> Result<Option<FoundToken>, FetchError> {
+) -> Result<Option<FoundToken>, TokenFileError> {
     if let Some(token) = explicit.and_then(Token::new) {
         return Ok(Some(FoundToken {
             token,
@@ -131,19 +140,19 @@ pub fn netloc(server: &str) -> &str {
 }
 
 /// The `token` of a JSON token file; `None` when the file or the key is missing.
-fn read_token_file(file: &Path) -> Result<Option<Token>, FetchError> {
+fn read_token_file(file: &Path) -> Result<Option<Token>, TokenFileError> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(FetchError::TokenFile {
+            return Err(TokenFileError {
                 file: file.to_path_buf(),
                 message: format!("cannot read it: {e}"),
             });
         }
     };
     // The parse error would quote the file's text, which is the secret: say only where.
-    let value: Value = serde_json::from_str(&text).map_err(|e| FetchError::TokenFile {
+    let value: Value = serde_json::from_str(&text).map_err(|e| TokenFileError {
         file: file.to_path_buf(),
         message: format!(
             "expected a JSON object like {{\"token\": \"...\"}}, but it is not valid JSON (line {}, column {})",
@@ -154,7 +163,7 @@ fn read_token_file(file: &Path) -> Result<Option<Token>, FetchError> {
     match value.get("token") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Token::new(s)),
-        Some(_) => Err(FetchError::TokenFile {
+        Some(_) => Err(TokenFileError {
             file: file.to_path_buf(),
             message: "expected `token` to be a string".to_string(),
         }),

@@ -1,0 +1,120 @@
+//! A blocking client for scripts and tests: the async [`Client`](crate::Client) on a runtime of
+//! its own. Do not use it inside an async runtime (it says so instead of blocking a worker).
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), cave_runtime::Error> {
+//! let client = cave_runtime::blocking::Client::new(
+//!     cave_runtime::Client::builder("minnie65_public").version(1300).build()?,
+//! )?;
+//! println!("{:?}", client.versions()?);
+//! # Ok(()) }
+//! ```
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Error;
+use crate::info::{DatastackInfo, TableMetadata, VersionInfo};
+use crate::query::{Query, Selection};
+use crate::result::{Batches, Rows};
+use crate::table::Table;
+use crate::untyped::TableQuery;
+
+/// The blocking client: the same calls as [`crate::Client`], each waiting for its answer.
+#[derive(Debug)]
+pub struct Client {
+    inner: crate::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Client {
+    /// Wrap an async client.
+    pub fn new(client: crate::Client) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start a tokio runtime: {e}")))?;
+        Ok(Client {
+            inner: client,
+            runtime,
+        })
+    }
+
+    /// The async client inside.
+    pub fn as_async(&self) -> &crate::Client {
+        &self.inner
+    }
+
+    fn block<F: std::future::Future>(&self, f: F) -> Result<F::Output, Error> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::InvalidArgument(
+                "the blocking client was called inside an async runtime, where it would block \
+                 a worker; use cave_runtime::Client and .await instead"
+                    .into(),
+            ));
+        }
+        Ok(self.runtime.block_on(f))
+    }
+
+    /// See [`crate::Client::info`].
+    pub fn info(&self) -> Result<DatastackInfo, Error> {
+        self.block(self.inner.info())?
+    }
+
+    /// See [`crate::Client::versions`].
+    pub fn versions(&self) -> Result<Vec<u32>, Error> {
+        self.block(self.inner.versions())?
+    }
+
+    /// See [`crate::Client::versions_metadata`].
+    pub fn versions_metadata(&self) -> Result<Vec<VersionInfo>, Error> {
+        self.block(self.inner.versions_metadata())?
+    }
+
+    /// See [`crate::Client::timestamp`].
+    pub fn timestamp(&self, version: u32) -> Result<DateTime<Utc>, Error> {
+        self.block(self.inner.timestamp(version))?
+    }
+
+    /// See [`crate::Client::tables`].
+    pub fn tables(&self, version: Option<u32>) -> Result<Vec<String>, Error> {
+        self.block(self.inner.tables(version))?
+    }
+
+    /// See [`crate::Client::table_metadata`].
+    pub fn table_metadata(
+        &self,
+        table: &str,
+        version: Option<u32>,
+    ) -> Result<TableMetadata, Error> {
+        self.block(self.inner.table_metadata(table, version))?
+    }
+
+    /// See [`crate::Client::count`].
+    pub fn count(&self, table: &str, version: Option<u32>) -> Result<u64, Error> {
+        self.block(self.inner.count(table, version))?
+    }
+
+    /// See [`crate::Client::query`].
+    pub fn query<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Rows<T>, Error> {
+        self.block(self.inner.query(query))?
+    }
+
+    /// See [`crate::Client::live_query`].
+    pub fn live_query<T: Table>(
+        &self,
+        query: impl Into<Query<T>>,
+        timestamp: DateTime<Utc>,
+    ) -> Result<Rows<T>, Error> {
+        self.block(self.inner.live_query(query, timestamp))?
+    }
+
+    /// Run an untyped query ([`TableQuery::query`]).
+    pub fn query_table(&self, query: TableQuery) -> Result<Batches, Error> {
+        self.block(query.query(&self.inner))?
+    }
+
+    /// Run a selection ([`Selection::query`]).
+    pub fn query_selection<T: Table>(&self, selection: &Selection<T>) -> Result<Batches, Error> {
+        self.block(selection.query(&self.inner))?
+    }
+}

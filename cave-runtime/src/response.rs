@@ -1,0 +1,194 @@
+//! A query answer (API.md §7): the Arrow IPC stream of the body (ZSTD, LZ4_FRAME or
+//! uncompressed buffers), pandas index columns dropped, and what the headers say: warnings,
+//! table owner notices, the resolution of positions, and whether the server capped the rows.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_schema::{Schema, SchemaRef};
+use reqwest::header::HeaderMap;
+
+use crate::error::Error;
+use crate::http::{Received, excerpt};
+
+/// The content type the materialization service sends Arrow streams with (literally).
+pub const ARROW_CONTENT_TYPE: &str = "data.arrow";
+
+/// One answer of the server, decoded.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub rows: usize,
+    pub warnings: Vec<String>,
+    /// The `dataframe_resolution` header: nm per unit of the positions.
+    pub resolution: Option<[f64; 3]>,
+    /// The server stopped at its row limit (or the limit asked): there may be more rows.
+    pub capped: bool,
+}
+
+/// Decode the answer to a query POST to `url`.
+pub(crate) fn decode(url: &str, received: &Received) -> Result<Page, Error> {
+    let bad = |problem: String| Error::BadResponse {
+        url: url.to_string(),
+        problem,
+    };
+    let content_type = received
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != ARROW_CONTENT_TYPE {
+        return Err(bad(format!(
+            "expected an Arrow stream (Content-Type: {ARROW_CONTENT_TYPE}), got Content-Type `{content_type}` with {}",
+            excerpt(&String::from_utf8_lossy(
+                &received.bytes[..received.bytes.len().min(2000)]
+            ))
+        )));
+    }
+    let (schema, batches) = read_stream(&received.bytes).map_err(bad)?;
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let warnings = warnings(&received.headers);
+    let capped = warnings.iter().any(|w| is_cap_warning(w));
+    Ok(Page {
+        schema,
+        batches,
+        rows,
+        resolution: resolution(&received.headers).map_err(bad)?,
+        warnings,
+        capped,
+    })
+}
+
+/// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
+pub fn read_stream(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+    let reader = StreamReader::try_new(Cursor::new(bytes), None)
+        .map_err(|e| format!("the body is not an Arrow IPC stream: {e}"))?;
+    let schema = reader.schema();
+    let index = index_columns(&schema);
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| !index.contains(schema.field(i).name()))
+        .collect();
+    let out_schema = Arc::new(
+        schema
+            .project(&keep)
+            .map_err(|e| format!("cannot drop the index columns: {e}"))?,
+    );
+    let mut batches = Vec::new();
+    for (n, batch) in reader.enumerate() {
+        let batch = batch.map_err(|e| format!("record batch {n} of the Arrow stream: {e}"))?;
+        let batch = if keep.len() == batch.num_columns() {
+            batch
+        } else {
+            batch
+                .project(&keep)
+                .map_err(|e| format!("record batch {n}: {e}"))?
+        };
+        batches.push(batch);
+    }
+    Ok((out_schema, batches))
+}
+
+/// The names in the pandas metadata's `index_columns` (a `RangeIndex` is a dict there and has
+/// no column).
+fn index_columns(schema: &Schema) -> Vec<String> {
+    let Some(pandas) = schema.metadata().get("pandas") else {
+        return Vec::new();
+    };
+    let Ok(meta) = serde_json::from_str::<serde_json::Value>(pandas) else {
+        return Vec::new();
+    };
+    meta.get("index_columns")
+        .and_then(|v| v.as_array())
+        .map(|cols| {
+            cols.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every `Warning` header line (a proxy may have joined them with `, `; they are kept as sent).
+fn warnings(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(reqwest::header::WARNING)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect()
+}
+
+/// Whether a warning says the rows stopped at a limit: `201 - "Limited query to N rows` for
+/// materialized queries, `result has N entries, which is equal or more than limit of L` for
+/// live ones (API.md §0, §6.6).
+pub(crate) fn is_cap_warning(warning: &str) -> bool {
+    warning.contains("Limited query to") || warning.contains("which is equal or more")
+}
+
+/// Whether a warning is a table owner's notice.
+pub(crate) fn is_notice(warning: &str) -> bool {
+    warning.starts_with("Table Owner Notice")
+}
+
+/// `dataframe_resolution`: one header line per axis, or one line `4.0, 4.0, 40.0`.
+fn resolution(headers: &HeaderMap) -> Result<Option<[f64; 3]>, String> {
+    let values: Vec<&str> = headers
+        .get_all("dataframe_resolution")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let parsed: Result<Vec<f64>, _> = values.iter().map(|v| v.parse::<f64>()).collect();
+    match parsed.as_deref() {
+        Ok([x, y, z]) if [x, y, z].iter().all(|v| v.is_finite() && **v > 0.0) => {
+            Ok(Some([*x, *y, *z]))
+        }
+        _ => Err(format!(
+            "the dataframe_resolution header is `{}`, not three positive numbers",
+            values.join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn resolution_from_lines_or_one_joined_line() {
+        let mut h = HeaderMap::new();
+        for v in ["4.0", "4.0", "40.0"] {
+            h.append("dataframe_resolution", HeaderValue::from_static(v));
+        }
+        assert_eq!(resolution(&h), Ok(Some([4.0, 4.0, 40.0])));
+        let mut h = HeaderMap::new();
+        h.insert("dataframe_resolution", HeaderValue::from_static("1, 1, 1"));
+        assert_eq!(resolution(&h), Ok(Some([1.0, 1.0, 1.0])));
+        h.insert("dataframe_resolution", HeaderValue::from_static("1, x, 1"));
+        assert!(resolution(&h).unwrap_err().contains("`1, x, 1`"));
+        assert_eq!(resolution(&HeaderMap::new()), Ok(None));
+    }
+
+    #[test]
+    fn cap_warnings() {
+        assert!(is_cap_warning("201 - \"Limited query to 200000 rows"));
+        assert!(is_cap_warning(
+            "result has 5 entries, which is equal or more         than limit of 5 there may be more results which are not shown"
+        ));
+        assert!(!is_cap_warning("Table Owner Notice on t: careful"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(read_stream(b"<html>nope</html>").is_err());
+        assert!(read_stream(&[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2]).is_err());
+        assert!(read_stream(&[]).is_err());
+    }
+}

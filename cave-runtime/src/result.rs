@@ -1,0 +1,175 @@
+//! What a query returns: typed rows ([`Rows`]) or Arrow record batches ([`Batches`]), each
+//! with [`QueryInfo`]: the version or timestamp it ran at, the server's warnings and table
+//! notices, the resolution of positions, and how many pages it took.
+
+use std::ops::Deref;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
+use chrono::{DateTime, Utc};
+
+use crate::error::Error;
+use crate::response::{Page, is_cap_warning, is_notice};
+
+/// How a query went.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct QueryInfo {
+    /// The table queried.
+    pub table: String,
+    /// The materialization version it ran at (materialized queries).
+    pub version: Option<u32>,
+    /// The timestamp it ran at (live queries).
+    pub timestamp: Option<DateTime<Utc>>,
+    /// The server's warnings (each once), row-cap warnings of pages included.
+    pub warnings: Vec<String>,
+    /// The table owners' notices among the warnings (`Table Owner Notice on ...`).
+    pub notices: Vec<String>,
+    /// nm per unit of the positions, as the server said (`dataframe_resolution`).
+    pub resolution: Option<[f64; 3]>,
+    /// How many requests the rows took (more than one past the server's row cap).
+    pub pages: usize,
+    /// Rows returned.
+    pub rows: u64,
+    /// Rows the server sent that a not-in filter removed (servers ignore not-in filters).
+    pub dropped_by_not_in: u64,
+    /// Rows were left out: the client was set to fetch one page and the server had more.
+    pub truncated: bool,
+}
+
+impl QueryInfo {
+    pub(crate) fn add_warnings(&mut self, page: &Page) {
+        for w in &page.warnings {
+            // Cap warnings differ per page only by their count; keep the first.
+            let seen = if is_cap_warning(w) {
+                self.warnings.iter().any(|x| is_cap_warning(x))
+            } else {
+                self.warnings.contains(w)
+            };
+            if !seen {
+                self.warnings.push(w.clone());
+                if is_notice(w) {
+                    self.notices.push(w.clone());
+                }
+            }
+        }
+        if self.resolution.is_none() {
+            self.resolution = page.resolution;
+        }
+    }
+}
+
+/// Typed rows of a query, plus how the query went. Derefs to a slice of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows<T> {
+    rows: Vec<T>,
+    info: QueryInfo,
+}
+
+impl<T> Rows<T> {
+    pub(crate) fn new(rows: Vec<T>, info: QueryInfo) -> Self {
+        Rows { rows, info }
+    }
+
+    /// How the query went.
+    pub fn info(&self) -> &QueryInfo {
+        &self.info
+    }
+
+    /// The rows.
+    pub fn into_vec(self) -> Vec<T> {
+        self.rows
+    }
+
+    /// The rows and how the query went.
+    pub fn into_parts(self) -> (Vec<T>, QueryInfo) {
+        (self.rows, self.info)
+    }
+}
+
+impl<T> Deref for Rows<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.rows
+    }
+}
+
+impl<T> IntoIterator for Rows<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Rows<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.iter()
+    }
+}
+
+impl<T> From<Rows<T>> for Vec<T> {
+    fn from(rows: Rows<T>) -> Self {
+        rows.rows
+    }
+}
+
+/// The rows of an untyped query as Arrow record batches (positions as `_x`/`_y`/`_z` columns,
+/// pandas index columns dropped), plus how the query went.
+#[derive(Debug, Clone)]
+pub struct Batches {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    info: QueryInfo,
+}
+
+impl Batches {
+    pub(crate) fn new(
+        schema: Option<SchemaRef>,
+        batches: Vec<RecordBatch>,
+        info: QueryInfo,
+    ) -> Self {
+        Batches {
+            schema: schema.unwrap_or_else(|| std::sync::Arc::new(Schema::empty())),
+            batches,
+            info,
+        }
+    }
+
+    /// The columns.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The record batches, one or more per page.
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// The number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// How the query went.
+    pub fn info(&self) -> &QueryInfo {
+        &self.info
+    }
+
+    /// All rows in one record batch.
+    pub fn concat(&self) -> Result<RecordBatch, Error> {
+        arrow_select::concat::concat_batches(&self.schema, &self.batches).map_err(|e| {
+            Error::BadResponse {
+                url: self.info.table.clone(),
+                problem: format!("pages with different columns cannot be joined: {e}"),
+            }
+        })
+    }
+
+    /// The record batches and how the query went.
+    pub fn into_parts(self) -> (Vec<RecordBatch>, QueryInfo) {
+        (self.batches, self.info)
+    }
+}

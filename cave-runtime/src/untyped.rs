@@ -1,0 +1,219 @@
+//! Queries without generated types: any table by name (one not in the snapshot, or a newer
+//! one), and selections of some columns of a typed table. Both return Arrow record batches.
+//!
+//! ```no_run
+//! # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
+//! use cave_runtime::{TableQuery, target};
+//! let batches = TableQuery::new("aibs_metamodel_celltypes_v661")
+//!     .equal("cell_type", "23P")
+//!     .is_in(target("pt_root_id"), [864691135000000001_i64])
+//!     .query(client)
+//!     .await?;
+//! println!("{} rows", batches.num_rows());
+//! # Ok(()) }
+//! ```
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::query::{Compare, Dict, FilterOperand, Selection, Side, Spec};
+use crate::result::Batches;
+use crate::table::Table;
+
+/// A column of an untyped query: a name of the queried table (`"pt_root_id"`), or of the
+/// reference target with [`target`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRef {
+    side: Side,
+    name: Cow<'static, str>,
+}
+
+/// A column of a reference table's target (the table its `target_id` points at).
+pub fn target(name: impl Into<Cow<'static, str>>) -> ColumnRef {
+    ColumnRef {
+        side: Side::Target,
+        name: name.into(),
+    }
+}
+
+impl From<&'static str> for ColumnRef {
+    fn from(name: &'static str) -> Self {
+        ColumnRef {
+            side: Side::Table,
+            name: Cow::Borrowed(name),
+        }
+    }
+}
+
+impl From<String> for ColumnRef {
+    fn from(name: String) -> Self {
+        ColumnRef {
+            side: Side::Table,
+            name: Cow::Owned(name),
+        }
+    }
+}
+
+fn values_list<V: FilterOperand>(values: impl IntoIterator<Item = V>) -> serde_json::Value {
+    serde_json::Value::Array(values.into_iter().map(|v| v.to_filter_value().0).collect())
+}
+
+/// A query of a table by name, with filters by column name. A reference table is joined
+/// with its target, as `query_table(merge_reference=True)` does, unless
+/// [`TableQuery::merge_reference`] turns that off.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a query does nothing until it is run with `.query(&client)`"]
+pub struct TableQuery {
+    spec: Spec,
+    merge_reference: bool,
+}
+
+impl TableQuery {
+    /// A query of the whole of `table`.
+    pub fn new(table: impl Into<String>) -> Self {
+        TableQuery {
+            spec: Spec::new(Cow::Owned(table.into()), None),
+            merge_reference: true,
+        }
+    }
+
+    fn push(mut self, column: impl Into<ColumnRef>, dict: Dict, value: serde_json::Value) -> Self {
+        let c = column.into();
+        self.spec.push(c.side, c.name, dict, value);
+        self
+    }
+
+    /// `column == value`.
+    pub fn equal<V: FilterOperand + ?Sized>(self, column: impl Into<ColumnRef>, value: &V) -> Self {
+        self.push(column, Dict::Equal, value.to_filter_value().0)
+    }
+
+    /// `column IN values`.
+    pub fn is_in<V: FilterOperand>(
+        self,
+        column: impl Into<ColumnRef>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.push(column, Dict::In, values_list(values))
+    }
+
+    /// `column NOT IN values` (sent as caveclient sends it, and applied to the rows here).
+    pub fn not_in<V: FilterOperand>(
+        self,
+        column: impl Into<ColumnRef>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.push(column, Dict::NotIn, values_list(values))
+    }
+
+    /// `column <op> value`.
+    pub fn compare<V: FilterOperand + ?Sized>(
+        self,
+        column: impl Into<ColumnRef>,
+        op: Compare,
+        value: &V,
+    ) -> Self {
+        self.push(column, op.dict(), value.to_filter_value().0)
+    }
+
+    /// `column ~ pattern` (a PostgreSQL regular expression).
+    pub fn regex(self, column: impl Into<ColumnRef>, pattern: &str) -> Self {
+        self.push(column, Dict::Regex, json!(pattern))
+    }
+
+    /// Position `column` (e.g. `pt_position`) inside the box from `min` to `max`.
+    pub fn bbox(self, column: impl Into<ColumnRef>, min: [i32; 3], max: [i32; 3]) -> Self {
+        self.push(column, Dict::Spatial, json!([min, max]))
+    }
+
+    /// Only these columns.
+    pub fn select<C: Into<ColumnRef>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.spec.select = Some(
+            columns
+                .into_iter()
+                .map(|c| {
+                    let c = c.into();
+                    (c.side, c.name)
+                })
+                .collect(),
+        );
+        self
+    }
+
+    /// At most `n` rows in all.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.spec.limit = Some(n);
+        self
+    }
+
+    /// Skip the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.spec.offset = Some(n);
+        self
+    }
+
+    /// Positions in this resolution (nm per unit).
+    pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
+        self.spec.desired_resolution = Some(nm_per_unit);
+        self
+    }
+
+    /// Query the table as it was at `timestamp` (a live query).
+    pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
+        self.spec.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Query materialization version `v`.
+    pub fn version(mut self, v: u32) -> Self {
+        self.spec.version = Some(v);
+        self
+    }
+
+    /// About `n` randomly sampled rows.
+    pub fn random_sample(mut self, n: u64) -> Self {
+        self.spec.random_sample = Some(n);
+        self
+    }
+
+    /// Join a reference table with its target (default: yes, after reading the table's
+    /// metadata), or query the table alone.
+    pub fn merge_reference(mut self, merge: bool) -> Self {
+        self.merge_reference = merge;
+        self
+    }
+
+    /// Run the query.
+    pub async fn query(self, client: &Client) -> Result<Batches, Error> {
+        let mut spec = self.spec;
+        if self.merge_reference {
+            let version = client.metadata_version(&spec).await?;
+            spec.target = client
+                .reference_of(&spec.table, Some(version))
+                .await?
+                .map(Cow::Owned);
+        }
+        if spec.target.is_none()
+            && let Some(c) = spec.clauses.iter().find(|c| c.side == Side::Target)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{}: a filter on the target's column `{}`, but the table is not joined with a \
+                 target (it is not a reference table, or merge_reference is off)",
+                spec.table, c.column
+            )));
+        }
+        client.query_spec(&spec, None).await
+    }
+}
+
+impl<T: Table> Selection<T> {
+    /// Run the query: the selected columns as Arrow record batches (root ids bring their
+    /// supervoxel ids along).
+    pub async fn query(&self, client: &Client) -> Result<Batches, Error> {
+        client.query_spec(&self.as_query().spec, T::VERSION).await
+    }
+}
