@@ -23,7 +23,18 @@ use crate::untyped::TableQuery;
 #[derive(Debug)]
 pub struct Client {
     inner: crate::Client,
-    runtime: tokio::runtime::Runtime,
+    // Always `Some` until drop.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Shut down without waiting, so that dropping the client inside an async runtime does
+        // not panic.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Client {
@@ -35,7 +46,7 @@ impl Client {
             .map_err(|e| Error::Config(format!("cannot start a tokio runtime: {e}")))?;
         Ok(Client {
             inner: client,
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -52,7 +63,10 @@ impl Client {
                     .into(),
             ));
         }
-        Ok(self.runtime.block_on(f))
+        match &self.runtime {
+            Some(runtime) => Ok(runtime.block_on(f)),
+            None => Err(Error::Config("the client's runtime is gone".into())),
+        }
     }
 
     /// See [`crate::Client::info`].

@@ -226,6 +226,7 @@ impl ClientBuilder {
                 local_server: OnceCell::new_with(self.local_server),
                 info: OnceCell::new(),
                 compatible: OnceCell::new(),
+                versions: OnceCell::new(),
                 metadata: Mutex::new(HashMap::new()),
                 version: self.version,
                 timestamp: self.timestamp,
@@ -250,6 +251,7 @@ struct Inner {
     local_server: OnceCell<String>,
     info: OnceCell<DatastackInfo>,
     compatible: OnceCell<String>,
+    versions: OnceCell<Vec<VersionInfo>>,
     metadata: Mutex<HashMap<(u32, String), TableMetadata>>,
     version: Option<u32>,
     timestamp: Option<DateTime<Utc>>,
@@ -567,21 +569,33 @@ impl Client {
     /// version pinned at generation, else the latest.
     async fn at(&self, spec: &Spec, pinned: Option<u32>) -> Result<At, Error> {
         if let Some(t) = spec.timestamp {
-            return Ok(At::Timestamp(t));
+            return self.live_or_version(t).await;
         }
-        if let Some(v) = spec.version {
-            return Ok(At::Version(v));
-        }
-        if let Some(v) = self.inner.version {
+        if let Some(v) = spec.version.or(self.inner.version) {
             return Ok(At::Version(v));
         }
         if let Some(t) = self.inner.timestamp {
-            return Ok(At::Timestamp(t));
+            return self.live_or_version(t).await;
         }
         match pinned {
             Some(v) => Ok(At::Version(v)),
             None => Ok(At::Version(self.latest_version().await?)),
         }
+    }
+
+    /// A live query at `t`, or the version materialized at exactly `t`: servers refuse live
+    /// queries at a version's timestamp (API.md §6.6), and caveclient's `query_table` asks for
+    /// the version then.
+    async fn live_or_version(&self, t: DateTime<Utc>) -> Result<At, Error> {
+        let versions = self
+            .inner
+            .versions
+            .get_or_try_init(|| self.versions_metadata())
+            .await?;
+        Ok(match versions.iter().find(|v| v.time_stamp == t) {
+            Some(v) => At::Version(v.version),
+            None => At::Timestamp(t),
+        })
     }
 
     /// The version an untyped query's metadata is read at.

@@ -116,10 +116,9 @@ pub enum Error {
         code: String,
         /// The server's message.
         message: String,
-        /// What to do about it.
+        /// What to do about it (for `missing_tos`, the URL where the terms of service are
+        /// accepted).
         hint: String,
-        /// For `missing_tos`: where to accept the terms of service.
-        tos_url: Option<String>,
     },
     /// The request did not complete: connection refused or reset, a timeout, or a body cut
     /// short (after any retries).

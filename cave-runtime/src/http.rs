@@ -257,7 +257,6 @@ impl Http {
                 hint: self.auth_hint(&code, tos_url.as_deref()),
                 code,
                 message,
-                tos_url,
             };
         }
         Error::Http {
@@ -351,6 +350,9 @@ fn describe(e: reqwest::Error) -> String {
             text.push_str(&part);
         }
         source = s.source();
+    }
+    if text.contains("before message completed") {
+        text = format!("the answer was cut short ({text})");
     }
     text
 }

@@ -1,0 +1,755 @@
+//! The client end to end against the devserver: every filter kind gives exactly the rows the
+//! same predicate picks from the whole table, reference tables come joined with their target,
+//! selections and untyped queries give Arrow batches, positions follow `desired_resolution`,
+//! results past the row cap are paged and stitched without loss, live queries run at a
+//! timestamp, and faults (5xx, 429, cut bodies, wrong content types, missing tokens) end in a
+//! retry that succeeds or in a clear error.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+use cave_devserver::{BackgroundServer, FaultSpec, ServerConfig};
+use cave_runtime::{
+    AnnotationId, Client, Compare, Error, Paging, RootId, Table, TableQuery, target,
+};
+use chrono::{Duration, TimeZone, Utc};
+
+mod minnie {
+    cave_runtime::datastack!(
+        "schemas/minnie65_public",
+        version = 1300,
+        tables = [
+            "proofreading_status_and_strategy",
+            "aibs_metamodel_celltypes_v661",
+            "nucleus_detection_v0",
+            "synapses_pni_2"
+        ]
+    );
+}
+
+use minnie::{
+    AibsMetamodelCellType, AibsMetamodelCelltypesV661, NucleusDetectionV0,
+    ProofreadingStatusAndStrategy, ProofreadingStrategy, SynapsesPni2,
+};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const SYNAPSES: usize = 20_000;
+
+fn snapshot_dir() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/minnie65_public").to_string()
+}
+
+fn config(row_limit: usize) -> ServerConfig {
+    let mut config = ServerConfig::new(snapshot_dir());
+    config.sample.synapses = SYNAPSES;
+    config.row_limit = row_limit;
+    config
+}
+
+/// Start a server from a plain thread: a `BackgroundServer` owns a runtime, which cannot be
+/// started (or dropped) inside the tests' async runtime.
+fn start(config: ServerConfig) -> BackgroundServer {
+    std::thread::spawn(move || BackgroundServer::start(config).expect("devserver starts"))
+        .join()
+        .unwrap()
+}
+
+/// The shared server with the engine's real row cap.
+fn server() -> &'static BackgroundServer {
+    static SERVER: OnceLock<BackgroundServer> = OnceLock::new();
+    SERVER.get_or_init(|| start(config(200_000)))
+}
+
+/// A shared server whose row cap is small, so that queries need many pages.
+fn small_cap_server() -> &'static BackgroundServer {
+    static SERVER: OnceLock<BackgroundServer> = OnceLock::new();
+    SERVER.get_or_init(|| start(config(700)))
+}
+
+fn client_of(server: &BackgroundServer) -> Client {
+    Client::builder("minnie65_public")
+        .server(&server.base_url)
+        .token(TOKEN)
+        .token_search(None, false)
+        .progress(false)
+        .build()
+        .unwrap()
+}
+
+fn client() -> Client {
+    client_of(server())
+}
+
+/// The whole synapse table, once.
+async fn all_synapses() -> Vec<SynapsesPni2> {
+    let rows = SynapsesPni2::filter().query(&client()).await.unwrap();
+    assert_eq!(rows.len(), SYNAPSES);
+    assert_eq!(rows.info().pages, 1);
+    rows.into_vec()
+}
+
+fn ids<T, F: Fn(&T) -> AnnotationId>(rows: &[T], id: F) -> Vec<i64> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| id(r).0).collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn synapse_ids(rows: &[SynapsesPni2]) -> Vec<i64> {
+    ids(rows, |r| r.id)
+}
+
+fn expected(all: &[SynapsesPni2], keep: impl Fn(&SynapsesPni2) -> bool) -> Vec<i64> {
+    let picked: Vec<SynapsesPni2> = all.iter().filter(|r| keep(r)).cloned().collect();
+    synapse_ids(&picked)
+}
+
+#[tokio::test]
+async fn every_filter_kind_picks_exactly_the_rows_of_its_predicate() {
+    let all = all_synapses().await;
+    let client = client();
+    let some_root = all[7].pre_pt_root_id.unwrap();
+    let other_root = all[99].pre_pt_root_id.unwrap();
+    let median_size = {
+        let mut sizes: Vec<f32> = all.iter().filter_map(|r| r.size).collect();
+        sizes.sort_by(f32::total_cmp);
+        sizes[sizes.len() / 2]
+    };
+
+    let cases: Vec<(&str, SynapsesPni2Filter, Vec<i64>)> = vec![
+        (
+            "equal",
+            SynapsesPni2::filter().pre_pt_root_id(some_root),
+            expected(&all, |r| r.pre_pt_root_id == Some(some_root)),
+        ),
+        (
+            "in",
+            SynapsesPni2::filter().pre_pt_root_id_in([some_root, other_root]),
+            expected(&all, |r| {
+                r.pre_pt_root_id == Some(some_root) || r.pre_pt_root_id == Some(other_root)
+            }),
+        ),
+        (
+            "not in (applied by the client: the server ignores it)",
+            SynapsesPni2::filter().pre_pt_root_id_not_in([some_root, other_root]),
+            expected(&all, |r| {
+                r.pre_pt_root_id != Some(some_root) && r.pre_pt_root_id != Some(other_root)
+            }),
+        ),
+        (
+            "greater",
+            SynapsesPni2::filter().size_gt(median_size),
+            expected(&all, |r| r.size.is_some_and(|s| s > median_size)),
+        ),
+        (
+            "greater or equal",
+            SynapsesPni2::filter().size_ge(median_size),
+            expected(&all, |r| r.size.is_some_and(|s| s >= median_size)),
+        ),
+        (
+            "less",
+            SynapsesPni2::filter().size_lt(median_size),
+            expected(&all, |r| r.size.is_some_and(|s| s < median_size)),
+        ),
+        (
+            "less or equal, and an id range",
+            SynapsesPni2::filter()
+                .size_le(median_size)
+                .id_gt(all[10].id),
+            expected(&all, |r| {
+                r.size.is_some_and(|s| s <= median_size) && r.id.0 > all[10].id.0
+            }),
+        ),
+    ];
+    for (what, filter, want) in cases {
+        let rows = filter.query(&client).await.unwrap();
+        assert!(
+            !want.is_empty() && want.len() < all.len(),
+            "{what}: a real test"
+        );
+        assert_eq!(synapse_ids(&rows), want, "{what}");
+    }
+
+    // A box around the first synapse's position (bounds included, as the server does).
+    let p = all[0].pre_pt_position;
+    let (min, max) = (
+        [p.x - 5000, p.y - 5000, p.z - 500],
+        [p.x + 5000, p.y + 5000, p.z + 500],
+    );
+    let inside = |q: cave_runtime::Position| {
+        (0..3).all(|k| q.voxels()[k] >= min[k] && q.voxels()[k] <= max[k])
+    };
+    let rows = SynapsesPni2::filter()
+        .pre_pt_position_bbox(min, max)
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        synapse_ids(&rows),
+        expected(&all, |r| inside(r.pre_pt_position))
+    );
+    assert!(rows.iter().any(|r| r.id == all[0].id));
+}
+
+type SynapsesPni2Filter = minnie::synapses_pni_2::Filter;
+
+#[tokio::test]
+async fn regex_and_enum_filters_on_the_proofreading_table() {
+    let client = client();
+    let all = ProofreadingStatusAndStrategy::filter()
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1865);
+    let by_regex = ProofreadingStatusAndStrategy::filter()
+        .strategy_axon_regex("^axon_.*extended$")
+        .query(&client)
+        .await
+        .unwrap();
+    let want = all
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.strategy_axon,
+                ProofreadingStrategy::AxonFullyExtended
+                    | ProofreadingStrategy::AxonPartiallyExtended
+            )
+        })
+        .count();
+    assert_eq!(by_regex.len(), want);
+    assert_eq!(want, 1459 + 127);
+    let not_none = ProofreadingStatusAndStrategy::filter()
+        .strategy_axon_not_in([ProofreadingStrategy::None])
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(not_none.len(), 1865 - 149);
+    assert_eq!(not_none.info().dropped_by_not_in, 149);
+    let axon = ProofreadingStatusAndStrategy::filter()
+        .status_axon(true)
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(axon.len(), 1723);
+    assert!(axon.iter().all(|r| r.status_axon));
+    assert!(
+        axon.info()
+            .notices
+            .iter()
+            .any(|n| n.starts_with("Table Owner Notice on proofreading_status_and_strategy")),
+        "{:?}",
+        axon.info()
+    );
+    assert_eq!(axon.info().version, Some(1300));
+}
+
+#[tokio::test]
+async fn reference_tables_come_joined_with_their_target() {
+    let client = client();
+    let nuclei = NucleusDetectionV0::filter().query(&client).await.unwrap();
+    let nucleus_root: BTreeMap<i64, Option<RootId>> =
+        nuclei.iter().map(|n| (n.id.0, n.pt_root_id)).collect();
+    let types = AibsMetamodelCelltypesV661::filter()
+        .cell_type(AibsMetamodelCellType::_23p)
+        .query(&client)
+        .await
+        .unwrap();
+    assert!(!types.is_empty());
+    for row in types.iter() {
+        assert_eq!(row.cell_type, AibsMetamodelCellType::_23p);
+        assert_eq!(row.target.id, row.target_id, "joined on target_id = id");
+        assert_eq!(nucleus_root[&row.target.id.0], row.target.pt_root_id);
+    }
+    // A filter on the target's columns (the nucleus's root id).
+    let root = types[3].target.pt_root_id.unwrap();
+    let of_root = AibsMetamodelCelltypesV661::filter()
+        .pt_root_id_in([root])
+        .query(&client)
+        .await
+        .unwrap();
+    assert!(!of_root.is_empty());
+    assert!(of_root.iter().all(|r| r.target.pt_root_id == Some(root)));
+
+    // The untyped path finds the reference in the table's metadata and joins the same way.
+    let batches = TableQuery::new("aibs_metamodel_celltypes_v661")
+        .version(1300)
+        .equal("cell_type", "23P")
+        .is_in(target("pt_root_id"), [root.0])
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        batches.num_rows(),
+        of_root
+            .iter()
+            .filter(|r| r.cell_type == AibsMetamodelCellType::_23p)
+            .count()
+    );
+    let names: Vec<&str> = batches
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert!(
+        names.contains(&"id_ref") && names.contains(&"pt_position_x"),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn selections_and_untyped_queries_give_record_batches() {
+    let client = client();
+    let selection = ProofreadingStatusAndStrategy::filter()
+        .status_axon(true)
+        .select([
+            minnie::proofreading_status_and_strategy::Column::PtRootId,
+            minnie::proofreading_status_and_strategy::Column::StrategyAxon,
+        ]);
+    let batches = selection.query(&client).await.unwrap();
+    assert_eq!(batches.num_rows(), 1723);
+    let names: Vec<&str> = batches
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    // Root ids bring their supervoxel ids along.
+    assert_eq!(names, ["pt_supervoxel_id", "pt_root_id", "strategy_axon"]);
+    let one = batches.concat().unwrap();
+    assert_eq!(one.num_rows(), 1723);
+
+    let untyped = TableQuery::new("synapses_pni_2")
+        .version(1300)
+        .compare("size", Compare::Greater, &100.0_f32)
+        .limit(50)
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(untyped.num_rows(), 50);
+    assert!(
+        untyped
+            .schema()
+            .field_with_name("pre_pt_position_x")
+            .is_ok()
+    );
+
+    let unknown = TableQuery::new("no_such_table")
+        .version(1300)
+        .query(&client)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, Error::Http { status: 404, .. }),
+        "{unknown}"
+    );
+    assert!(unknown.to_string().contains("no_such_table"), "{unknown}");
+}
+
+#[tokio::test]
+async fn desired_resolution_scales_positions_and_says_so() {
+    let client = client();
+    let native = NucleusDetectionV0::filter()
+        .limit(20)
+        .query(&client)
+        .await
+        .unwrap();
+    let nm = NucleusDetectionV0::filter()
+        .limit(20)
+        .desired_resolution([1.0, 1.0, 1.0])
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(native.info().resolution, Some([4.0, 4.0, 40.0]));
+    assert_eq!(nm.info().resolution, Some([1.0, 1.0, 1.0]));
+    for (a, b) in native.iter().zip(nm.iter()) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(
+            [b.pt_position.x, b.pt_position.y, b.pt_position.z],
+            [
+                a.pt_position.x * 4,
+                a.pt_position.y * 4,
+                a.pt_position.z * 40
+            ]
+        );
+        assert_eq!(b.pt_position.resolution.to_f64(), [1.0, 1.0, 1.0]);
+        assert_eq!(a.pt_position.resolution.to_f64(), [4.0, 4.0, 40.0]);
+    }
+    let bad = NucleusDetectionV0::filter()
+        .desired_resolution([1.0, 0.0, 1.0])
+        .query(&client)
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, Error::InvalidArgument(_)), "{bad}");
+}
+
+#[tokio::test]
+async fn results_past_the_row_cap_are_paged_and_stitched_without_loss() {
+    let whole = all_synapses().await;
+    let paged_client = client_of(small_cap_server());
+    let paged = SynapsesPni2::filter().query(&paged_client).await.unwrap();
+    assert_eq!(paged.info().pages, SYNAPSES.div_ceil(700));
+    assert_eq!(paged.len(), SYNAPSES);
+    assert_eq!(
+        paged.iter().map(|r| r.id).collect::<Vec<_>>(),
+        whole.iter().map(|r| r.id).collect::<Vec<_>>(),
+        "same rows, same order"
+    );
+    assert_eq!(
+        paged.iter().map(|r| r.id.0).collect::<HashSet<_>>().len(),
+        SYNAPSES
+    );
+
+    // A limit past the cap, with an offset.
+    let window = SynapsesPni2::filter()
+        .offset(100)
+        .limit(1500)
+        .query(&paged_client)
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 1500);
+    assert_eq!(window.info().pages, 3);
+    assert_eq!(window[0].id, whole[100].id);
+    assert_eq!(window[1499].id, whole[1599].id);
+
+    // Not-in filtering with a limit keeps paging until the limit is reached after filtering.
+    let excluded = whole[0].pre_pt_root_id.unwrap();
+    let filtered = SynapsesPni2::filter()
+        .pre_pt_root_id_not_in([excluded])
+        .limit(1000)
+        .query(&paged_client)
+        .await
+        .unwrap();
+    assert_eq!(filtered.len(), 1000);
+    assert!(filtered.iter().all(|r| r.pre_pt_root_id != Some(excluded)));
+    let want: Vec<AnnotationId> = whole
+        .iter()
+        .filter(|r| r.pre_pt_root_id != Some(excluded))
+        .take(1000)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(filtered.iter().map(|r| r.id).collect::<Vec<_>>(), want);
+
+    // One page only, when asked: the result says rows were left out.
+    let one_page = Client::builder("minnie65_public")
+        .server(&small_cap_server().base_url)
+        .token(TOKEN)
+        .token_search(None, false)
+        .paging(Paging::FirstPage)
+        .build()
+        .unwrap();
+    let first = SynapsesPni2::filter().query(&one_page).await.unwrap();
+    assert_eq!(first.len(), 700);
+    assert!(first.info().truncated);
+    assert!(
+        first
+            .info()
+            .warnings
+            .iter()
+            .any(|w| w.contains("Limited query to 700 rows"))
+    );
+
+    // A sample bigger than a page cannot be paged (each page would be another sample).
+    let sample = SynapsesPni2::filter()
+        .random_sample(5000)
+        .query(&paged_client)
+        .await
+        .unwrap_err();
+    assert!(sample.to_string().contains("random sample"), "{sample}");
+}
+
+#[tokio::test]
+async fn live_queries_run_at_a_timestamp() {
+    let client = client();
+    let t1300 = client.timestamp(1300).await.unwrap();
+    let at = t1300 + Duration::hours(1);
+    let live = ProofreadingStatusAndStrategy::filter()
+        .status_axon(true)
+        .live_query(&client, at)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1723);
+    assert_eq!(live.info().timestamp, Some(at));
+    let live_ref = AibsMetamodelCelltypesV661::filter()
+        .cell_type(AibsMetamodelCellType::_23p)
+        .limit(10)
+        .live_query(&client, at)
+        .await
+        .unwrap();
+    assert_eq!(live_ref.len(), 10);
+    assert!(live_ref.iter().all(|r| r.target.id == r.target_id));
+    // At exactly a version's timestamp the server refuses a live query; the client asks for
+    // the version instead.
+    let exact = ProofreadingStatusAndStrategy::filter()
+        .live_query(&client, t1300)
+        .await
+        .unwrap();
+    assert_eq!(exact.len(), 1865);
+    assert_eq!(exact.info().version, Some(1300));
+}
+
+#[tokio::test]
+async fn info_versions_tables_and_metadata() {
+    let client = client();
+    let info = client.info().await.unwrap();
+    assert_eq!(info.synapse_table.as_deref(), Some("synapses_pni_2"));
+    assert_eq!(info.soma_table.as_deref(), Some("nucleus_detection_v0"));
+    assert_eq!(info.viewer_resolution(), Some([4.0, 4.0, 40.0]));
+    assert!(info.description.unwrap().contains("minnie65"));
+    let versions = client.versions().await.unwrap();
+    assert!(versions.contains(&1300));
+    let metadata = client.versions_metadata().await.unwrap();
+    assert_eq!(metadata.len(), versions.len());
+    let t = client.timestamp(1300).await.unwrap();
+    assert!(t > Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap());
+    let tables = client.tables(Some(1300)).await.unwrap();
+    assert!(tables.iter().any(|t| t == "synapses_pni_2"));
+    let meta = client
+        .table_metadata("aibs_metamodel_celltypes_v661", Some(1300))
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.reference_table.as_deref(),
+        Some("nucleus_detection_v0")
+    );
+    assert_eq!(
+        meta.voxel_resolution,
+        Some(AibsMetamodelCelltypesV661::VOXEL_RESOLUTION)
+    );
+    assert_eq!(
+        client
+            .count("proofreading_status_and_strategy", Some(1300))
+            .await
+            .unwrap(),
+        1865
+    );
+    let missing = client.table_metadata("nope", Some(1300)).await.unwrap_err();
+    assert_eq!(missing.status(), Some(404), "{missing}");
+}
+
+#[test]
+fn the_blocking_client_runs_the_same_queries() {
+    let client = cave_runtime::blocking::Client::new(client()).unwrap();
+    let rows = client
+        .query(ProofreadingStatusAndStrategy::filter().status_axon(true))
+        .unwrap();
+    assert_eq!(rows.len(), 1723);
+    assert!(client.versions().unwrap().contains(&1300));
+    let batches = client
+        .query_table(
+            TableQuery::new("nucleus_detection_v0")
+                .version(1300)
+                .limit(5),
+        )
+        .unwrap();
+    assert_eq!(batches.num_rows(), 5);
+}
+
+#[tokio::test]
+async fn the_blocking_client_refuses_to_block_an_async_runtime() {
+    let client = cave_runtime::blocking::Client::new(client()).unwrap();
+    let e = client.versions().unwrap_err();
+    assert!(e.to_string().contains("inside an async runtime"), "{e}");
+}
+
+// ---- Faults: each test has its own server, since faults apply to every matching request,
+// and uses the blocking client (plain tests may start and drop servers).
+
+fn blocking(server: &BackgroundServer) -> cave_runtime::blocking::Client {
+    cave_runtime::blocking::Client::new(client_of(server)).unwrap()
+}
+
+fn proofreading(
+    server: &BackgroundServer,
+) -> Result<cave_runtime::Rows<ProofreadingStatusAndStrategy>, Error> {
+    blocking(server).query(ProofreadingStatusAndStrategy::filter())
+}
+
+fn fault_server(faults: Vec<FaultSpec>) -> BackgroundServer {
+    let mut config = ServerConfig::new(snapshot_dir());
+    config.sample.synapses = 100;
+    config.faults = faults;
+    BackgroundServer::start(config).unwrap()
+}
+
+const QUERY_PATH: &str = "/materialize/api/v3/datastack/minnie65_public/version/1300/table/";
+
+#[test]
+fn server_errors_are_retried_until_an_answer_comes() {
+    let server = fault_server(vec![
+        FaultSpec::status(503, 2, QUERY_PATH),
+        FaultSpec::status(502, 1, QUERY_PATH),
+    ]);
+    let rows = proofreading(&server).unwrap();
+    assert_eq!(rows.len(), 1865);
+}
+
+#[test]
+fn retries_give_up_with_the_status_and_the_number_of_attempts() {
+    let server = fault_server(vec![
+        FaultSpec::parse(&format!("status=504,count=all,path={QUERY_PATH}")).unwrap(),
+    ]);
+    let started = std::time::Instant::now();
+    let e = proofreading(&server).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(
+            e,
+            Error::Http {
+                status: 504,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("proofreading_status_and_strategy/query") && text.contains("4 attempts"),
+        "{text}"
+    );
+    // caveclient's backoff: 0 + 0.2 + 0.4 s.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(550),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A 500 is the server's answer, not a passing fault: no retry.
+    let server = fault_server(vec![FaultSpec::status(500, 1, QUERY_PATH)]);
+    let e = proofreading(&server).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Http {
+                status: 500,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn retry_after_is_honoured_on_429() {
+    let server = fault_server(vec![
+        FaultSpec::parse(&format!(
+            "status=429,retry_after=1,count=1,path={QUERY_PATH}"
+        ))
+        .unwrap(),
+    ]);
+    let started = std::time::Instant::now();
+    let rows = proofreading(&server).unwrap();
+    assert_eq!(rows.len(), 1865);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn a_body_cut_short_is_retried_and_then_reported() {
+    let server = fault_server(vec![
+        FaultSpec::parse(&format!("truncate=100,count=1,path={QUERY_PATH}")).unwrap(),
+    ]);
+    let rows = proofreading(&server).unwrap();
+    assert_eq!(rows.len(), 1865, "the second attempt gets the whole body");
+
+    let server = fault_server(vec![
+        FaultSpec::parse(&format!("truncate=100,count=all,path={QUERY_PATH}")).unwrap(),
+    ]);
+    let e = proofreading(&server).unwrap_err();
+    assert!(matches!(e, Error::Transport { attempts: 4, .. }), "{e}");
+    assert!(e.to_string().contains("cut short"), "{e}");
+}
+
+#[test]
+fn a_wrong_content_type_is_a_clear_error() {
+    let server = fault_server(vec![
+        FaultSpec::parse(&format!("content_type=text/html,count=1,path={QUERY_PATH}")).unwrap(),
+    ]);
+    let e = proofreading(&server).unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, Error::BadResponse { .. }), "{text}");
+    assert!(
+        text.contains("data.arrow") && text.contains("text/html"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_token_is_a_401_with_a_hint_and_a_bad_token_never_shows() {
+    let server = server();
+    let anonymous = Client::builder("minnie65_public")
+        .server(&server.base_url)
+        .token_search(None, false)
+        .build()
+        .unwrap();
+    let anonymous = cave_runtime::blocking::Client::new(anonymous).unwrap();
+    let e = anonymous.info().unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(&e, Error::Auth { status: 401, code, .. } if code == "no_token"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CAVE_TOKEN") && text.contains("cave-secret.json"),
+        "{text}"
+    );
+
+    let mut config = ServerConfig::new(snapshot_dir());
+    config.sample.synapses = 100;
+    config.token = Some("the-right-token-0000".into());
+    let strict = BackgroundServer::start(config).unwrap();
+    let secret = "wrong-secret-token-1234567890";
+    let client = Client::builder("minnie65_public")
+        .server(&strict.base_url)
+        .token(secret)
+        .token_search(None, false)
+        .build()
+        .unwrap();
+    let client = cave_runtime::blocking::Client::new(client).unwrap();
+    let e = client
+        .query(ProofreadingStatusAndStrategy::filter())
+        .unwrap_err();
+    let text = format!("{e} {e:?} {client:?}");
+    assert!(
+        matches!(&e, Error::Auth { status: 401, code, .. } if code == "invalid_token"),
+        "{text}"
+    );
+    assert!(text.contains("refused"), "{text}");
+    assert!(!text.contains(secret), "the token must never show: {text}");
+}
+
+#[tokio::test]
+async fn unknown_datastack_and_unreachable_server() {
+    let e = Client::builder("no_such_stack")
+        .server(&server().base_url)
+        .token(TOKEN)
+        .token_search(None, false)
+        .build()
+        .unwrap()
+        .info()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("datastack"), "{e}");
+
+    // A port nothing listens on: connection refused, retried, then reported.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let e = Client::builder("minnie65_public")
+        .server(&url)
+        .token(TOKEN)
+        .token_search(None, false)
+        .max_retries(1)
+        .build()
+        .unwrap()
+        .info()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { attempts: 2, .. }), "{e}");
+    assert!(e.to_string().contains(&url), "{e}");
+
+    let e = Client::builder("minnie65_public")
+        .server("ftp://x")
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e}");
+}
