@@ -90,6 +90,12 @@ impl Http {
         read_timeout: Option<Duration>,
     ) -> Result<Self, Error> {
         let mut headers = HeaderMap::new();
+        // caveclient's (requests') default, byte for byte; reqwest would send `gzip,deflate`.
+        // Still decoded, as reqwest's gzip/deflate features are on; query POSTs replace it.
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate"),
+        );
         if let Some(found) = &token {
             let secret = found.token.secret();
             let mut bearer = HeaderValue::from_str(&format!("Bearer {secret}")).map_err(|_| {

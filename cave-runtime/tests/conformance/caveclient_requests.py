@@ -1,0 +1,253 @@
+"""The requests caveclient 8.2.1 sends for a list of named logical queries, for the Rust client
+to be compared with (cave-runtime/tests/wire_caveclient.rs).
+
+Usage: python caveclient_requests.py BASE_URL
+
+The server (a cave-devserver with a request log) records every request. Before each query the
+script sends `GET BASE_URL/__wire_marker__/<name>`, so the log splits into one run of requests
+per query. The values the queries filter on are read from the server's sample data first (before
+any marker) and printed, with the names of the queries in order, as one JSON object on stdout:
+`{"params": {...}, "queries": [name, ...], "rows": {name: row count}}`. The Rust side runs the same logical queries with
+the same values, after markers of the same names.
+
+Floats are written as floats (`4.0`, not `4`): json.dumps keeps Python's types, and the Rust
+client sends f32/f64 values as floats.
+"""
+
+import json
+import logging
+import sys
+import warnings
+from datetime import datetime, timezone
+
+import requests
+from caveclient import CAVEclient
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+VERSION = 1300
+SYN = "synapses_pni_2"
+CT = "aibs_metamodel_celltypes_v661"
+NUC = "nucleus_detection_v0"
+PRF = "proofreading_status_and_strategy"
+
+# Live-query timestamps: after version 1300 (2025-01-13T10:10:01.286229), before the next
+# one, and equal to no version's timestamp (the server refuses those).
+LIVE_TS = datetime(2025, 2, 1, 0, 0, 0, 250000, tzinfo=timezone.utc)
+LIVE_TS_WHOLE = datetime(2025, 2, 1, 12, 30, 5, tzinfo=timezone.utc)
+
+
+def discover(client) -> dict:
+    """Values of the sample data to filter on (these requests precede every marker)."""
+    syn = client.materialize.query_table(SYN, limit=50, split_positions=True)
+    pre = [int(r) for r in syn["pre_pt_root_id"].drop_duplicates().iloc[:2]]
+    rows = client.materialize.query_table(
+        SYN, filter_in_dict={"pre_pt_root_id": pre}, limit=1000
+    )
+    assert len(rows) < 1000, "the roots' synapses fit one page"
+    # The equal filter matches the first row, whose post root the not-in filter excludes:
+    # servers ignore filter_notin_dict (API.md §11.5), the Rust client applies it to the rows.
+    post = int(rows["post_pt_root_id"].iloc[0])
+    size = float(rows["size"].iloc[0])
+    assert size == int(size), "an integral size, written the same by Python and Rust"
+    p = [int(v) for v in rows["post_pt_position"].iloc[0]]
+    ct = client.materialize.query_table(CT, filter_equal_dict={"cell_type": "23P"}, limit=3)
+    return {
+        "pre_roots": pre,
+        "post_root": post,
+        "size": size,
+        "bbox_min": [p[0] - 2000, p[1] - 2000, p[2] - 50],
+        "bbox_max": [p[0] + 2000, p[1] + 2000, p[2] + 50],
+        "nucleus_roots": [int(r) for r in ct["pt_root_id"]],
+        "live_ts": LIVE_TS.isoformat(),
+        "live_ts_whole": LIVE_TS_WHOLE.isoformat(),
+    }
+
+
+def queries(client, p: dict) -> list:
+    """(name, call) in the order they run; the Rust test has an arm for every name."""
+    mat = client.materialize
+    return [
+        # 1. in / not-in / equal, limit and offset (typed on the Rust side, then untyped).
+        *[
+            (
+                name,
+                lambda: mat.query_table(
+                    SYN,
+                    filter_in_dict={"pre_pt_root_id": p["pre_roots"]},
+                    filter_out_dict={"post_pt_root_id": [p["post_root"]]},
+                    filter_equal_dict={"size": p["size"]},
+                    limit=1000,
+                    offset=0,
+                ),
+            )
+            for name in ["in_notin_equal_typed", "in_notin_equal_untyped"]
+        ],
+        # 2. comparisons; floats chosen to exercise Python's float repr.
+        (
+            "comparisons_typed",
+            lambda: mat.query_table(
+                SYN,
+                filter_greater_dict={"size": 0.1},
+                filter_less_dict={"size": 1e16},
+                filter_greater_equal_dict={"id": 5},
+                filter_less_equal_dict={"id": 900000000},
+                limit=7,
+            ),
+        ),
+        (
+            "comparisons_untyped",
+            lambda: mat.query_table(
+                SYN,
+                filter_greater_dict={"size": 1e-05},
+                filter_less_dict={"size": 25000.5},
+                filter_greater_equal_dict={"pre_pt_root_id": p["pre_roots"][0]},
+                filter_less_equal_dict={"id": 123456789},
+                limit=7,
+            ),
+        ),
+        # 3. spatial and regex.
+        (
+            "bbox_typed",
+            lambda: mat.query_table(
+                SYN,
+                filter_spatial_dict={"post_pt_position": [p["bbox_min"], p["bbox_max"]]},
+                limit=20,
+            ),
+        ),
+        (
+            "regex_typed",
+            lambda: mat.query_table(
+                PRF,
+                filter_regex_dict={"strategy_axon": "^axon_(fully|partially)_extended$|\u00e9\\d"},
+                limit=30,
+            ),
+        ),
+        (
+            "regex_untyped",
+            lambda: mat.query_table(
+                CT,
+                filter_regex_dict={"cell_type": "^2[0-9]P"},
+                limit=5,
+            ),
+        ),
+        # 4. select_columns on a simple table.
+        (
+            "select_typed",
+            lambda: mat.query_table(
+                PRF, select_columns=["pt_root_id", "strategy_axon", "pt_position"], limit=4
+            ),
+        ),
+        (
+            "select_untyped",
+            lambda: mat.query_table(SYN, select_columns=["id", "size"], limit=3, offset=2),
+        ),
+        # 5. desired_resolution, floats as given.
+        (
+            "desired_resolution_typed",
+            lambda: mat.query_table(
+                SYN,
+                filter_in_dict={"pre_pt_root_id": p["pre_roots"]},
+                desired_resolution=[4.0, 4.0, 40.0],
+                limit=5,
+            ),
+        ),
+        (
+            "desired_resolution_untyped",
+            lambda: mat.query_table(PRF, desired_resolution=[1.0, 1.0, 1.0], limit=5),
+        ),
+        # 6. a reference table, merged with its target (a join with suffix_map).
+        (
+            "reference_merge_typed",
+            lambda: mat.query_table(CT, filter_equal_dict={"cell_type": "23P"}, limit=10),
+        ),
+        (
+            "reference_merge_untyped",
+            lambda: mat.query_table(CT, filter_equal_dict={"cell_type": "23P"}, limit=10),
+        ),
+        # 7. a filter on the target's column: query_table cannot nest it under another table,
+        # so join_query with query_table(merge_reference=True)'s suffixes is the equivalent ...
+        (
+            "reference_target_filter",
+            lambda: mat.join_query(
+                [[CT, "target_id"], [NUC, "id"]],
+                filter_in_dict={NUC: {"pt_root_id": p["nucleus_roots"]}},
+                filter_equal_dict={CT: {"cell_type": "23P"}},
+                suffixes={CT: "", NUC: "_ref"},
+                limit=10,
+            ),
+        ),
+        (
+            "untyped_target_filter",
+            lambda: mat.join_query(
+                [[CT, "target_id"], [NUC, "id"]],
+                filter_in_dict={NUC: {"pt_root_id": p["nucleus_roots"]}},
+                suffixes={CT: "", NUC: "_ref"},
+            ),
+        ),
+        # ... and the table manager sends the same join with the suffixes the other way round.
+        (
+            "table_manager_target_filter",
+            lambda: mat.tables.aibs_metamodel_celltypes_v661(
+                pt_root_id=p["nucleus_roots"], cell_type="23P"
+            ).query(limit=10),
+        ),
+        # 8. live queries, server-side (live_live_query).
+        (
+            "live_typed",
+            lambda: mat.live_live_query(
+                PRF,
+                LIVE_TS,
+                filter_equal_dict={PRF: {"status_axon": True}},
+                limit=50,
+            ),
+        ),
+        (
+            "live_join_typed",
+            lambda: mat.live_live_query(
+                CT,
+                LIVE_TS_WHOLE,
+                joins=[[CT, "target_id", NUC, "id"]],
+                filter_equal_dict={CT: {"cell_type": "23P"}},
+                filter_in_dict={NUC: {"pt_root_id": p["nucleus_roots"]}},
+                limit=5,
+                suffixes={CT: "", NUC: "_ref"},
+            ),
+        ),
+        # 9. random_sample in the query string, simple and join.
+        ("random_sample_typed", lambda: mat.query_table(SYN, random_sample=20)),
+        ("random_sample_join", lambda: mat.query_table(CT, random_sample=15, limit=10)),
+    ]
+
+
+def main(url: str) -> dict:
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    client = CAVEclient(
+        "minnie65_public", server_address=url, auth_token=TOKEN, version=VERSION
+    )
+    params = discover(client)
+    names = []
+    rows = {}
+    marker = requests.Session()
+    for name, call in queries(client, params):
+        r = marker.get(
+            f"{url}/__wire_marker__/{name}",
+            headers={"Authorization": "Bearer marker"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert r.status_code == 404, (name, r.status_code)
+        result = call()
+        assert result is not None, name
+        names.append(name)
+        rows[name] = len(result)
+        if "post_pt_root_id" in result and name.startswith("in_notin"):
+            # What the rows are once the not-in filter is applied (as the Rust client does).
+            rows[name + "/not_in_applied"] = int(
+                (~result["post_pt_root_id"].isin([params["post_root"]])).sum()
+            )
+    return {"params": params, "queries": names, "rows": rows}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1].rstrip("/"))))

@@ -1,0 +1,605 @@
+//! The Rust client sends what caveclient 8.2.1 sends: for each of a list of named logical
+//! queries, caveclient (tests/conformance/caveclient_requests.py) and the Rust client (typed
+//! filters, [`TableQuery`], selections, live queries) run against one devserver that logs every
+//! request, and their query POSTs are compared pairwise: path, query string, the body byte for
+//! byte, `Content-Type`, `Accept-Encoding`, and the token sent as `Authorization: Bearer` and as
+//! the `middle_auth_token` cookie. Every GET the Rust client sends must be one caveclient sends
+//! too (same path and query string, same `Accept-Encoding` and token headers). The row counts
+//! of both are compared as well.
+//!
+//! Intentional differences, asserted as such rather than copied:
+//! - `table_manager_target_filter`: caveclient's table manager
+//!   (`client.materialize.tables.<t>(...).query()`) sends the join with
+//!   `suffix_map = {reference table: "_ref", target: ""}` (API.md §6.5, §9.6); typed queries
+//!   follow `query_table(merge_reference=True)`: `{reference table: "", target: "_ref"}`. The
+//!   true equivalent of a typed query with a target filter is `join_query` with those suffixes
+//!   (`reference_target_filter`, compared byte for byte). For the table manager, the body must
+//!   equal the Rust one once its `suffix_map` is swapped. (Its outer table order in a filter
+//!   dict is Python set order when one dict holds both tables, API.md §14.9; the query here
+//!   puts one table in each dict, so the order is deterministic and compared.)
+//! - not-in filters: sent as `filter_notin_dict` by both, which servers ignore (API.md §11.5);
+//!   the Rust client also drops the excluded rows itself, so its row count is the one caveclient
+//!   would have with the filter applied.
+//! - `desired_resolution` is written as floats on both sides (`[4.0, 4.0, 40.0]`): caveclient
+//!   sends what it is given, ints as ints, while the Rust API takes `[f64; 3]` and always sends
+//!   floats. Servers read both alike.
+//! - GETs: the Rust client sends no `/materialize/api/versions` probe, no `/info/version`, no
+//!   version list or version record when the version is given, and no table metadata for
+//!   typed queries (it knows the reference statically). Its `User-Agent` is its own. It sends
+//!   one GET caveclient's `live_live_query` does not: the versions metadata, before its first
+//!   live query ([`RUST_ONLY_GETS`]).
+//!
+//! Needs a Python with caveclient==8.2.1 in `CAVE_CAVECLIENT_PYTHON` (skipped otherwise, unless
+//! `CAVE_REQUIRE_CAVECLIENT` is set).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use cave_devserver::{BackgroundServer, ServerConfig};
+use cave_runtime::chrono::{DateTime, Utc};
+use cave_runtime::{AnnotationId, Client, Compare, RootId, TableQuery, pyjson, target};
+use serde_json::{Map, Value, json};
+
+mod minnie {
+    cave_runtime::datastack!(
+        "schemas/minnie65_public",
+        version = 1300,
+        tables = [
+            "proofreading_status_and_strategy",
+            "aibs_metamodel_celltypes_v661",
+            "synapses_pni_2"
+        ]
+    );
+}
+
+use minnie::{
+    AibsMetamodelCellType, AibsMetamodelCelltypesV661, ProofreadingStatusAndStrategy, SynapsesPni2,
+};
+
+/// GETs the Rust client sends that caveclient's equivalent calls do not, and why.
+const RUST_ONLY_GETS: &[(&str, &str)] = &[(
+    "/materialize/api/v3/datastack/minnie65_public/metadata?expired=False",
+    "before its first live query, the versions with their timestamps: a live query at a \
+     version's exact timestamp runs as a query of that version (servers refuse it live, \
+     API.md §6.6), as caveclient's query_table(timestamp=...) does (API.md §10 step 1); \
+     caveclient's live_live_query sends the live query as it is",
+)];
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const MARKER: &str = "/__wire_marker__/";
+const SYN: &str = "synapses_pni_2";
+const CT: &str = "aibs_metamodel_celltypes_v661";
+const NUC: &str = "nucleus_detection_v0";
+const PRF: &str = "proofreading_status_and_strategy";
+
+fn python() -> Option<PathBuf> {
+    match std::env::var_os("CAVE_CAVECLIENT_PYTHON") {
+        Some(p) => Some(PathBuf::from(p)),
+        None if std::env::var_os("CAVE_REQUIRE_CAVECLIENT").is_some() => {
+            panic!("CAVE_REQUIRE_CAVECLIENT is set but CAVE_CAVECLIENT_PYTHON is not")
+        }
+        None => None,
+    }
+}
+
+#[test]
+fn rust_client_sends_what_caveclient_sends() {
+    let Some(python) = python() else {
+        eprintln!("skipped: set CAVE_CAVECLIENT_PYTHON to a Python with caveclient==8.2.1");
+        return;
+    };
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let mut config = ServerConfig::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schemas/minnie65_public"
+    ));
+    config.sample.synapses = 20_000;
+    config.log_requests = Some(log.clone());
+    let server = BackgroundServer::start(config).expect("devserver starts");
+    let base = server.base_url.clone();
+
+    // caveclient first.
+    let home = tempfile::tempdir().unwrap();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/caveclient_requests.py");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(&base)
+        .env("HOME", home.path())
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "caveclient run failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    let names: Vec<String> = seen["queries"]
+        .as_array()
+        .expect("query names")
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let python_lines = read_log(&log).len();
+
+    // Then the Rust client, the same queries in the same order, after the same markers.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = Client::builder("minnie65_public")
+        .server(&base)
+        .token(TOKEN)
+        .token_search(None, false)
+        .version(1300)
+        .progress(false)
+        .build()
+        .unwrap();
+    let p = Params(&seen["params"]);
+    let mut rust_rows = Map::new();
+    for name in &names {
+        marker(&base, name);
+        let rows = runtime
+            .block_on(run_rust(name, &client, &p))
+            .unwrap_or_else(|e| panic!("{name}: the Rust query failed: {e}"));
+        rust_rows.insert(name.clone(), json!(rows));
+    }
+
+    let lines = read_log(&log);
+    let (python_before, python_segments) = segments(&lines[..python_lines]);
+    let (rust_before, rust_segments) = segments(&lines[python_lines..]);
+    assert!(rust_before.is_empty(), "requests before the first marker");
+    assert_eq!(
+        python_segments.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        rust_segments.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        "the same queries in the same order"
+    );
+
+    let mut problems = Vec::new();
+    let mut notes = BTreeSet::new();
+    let mut compared = 0;
+    for ((name, py), (_, rs)) in python_segments.iter().zip(&rust_segments) {
+        let py_posts: Vec<&Value> = py.iter().filter(|r| r["method"] == "POST").collect();
+        let rs_posts: Vec<&Value> = rs.iter().filter(|r| r["method"] == "POST").collect();
+        if py_posts.len() != rs_posts.len() {
+            problems.push(format!(
+                "{name}: caveclient sent {} query POST(s), the Rust client {}:\n  caveclient: {:?}\n  rust: {:?}",
+                py_posts.len(),
+                rs_posts.len(),
+                py_posts.iter().map(|r| summary(r)).collect::<Vec<_>>(),
+                rs_posts.iter().map(|r| summary(r)).collect::<Vec<_>>()
+            ));
+        }
+        for (py, rs) in py_posts.iter().zip(&rs_posts) {
+            compare_post(name, py, rs, &mut problems);
+            header_names(py, rs, &mut notes);
+            compared += 1;
+        }
+        for r in rs {
+            if r["status"] != 200 {
+                problems.push(format!(
+                    "{name}: the Rust request {} answered {}",
+                    summary(r),
+                    r["status"]
+                ));
+            }
+        }
+    }
+
+    // GETs: each one the Rust client sends, caveclient sends too, with the same headers.
+    let python_gets: Vec<&Value> = python_before
+        .iter()
+        .chain(python_segments.iter().flat_map(|(_, s)| s.iter()))
+        .filter(|r| r["method"] == "GET")
+        .collect();
+    let mut rust_gets = BTreeSet::new();
+    for r in rust_segments
+        .iter()
+        .flat_map(|(_, s)| s.iter())
+        .filter(|r| r["method"] == "GET")
+    {
+        let key = summary(r);
+        let same = python_gets
+            .iter()
+            .find(|p| p["path"] == r["path"] && p["query"] == r["query"]);
+        // A GET of the Rust client's own: its headers are those of any caveclient session GET.
+        let own = || {
+            RUST_ONLY_GETS
+                .iter()
+                .any(|(path, _)| key == *path)
+                .then(|| {
+                    python_gets
+                        .iter()
+                        .find(|p| p["path"] == "/materialize/version")
+                })
+                .flatten()
+        };
+        let Some(py) = same.or_else(own) else {
+            problems.push(format!("GET {key}: caveclient never sends it"));
+            continue;
+        };
+        for h in ["accept-encoding", "authorization", "cookie", "content-type"] {
+            if py["headers"][h] != r["headers"][h] {
+                problems.push(format!(
+                    "GET {key}: header {h}: caveclient {}, rust {}",
+                    py["headers"][h], r["headers"][h]
+                ));
+            }
+        }
+        if same.is_none()
+            && let Some((_, why)) = RUST_ONLY_GETS.iter().find(|(path, _)| key == *path)
+        {
+            notes.insert(format!("GET {key} sent by the Rust client only: {why}"));
+        }
+        rust_gets.insert(key);
+    }
+
+    // Row counts: the same, except that the Rust client applies not-in filters.
+    for name in &names {
+        let want = seen["rows"]
+            .get(format!("{name}/not_in_applied"))
+            .unwrap_or(&seen["rows"][name]);
+        if &rust_rows[name] != want {
+            problems.push(format!(
+                "{name}: caveclient got {want} rows (not-in filters applied), the Rust client {}",
+                rust_rows[name]
+            ));
+        }
+    }
+
+    eprintln!(
+        "compared {compared} query POSTs of {} queries; the Rust client's GETs: {rust_gets:?}",
+        names.len()
+    );
+    for note in &notes {
+        eprintln!("note: {note}");
+    }
+    eprintln!("took {:.1?}", started.elapsed());
+    assert!(
+        problems.is_empty(),
+        "{} difference(s) between caveclient and the Rust client:\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+/// The values the Python script filtered on.
+struct Params<'a>(&'a Value);
+
+impl Params<'_> {
+    fn i64(&self, key: &str) -> i64 {
+        self.0[key]
+            .as_i64()
+            .unwrap_or_else(|| panic!("param {key}"))
+    }
+    fn ids(&self, key: &str) -> Vec<i64> {
+        self.0[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("param {key}"))
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect()
+    }
+    fn point(&self, key: &str) -> [i32; 3] {
+        let v = self.ids(key);
+        [v[0] as i32, v[1] as i32, v[2] as i32]
+    }
+    fn time(&self, key: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(self.0[key].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+    fn roots(&self, key: &str) -> Vec<RootId> {
+        self.ids(key).into_iter().map(RootId).collect()
+    }
+}
+
+/// The Rust side of each named query of the Python script; the number of rows it got.
+async fn run_rust(
+    name: &str,
+    client: &Client,
+    p: &Params<'_>,
+) -> Result<usize, cave_runtime::Error> {
+    use minnie::proofreading_status_and_strategy::Column as P;
+    let size = p.0["size"].as_f64().unwrap();
+    let ct_23p = || AibsMetamodelCellType::from_wire("23P");
+    Ok(match name {
+        "in_notin_equal_typed" => SynapsesPni2::filter()
+            .pre_pt_root_id_in(p.roots("pre_roots"))
+            .post_pt_root_id_not_in([RootId(p.i64("post_root"))])
+            .size(size as f32)
+            .limit(1000)
+            .offset(0)
+            .query(client)
+            .await?
+            .len(),
+        "in_notin_equal_untyped" => TableQuery::new(SYN)
+            .is_in("pre_pt_root_id", p.roots("pre_roots"))
+            .not_in("post_pt_root_id", [p.i64("post_root")])
+            .equal("size", &size)
+            .limit(1000)
+            .offset(0)
+            .query(client)
+            .await?
+            .num_rows(),
+        "comparisons_typed" => SynapsesPni2::filter()
+            .size_gt(0.1)
+            .size_lt(1e16)
+            .id_ge(AnnotationId(5))
+            .id_le(AnnotationId(900_000_000))
+            .limit(7)
+            .query(client)
+            .await?
+            .len(),
+        "comparisons_untyped" => TableQuery::new(SYN)
+            .compare("size", Compare::Greater, &1e-5_f64)
+            .compare("size", Compare::Less, &25000.5_f64)
+            .compare(
+                "pre_pt_root_id",
+                Compare::GreaterEqual,
+                &RootId(p.ids("pre_roots")[0]),
+            )
+            .compare("id", Compare::LessEqual, &123_456_789_i64)
+            .limit(7)
+            .query(client)
+            .await?
+            .num_rows(),
+        "bbox_typed" => SynapsesPni2::filter()
+            .post_pt_position_bbox(p.point("bbox_min"), p.point("bbox_max"))
+            .limit(20)
+            .query(client)
+            .await?
+            .len(),
+        "regex_typed" => ProofreadingStatusAndStrategy::filter()
+            .strategy_axon_regex("^axon_(fully|partially)_extended$|\u{e9}\\d")
+            .limit(30)
+            .query(client)
+            .await?
+            .len(),
+        "regex_untyped" => TableQuery::new(CT)
+            .regex("cell_type", "^2[0-9]P")
+            .limit(5)
+            .query(client)
+            .await?
+            .num_rows(),
+        "select_typed" => ProofreadingStatusAndStrategy::filter()
+            .select([P::PtRootId, P::StrategyAxon, P::PtPosition])
+            .limit(4)
+            .query(client)
+            .await?
+            .num_rows(),
+        "select_untyped" => TableQuery::new(SYN)
+            .select(["id", "size"])
+            .limit(3)
+            .offset(2)
+            .query(client)
+            .await?
+            .num_rows(),
+        "desired_resolution_typed" => SynapsesPni2::filter()
+            .pre_pt_root_id_in(p.roots("pre_roots"))
+            .desired_resolution([4.0, 4.0, 40.0])
+            .limit(5)
+            .query(client)
+            .await?
+            .len(),
+        "desired_resolution_untyped" => TableQuery::new(PRF)
+            .desired_resolution([1.0, 1.0, 1.0])
+            .limit(5)
+            .query(client)
+            .await?
+            .num_rows(),
+        "reference_merge_typed" => AibsMetamodelCelltypesV661::filter()
+            .cell_type(ct_23p())
+            .limit(10)
+            .query(client)
+            .await?
+            .len(),
+        "reference_merge_untyped" => TableQuery::new(CT)
+            .equal("cell_type", "23P")
+            .limit(10)
+            .query(client)
+            .await?
+            .num_rows(),
+        // The same typed query, compared with join_query and with the table manager.
+        "reference_target_filter" | "table_manager_target_filter" => {
+            AibsMetamodelCelltypesV661::filter()
+                .pt_root_id_in(p.roots("nucleus_roots"))
+                .cell_type(ct_23p())
+                .limit(10)
+                .query(client)
+                .await?
+                .len()
+        }
+        "live_typed" => ProofreadingStatusAndStrategy::filter()
+            .status_axon(true)
+            .limit(50)
+            .live_query(client, p.time("live_ts"))
+            .await?
+            .len(),
+        "live_join_typed" => AibsMetamodelCelltypesV661::filter()
+            .cell_type(ct_23p())
+            .pt_root_id_in(p.roots("nucleus_roots"))
+            .limit(5)
+            .live_query(client, p.time("live_ts_whole"))
+            .await?
+            .len(),
+        "random_sample_typed" => SynapsesPni2::filter()
+            .random_sample(20)
+            .query(client)
+            .await?
+            .len(),
+        "random_sample_join" => AibsMetamodelCelltypesV661::filter()
+            .random_sample(15)
+            .limit(10)
+            .query(client)
+            .await?
+            .len(),
+        "untyped_target_filter" => TableQuery::new(CT)
+            .is_in(target("pt_root_id"), p.roots("nucleus_roots"))
+            .query(client)
+            .await?
+            .num_rows(),
+        other => panic!("the Python script ran `{other}`, which has no Rust equivalent here"),
+    })
+}
+
+/// Compare one query POST of each client.
+fn compare_post(name: &str, py: &Value, rs: &Value, problems: &mut Vec<String>) {
+    for field in ["path", "query"] {
+        if py[field] != rs[field] {
+            problems.push(format!(
+                "{name}: {field} differs\n  caveclient: {}\n  rust:       {}",
+                py[field], rs[field]
+            ));
+        }
+    }
+    let py_body = py["body"].as_str().unwrap_or_default();
+    let rs_body = rs["body"].as_str().unwrap_or_default();
+    let expected = if name == "table_manager_target_filter" {
+        table_manager_as_merge_reference(py_body, problems)
+    } else {
+        py_body.to_string()
+    };
+    if expected != rs_body {
+        problems.push(format!(
+            "{name}: body differs\n{}",
+            diff(&expected, rs_body)
+        ));
+    }
+    for h in ["content-type", "accept-encoding"] {
+        if py["headers"][h] != rs["headers"][h] {
+            problems.push(format!(
+                "{name}: header {h}: caveclient {}, rust {}",
+                py["headers"][h], rs["headers"][h]
+            ));
+        }
+    }
+    // The log redacts the token: `Bearer <redacted>`, `middle_auth_token=<redacted>`.
+    for (h, want) in [
+        ("authorization", "Bearer <redacted>"),
+        ("cookie", "middle_auth_token=<redacted>"),
+    ] {
+        for (who, r) in [("caveclient", py), ("rust", rs)] {
+            if r["headers"][h] != want {
+                problems.push(format!(
+                    "{name}: {who} sent header {h} {} (expected {want})",
+                    r["headers"][h]
+                ));
+            }
+        }
+    }
+}
+
+/// The table manager's join body with `suffix_map` as `query_table(merge_reference=True)` and
+/// typed queries give it; its own must be the reverse (API.md §6.5).
+fn table_manager_as_merge_reference(body: &str, problems: &mut Vec<String>) -> String {
+    let mut value: Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(
+        pyjson::to_string(&value),
+        body,
+        "the body reads back byte for byte (pyjson writes as json.dumps)"
+    );
+    let want = json!({CT: "_ref", NUC: ""});
+    if value["suffix_map"] != want {
+        problems.push(format!(
+            "table_manager_target_filter: expected the table manager's suffix_map {want}, got {}",
+            value["suffix_map"]
+        ));
+    }
+    value["suffix_map"] = json!({CT: "", NUC: "_ref"});
+    pyjson::to_string(&value)
+}
+
+/// Where two texts first differ, with context, then both in full.
+fn diff(caveclient: &str, rust: &str) -> String {
+    let at = caveclient
+        .bytes()
+        .zip(rust.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(caveclient.len().min(rust.len()));
+    let around = |s: &str| {
+        let from = at.saturating_sub(40);
+        let to = (at + 40).min(s.len());
+        String::from_utf8_lossy(&s.as_bytes()[from.min(s.len())..to]).into_owned()
+    };
+    format!(
+        "  first difference at byte {at}:\n    caveclient: …{}…\n    rust:       …{}…\n  caveclient: {caveclient}\n  rust:       {rust}",
+        around(caveclient),
+        around(rust)
+    )
+}
+
+/// Header names only one client sends (User-Agent and the like: reported, not compared).
+fn header_names(py: &Value, rs: &Value, notes: &mut BTreeSet<String>) {
+    let names = |r: &Value| -> BTreeSet<String> {
+        r["headers"]
+            .as_object()
+            .map(|h| h.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let (py, rs) = (names(py), names(rs));
+    for h in py.difference(&rs) {
+        notes.insert(format!(
+            "header `{h}` sent by caveclient only (not compared)"
+        ));
+    }
+    for h in rs.difference(&py) {
+        notes.insert(format!(
+            "header `{h}` sent by the Rust client only (not compared)"
+        ));
+    }
+}
+
+fn summary(r: &Value) -> String {
+    match r["query"].as_str() {
+        Some(q) => format!("{}?{q}", r["path"].as_str().unwrap_or_default()),
+        None => r["path"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// `GET /__wire_marker__/<name>`: the log splits into one run of requests per query.
+fn marker(base: &str, name: &str) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let status = agent
+        .get(format!("{base}{MARKER}{name}"))
+        .header("Authorization", "Bearer marker")
+        .call()
+        .expect("the marker reaches the server")
+        .status();
+    assert_eq!(status.as_u16(), 404, "marker {name}");
+}
+
+fn read_log(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("the request log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .collect()
+}
+
+type Segment = (String, Vec<Value>);
+
+/// The requests before the first marker, and those after each marker, by marker name.
+fn segments(lines: &[Value]) -> (Vec<Value>, Vec<Segment>) {
+    let mut before = Vec::new();
+    let mut out: Vec<Segment> = Vec::new();
+    for line in lines {
+        let path = line["path"].as_str().unwrap_or_default();
+        if let Some(name) = path.strip_prefix(MARKER) {
+            out.push((name.to_string(), Vec::new()));
+        } else if let Some((_, requests)) = out.last_mut() {
+            requests.push(line.clone());
+        } else {
+            before.push(line.clone());
+        }
+    }
+    (before, out)
+}
