@@ -59,6 +59,9 @@ def main(url: str) -> dict:
 
     axon = client.materialize.tables.proofreading_status_and_strategy(status_axon=True).query()
     seen["status_axon_rows"] = len(axon)
+    seen["status_axon_strategy_counts"] = {
+        k: int(v) for k, v in axon["strategy_axon"].value_counts().items()
+    }
     assert len(axon) == 1723, len(axon)
 
     # 4. Cell types: a reference table on the nuclei, merged; drop multi-soma roots.
@@ -66,6 +69,8 @@ def main(url: str) -> dict:
     seen["celltype_rows"] = len(ct)
     seen["celltype_columns"] = list(ct.columns)
     assert len(ct) == 94014, len(ct)
+    nuclei_per_root = ct["pt_root_id"].value_counts(dropna=False)
+    seen["multi_soma_roots"] = int((nuclei_per_root > 1).sum())
     ct = ct.drop_duplicates("pt_root_id", keep=False)
     ct = ct.rename(columns={"id_ref": "nucleus_id"})
     seen["celltype_single_soma"] = len(ct)
@@ -77,6 +82,8 @@ def main(url: str) -> dict:
     axon_roots = axon["pt_root_id"]
     merged = axon.merge(ct[["pt_root_id", "nucleus_id", "cell_type"]], on="pt_root_id", how="inner")
     seen["proofread_per_type"] = {k: int(v) for k, v in merged["cell_type"].value_counts().items()}
+    seen["proofread_with_type"] = len(merged)
+    seen["proofread_nucleus_ids"] = sorted(int(i) for i in merged["nucleus_id"])
 
     # 6. The shortcut: cell types for the proofread roots and 23P in one call.
     short = client.materialize.tables.aibs_metamodel_celltypes_v661(
@@ -89,6 +96,7 @@ def main(url: str) -> dict:
     )
     seen["shortcut_rows"] = len(short)
     seen["shortcut_columns"] = list(short.columns)
+    seen["shortcut_nucleus_ids"] = sorted(int(i) for i in short["id"])
     assert set(short["cell_type"]) <= {"23P"}, set(short["cell_type"])
     assert set(short["pt_root_id"]) <= set(axon_roots), "roots outside the filter"
     # Every proofread 23P single-soma cell must be in the shortcut's answer.
