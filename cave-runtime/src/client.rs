@@ -735,17 +735,19 @@ fn validate(spec: &Spec) -> Result<(), Error> {
             "desired_resolution {r:?} must be three positive numbers"
         ));
     }
-    for c in &spec.clauses {
-        if let Value::Array(pair) = &c.value
-            && c.value.pointer("/0/0").is_some()
-            && let (Some(Value::Array(min)), Some(Value::Array(max))) = (pair.first(), pair.get(1))
-            && min.iter().zip(max).any(|(a, b)| a.as_f64() >= b.as_f64())
-        {
+    for c in spec.clauses.iter().filter(|c| c.is_spatial()) {
+        let corner = |i: usize| -> Vec<f64> {
+            c.value
+                .get(i)
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default()
+        };
+        let (min, max) = (corner(0), corner(1));
+        if min.len() != 3 || max.len() != 3 || min.iter().zip(&max).any(|(a, b)| a >= b) {
             return bad(format!(
-                "the box on `{}` must have min < max on every axis, got {} to {}",
-                c.column,
-                Value::Array(min.clone()),
-                Value::Array(max.clone())
+                "the box on `{}` must have min < max on every axis, got {:?} to {:?}",
+                c.column, min, max
             ));
         }
     }

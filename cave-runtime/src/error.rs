@@ -188,3 +188,48 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(problem: DecodeProblem) -> Error {
+        Error::from(DecodeError {
+            table: "synapses_pni_2".into(),
+            column: "size".into(),
+            row: None,
+            problem,
+        })
+    }
+
+    #[test]
+    fn columns_that_no_longer_match_are_schema_drift() {
+        let e = error(DecodeProblem::WrongType {
+            expected: "float32",
+            found: "Utf8".into(),
+        });
+        assert!(matches!(e, Error::SchemaDrift(_)));
+        let text = e.to_string();
+        for part in [
+            "synapses_pni_2",
+            "size",
+            "float32",
+            "Utf8",
+            "cave-schema check",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        assert!(matches!(
+            error(DecodeProblem::Missing {
+                expected: "float32",
+                present: vec![]
+            }),
+            Error::SchemaDrift(_)
+        ));
+        assert!(matches!(error(DecodeProblem::Null), Error::SchemaDrift(_)));
+        assert!(matches!(
+            error(DecodeProblem::OutOfRange("-1".into())),
+            Error::Decode(_)
+        ));
+    }
+}

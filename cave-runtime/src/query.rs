@@ -168,6 +168,11 @@ impl Clause {
     pub(crate) fn is_not_in(&self) -> bool {
         self.dict == Dict::NotIn
     }
+
+    /// Whether this is a bounding-box filter.
+    pub(crate) fn is_spatial(&self) -> bool {
+        self.dict == Dict::Spatial
+    }
 }
 
 /// What a query collects, for a table known by name: the common part of typed queries

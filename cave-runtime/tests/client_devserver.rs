@@ -753,3 +753,58 @@ async fn unknown_datastack_and_unreachable_server() {
         .unwrap_err();
     assert!(matches!(e, Error::Config(_)), "{e}");
 }
+
+/// The same answer with ZSTD, LZ4_FRAME and uncompressed Arrow buffers decodes to the same
+/// batches (the client asks for ZSTD, as caveclient does; other servers may send the others).
+#[test]
+fn arrow_streams_decode_with_every_compression() {
+    let url = format!(
+        "{}{QUERY_PATH}nucleus_detection_v0/query?return_pyarrow=True&arrow_format=True&split_positions=True&direct_sql_pandas=True",
+        server().base_url
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let fetch = |encoding: &str| {
+        let mut response = agent
+            .post(&url)
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .header("Accept-Encoding", encoding)
+            .send(r#"{"limit": 300}"#.as_bytes())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let body = response.body_mut().read_to_vec().unwrap();
+        cave_runtime::response::read_stream(&body).unwrap()
+    };
+    let (schema, zstd) = fetch("zstd");
+    let (lz4_schema, lz4) = fetch("lz4");
+    let (plain_schema, plain) = fetch("identity");
+    assert_eq!(schema, lz4_schema);
+    assert_eq!(schema, plain_schema);
+    assert_eq!(zstd, lz4);
+    assert_eq!(zstd, plain);
+    assert_eq!(zstd.iter().map(|b| b.num_rows()).sum::<usize>(), 300);
+}
+
+#[tokio::test]
+async fn arguments_the_server_would_reject_fail_before_sending() {
+    let client = client();
+    let e = NucleusDetectionV0::filter()
+        .pt_position_bbox([10, 10, 10], [20, 5, 30])
+        .query(&client)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(
+        e.to_string().contains("pt_position") && e.to_string().contains("min < max"),
+        "{e}"
+    );
+    let e = NucleusDetectionV0::filter()
+        .limit(0)
+        .query(&client)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("limit"), "{e}");
+}

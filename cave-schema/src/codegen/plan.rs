@@ -279,7 +279,6 @@ pub const BUILDER_METHODS: &[&str] = &[
     "random_sample",
     "into_query",
     "live_query",
-    "from",
     "query",
 ];
 

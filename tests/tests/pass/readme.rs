@@ -14,7 +14,8 @@ use minnie::{
 
 /// Run two queries; only type-checked, never called.
 pub async fn run(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
-    let proofread: Vec<ProofreadingStatusAndStrategy> = ProofreadingStatusAndStrategy::filter()
+    let proofread: cave_runtime::Rows<ProofreadingStatusAndStrategy> =
+        ProofreadingStatusAndStrategy::filter()
         .status_axon(true)
         .strategy_axon(ProofreadingStrategy::AxonFullyExtended)
         .limit(10)
@@ -24,8 +25,9 @@ pub async fn run(client: &cave_runtime::Client) -> Result<(), cave_runtime::Erro
     let cells: Vec<AibsMetamodelCelltypesV661> = AibsMetamodelCelltypesV661::filter()
         .pt_root_id_in(&roots)
         .cell_type(AibsMetamodelCellType::_23p)
-        .query(client)
-        .await?;
+        .live_query(client, cave_runtime::chrono::Utc::now())
+        .await?
+        .into_vec();
     for cell in &cells {
         let _: Option<RootId> = cell.target.pt_root_id;
         let _: &AibsMetamodelCellType = &cell.cell_type;
