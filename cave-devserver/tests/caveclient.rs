@@ -14,19 +14,9 @@ use cave_devserver::{BackgroundServer, ServerConfig};
 use common::*;
 use serde_json::{Value, json};
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("CAVE_CAVECLIENT_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CAVE_REQUIRE_CAVECLIENT").is_some() => {
-            panic!("CAVE_REQUIRE_CAVECLIENT is set but CAVE_CAVECLIENT_PYTHON is not")
-        }
-        None => None,
-    }
-}
-
 #[test]
 fn caveclient_runs_the_tutorial_against_the_devserver() {
-    let Some(python) = python() else {
+    let Some(python) = cave_devserver::conformance::caveclient_python() else {
         eprintln!(
             "skipped: set CAVE_CAVECLIENT_PYTHON to a Python with caveclient==8.2.1 (.ci/run does)"
         );

@@ -343,6 +343,48 @@ impl Spec {
     }
 }
 
+/// The setters every query has (`Query<T>` and `TableQuery`, each holding a `spec: Spec`).
+macro_rules! spec_setters {
+    () => {
+        /// At most `n` rows in all (the client pages past the server's row cap up to `n`).
+        pub fn limit(mut self, n: u64) -> Self {
+            self.spec.limit = Some(n);
+            self
+        }
+
+        /// Skip the first `n` rows.
+        pub fn offset(mut self, n: u64) -> Self {
+            self.spec.offset = Some(n);
+            self
+        }
+
+        /// Positions in this resolution (nm per unit) instead of the table's voxels.
+        pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
+            self.spec.desired_resolution = Some(nm_per_unit);
+            self
+        }
+
+        /// Query the table as it was at `timestamp` (a live query) instead of at a version.
+        pub fn timestamp(mut self, timestamp: ::chrono::DateTime<::chrono::Utc>) -> Self {
+            self.spec.timestamp = Some(timestamp);
+            self
+        }
+
+        /// Query materialization version `v` (over the client's and the macro's version).
+        pub fn version(mut self, v: u32) -> Self {
+            self.spec.version = Some(v);
+            self
+        }
+
+        /// About `n` randomly sampled rows.
+        pub fn random_sample(mut self, n: u64) -> Self {
+            self.spec.random_sample = Some(n);
+            self
+        }
+    };
+}
+pub(crate) use spec_setters;
+
 /// The query a generated filter builder collects for table `T`. Filters on one column and of
 /// one kind replace each other (the last one wins, as in caveclient's dicts).
 #[derive(Debug, Clone, PartialEq)]
@@ -440,41 +482,7 @@ impl<T: Table> Query<T> {
         Selection(self)
     }
 
-    /// At most `n` rows in all (the client pages past the server's row cap up to `n`).
-    pub fn limit(mut self, n: u64) -> Self {
-        self.spec.limit = Some(n);
-        self
-    }
-
-    /// Skip the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.spec.offset = Some(n);
-        self
-    }
-
-    /// Positions in this resolution (nm per unit) instead of the table's voxels.
-    pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
-        self.spec.desired_resolution = Some(nm_per_unit);
-        self
-    }
-
-    /// Query the table as it was at `timestamp` (a live query) instead of at a version.
-    pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
-        self.spec.timestamp = Some(timestamp);
-        self
-    }
-
-    /// Query materialization version `v` (over the client's and the macro's version).
-    pub fn version(mut self, v: u32) -> Self {
-        self.spec.version = Some(v);
-        self
-    }
-
-    /// About `n` randomly sampled rows.
-    pub fn random_sample(mut self, n: u64) -> Self {
-        self.spec.random_sample = Some(n);
-        self
-    }
+    spec_setters!();
 
     /// The version set on the query, else the one pinned by the macro (`version = N`).
     pub fn get_version(&self) -> Option<u32> {

@@ -15,7 +15,6 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::client::Client;
@@ -144,41 +143,7 @@ impl TableQuery {
         self
     }
 
-    /// At most `n` rows in all.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.spec.limit = Some(n);
-        self
-    }
-
-    /// Skip the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.spec.offset = Some(n);
-        self
-    }
-
-    /// Positions in this resolution (nm per unit).
-    pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
-        self.spec.desired_resolution = Some(nm_per_unit);
-        self
-    }
-
-    /// Query the table as it was at `timestamp` (a live query).
-    pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
-        self.spec.timestamp = Some(timestamp);
-        self
-    }
-
-    /// Query materialization version `v`.
-    pub fn version(mut self, v: u32) -> Self {
-        self.spec.version = Some(v);
-        self
-    }
-
-    /// About `n` randomly sampled rows.
-    pub fn random_sample(mut self, n: u64) -> Self {
-        self.spec.random_sample = Some(n);
-        self
-    }
+    crate::query::spec_setters!();
 
     /// Join a reference table with its target (default: yes, after reading the table's
     /// metadata), or query the table alone.

@@ -19,16 +19,6 @@ use cave_runtime::chrono::{DateTime, SecondsFormat, Utc};
 use cave_runtime::{AnnotationId, Client};
 use serde_json::{Value, json};
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("CAVE_CAVECLIENT_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CAVE_REQUIRE_CAVECLIENT").is_some() => {
-            panic!("CAVE_REQUIRE_CAVECLIENT is set but CAVE_CAVECLIENT_PYTHON is not")
-        }
-        None => None,
-    }
-}
-
 fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|&(k, n)| (k.to_string(), n)).collect()
 }
@@ -119,7 +109,7 @@ fn the_tutorial_gives_the_sample_numbers_and_caveclients() {
     }
 
     // caveclient on the same server.
-    let Some(python) = python() else {
+    let Some(python) = cave_devserver::conformance::caveclient_python() else {
         eprintln!(
             "skipped the caveclient comparison: set CAVE_CAVECLIENT_PYTHON to a Python with caveclient==8.2.1"
         );

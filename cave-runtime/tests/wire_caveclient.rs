@@ -74,19 +74,9 @@ const CT: &str = "aibs_metamodel_celltypes_v661";
 const NUC: &str = "nucleus_detection_v0";
 const PRF: &str = "proofreading_status_and_strategy";
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("CAVE_CAVECLIENT_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CAVE_REQUIRE_CAVECLIENT").is_some() => {
-            panic!("CAVE_REQUIRE_CAVECLIENT is set but CAVE_CAVECLIENT_PYTHON is not")
-        }
-        None => None,
-    }
-}
-
 #[test]
 fn rust_client_sends_what_caveclient_sends() {
-    let Some(python) = python() else {
+    let Some(python) = cave_devserver::conformance::caveclient_python() else {
         eprintln!("skipped: set CAVE_CAVECLIENT_PYTHON to a Python with caveclient==8.2.1");
         return;
     };
