@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
+use cave_schema::wire::segment;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -537,32 +538,46 @@ impl Client {
     }
 
     /// Run an untyped query: the rows as Arrow record batches, positions split in
-    /// `_x`/`_y`/`_z` columns as the server sends them.
-    pub(crate) async fn query_spec(
+    /// `_x`/`_y`/`_z` columns as the server sends them. With `merge_reference`, the table's
+    /// metadata (at the query's version, or the latest for a live query) says whether it is
+    /// a reference table to join with its target, as caveclient's `merge_reference=True` does.
+    pub(crate) async fn query_untyped(
         &self,
-        spec: &Spec,
+        mut spec: Spec,
         pinned: Option<u32>,
+        merge_reference: bool,
     ) -> Result<Batches, Error> {
-        let at = self.at(spec, pinned).await?;
+        let at = self.at(&spec, pinned).await?;
+        if merge_reference {
+            let version = match at {
+                At::Version(v) => v,
+                At::Timestamp(_) => self.latest_version().await?,
+            };
+            let meta = self.table_metadata(&spec.table, Some(version)).await?;
+            spec.target = meta.reference_table.map(std::borrow::Cow::Owned);
+        }
+        if spec.target.is_none()
+            && let Some(c) = spec
+                .clauses
+                .iter()
+                .find(|c| c.side == crate::query::Side::Target)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{}: a filter on the target's column `{}`, but the table is not joined with a \
+                 target (it is not a reference table, or merge_reference is off)",
+                spec.table, c.column
+            )));
+        }
         let mut batches = Vec::new();
         let mut schema = None;
         let info = self
-            .run(spec, at, |page, batch| {
+            .run(&spec, at, |page, batch| {
                 schema.get_or_insert_with(|| page.schema.clone());
                 batches.push(batch);
                 Ok(())
             })
             .await?;
         Ok(Batches::new(schema, batches, info))
-    }
-
-    /// Resolve a table's reference target from its metadata (as `merge_reference=True` does).
-    pub(crate) async fn reference_of(
-        &self,
-        table: &str,
-        at: Option<u32>,
-    ) -> Result<Option<String>, Error> {
-        Ok(self.table_metadata(table, at).await?.reference_table)
     }
 
     /// What a query runs at: its own timestamp or version, else the client's, else the
@@ -596,14 +611,6 @@ impl Client {
             Some(v) => At::Version(v.version),
             None => At::Timestamp(t),
         })
-    }
-
-    /// The version an untyped query's metadata is read at.
-    pub(crate) async fn metadata_version(&self, spec: &Spec) -> Result<u32, Error> {
-        match self.at(spec, None).await? {
-            At::Version(v) => Ok(v),
-            At::Timestamp(_) => self.latest_version().await,
-        }
     }
 
     /// Fetch every page of `spec` at `at`, handing each record batch (not-in filters applied)
@@ -764,19 +771,6 @@ fn progress_bar(table: &str) -> indicatif::ProgressBar {
     bar.set_message(format!("{table}: fetching"));
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
-}
-
-/// A URL path segment: letters, digits and `-._~` as they are, the rest percent-encoded.
-pub(crate) fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl QueryInfo {

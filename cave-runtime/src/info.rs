@@ -1,7 +1,8 @@
 //! What the info and materialization services say about a datastack: its info record
 //! (API.md §4), its versions (§6.2) and its tables' metadata (§6.3).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use cave_schema::wire::parse_time;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -168,28 +169,16 @@ impl TableMetadata {
     }
 }
 
-/// A naive ISO timestamp (UTC), with or without microseconds, or one with an offset.
-pub(crate) fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-}
-
 fn utc<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     let text = String::deserialize(d)?;
-    parse_utc(&text)
+    parse_time(&text)
         .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an ISO timestamp")))
 }
 
 fn optional_utc<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     match Option::<String>::deserialize(d)? {
         None => Ok(None),
-        Some(text) => parse_utc(&text)
+        Some(text) => parse_time(&text)
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an ISO timestamp"))),
     }

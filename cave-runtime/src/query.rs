@@ -7,6 +7,8 @@ use std::marker::PhantomData;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use cave_schema::wire::FilterKind;
+
 use crate::ids::{AnnotationId, RootId, SupervoxelId};
 use crate::table::Table;
 
@@ -89,55 +91,13 @@ where
     )
 }
 
-/// The kinds of filter, in the order of their body keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Dict {
-    In,
-    NotIn,
-    Equal,
-    Greater,
-    Less,
-    GreaterEqual,
-    LessEqual,
-    Spatial,
-    Regex,
-}
-
-impl Dict {
-    const ALL: [Dict; 9] = [
-        Dict::In,
-        Dict::NotIn,
-        Dict::Equal,
-        Dict::Greater,
-        Dict::Less,
-        Dict::GreaterEqual,
-        Dict::LessEqual,
-        Dict::Spatial,
-        Dict::Regex,
-    ];
-
-    fn key(self) -> &'static str {
-        match self {
-            Dict::In => "filter_in_dict",
-            Dict::NotIn => "filter_notin_dict",
-            Dict::Equal => "filter_equal_dict",
-            Dict::Greater => "filter_greater_dict",
-            Dict::Less => "filter_less_dict",
-            Dict::GreaterEqual => "filter_greater_equal_dict",
-            Dict::LessEqual => "filter_less_equal_dict",
-            Dict::Spatial => "filter_spatial_dict",
-            Dict::Regex => "filter_regex_dict",
-        }
-    }
-}
-
 impl Compare {
-    pub(crate) fn dict(self) -> Dict {
+    pub(crate) fn dict(self) -> FilterKind {
         match self {
-            Compare::Greater => Dict::Greater,
-            Compare::Less => Dict::Less,
-            Compare::GreaterEqual => Dict::GreaterEqual,
-            Compare::LessEqual => Dict::LessEqual,
+            Compare::Greater => FilterKind::Greater,
+            Compare::Less => FilterKind::Less,
+            Compare::GreaterEqual => FilterKind::GreaterEqual,
+            Compare::LessEqual => FilterKind::LessEqual,
         }
     }
 }
@@ -159,19 +119,19 @@ pub enum Compare {
 pub(crate) struct Clause {
     pub(crate) side: Side,
     pub(crate) column: Cow<'static, str>,
-    dict: Dict,
+    dict: FilterKind,
     pub(crate) value: Value,
 }
 
 impl Clause {
     /// Whether this is a not-in filter (applied client-side as well, API.md §11.5).
     pub(crate) fn is_not_in(&self) -> bool {
-        self.dict == Dict::NotIn
+        self.dict == FilterKind::NotIn
     }
 
     /// Whether this is a bounding-box filter.
     pub(crate) fn is_spatial(&self) -> bool {
-        self.dict == Dict::Spatial
+        self.dict == FilterKind::Spatial
     }
 }
 
@@ -209,7 +169,13 @@ impl Spec {
     }
 
     /// Add a filter, replacing one of the same kind on the same column.
-    pub(crate) fn push(&mut self, side: Side, column: Cow<'static, str>, dict: Dict, value: Value) {
+    pub(crate) fn push(
+        &mut self,
+        side: Side,
+        column: Cow<'static, str>,
+        dict: FilterKind,
+        value: Value,
+    ) {
         self.clauses
             .retain(|c| !(c.side == side && c.column == column && c.dict == dict));
         self.clauses.push(Clause {
@@ -234,7 +200,7 @@ impl Spec {
     }
 
     /// `{table: {column: value}}` for one kind of filter, tables in query order.
-    fn dict(&self, dict: Dict) -> Option<Value> {
+    fn dict(&self, dict: FilterKind) -> Option<Value> {
         let mut out = Map::new();
         for table in self.tables() {
             let mut columns = Map::new();
@@ -281,9 +247,9 @@ impl Spec {
                 json!([[self.table, "target_id"], [target, "id"]]),
             );
         }
-        for dict in Dict::ALL {
+        for dict in FilterKind::ALL {
             if let Some(v) = self.dict(dict) {
-                body.insert(dict.key().into(), v);
+                body.insert(dict.body_key().into(), v);
             }
         }
         if let Some(select) = self.select_map() {
@@ -319,9 +285,9 @@ impl Spec {
                 json!([[self.table, "target_id", target, "id"]]),
             );
         }
-        for dict in Dict::ALL {
+        for dict in FilterKind::ALL {
             if let Some(v) = self.dict(dict) {
-                body.insert(dict.key().into(), v);
+                body.insert(dict.body_key().into(), v);
             }
         }
         if let Some(select) = self.select_map() {
@@ -408,7 +374,7 @@ impl<T: Table> Query<T> {
         }
     }
 
-    fn push(mut self, side: Side, column: &'static str, dict: Dict, value: Value) -> Self {
+    fn push(mut self, side: Side, column: &'static str, dict: FilterKind, value: Value) -> Self {
         self.spec.push(side, Cow::Borrowed(column), dict, value);
         self
     }
@@ -420,7 +386,7 @@ impl<T: Table> Query<T> {
         column: &'static str,
         value: &V,
     ) -> Self {
-        self.push(side, column, Dict::Equal, value.to_filter_value().0)
+        self.push(side, column, FilterKind::Equal, value.to_filter_value().0)
     }
 
     /// `column IN values`.
@@ -430,7 +396,7 @@ impl<T: Table> Query<T> {
         I: IntoIterator,
         I::Item: Borrow<V>,
     {
-        self.push(side, column, Dict::In, list::<V, I>(values))
+        self.push(side, column, FilterKind::In, list::<V, I>(values))
     }
 
     /// `column NOT IN values`: sent as `filter_notin_dict` as caveclient does, and applied to
@@ -441,7 +407,7 @@ impl<T: Table> Query<T> {
         I: IntoIterator,
         I::Item: Borrow<V>,
     {
-        self.push(side, column, Dict::NotIn, list::<V, I>(values))
+        self.push(side, column, FilterKind::NotIn, list::<V, I>(values))
     }
 
     /// `column <op> value`.
@@ -460,14 +426,14 @@ impl<T: Table> Query<T> {
         self.push(
             side,
             column,
-            Dict::Regex,
+            FilterKind::Regex,
             Value::String(pattern.to_string()),
         )
     }
 
     /// Position `column` inside the box from `min` to `max`.
     pub fn bbox(self, side: Side, column: &'static str, min: [i32; 3], max: [i32; 3]) -> Self {
-        self.push(side, column, Dict::Spatial, json!([min, max]))
+        self.push(side, column, FilterKind::Spatial, json!([min, max]))
     }
 
     /// Only these columns (root ids bring their supervoxel ids along). The rows are then no

@@ -19,7 +19,9 @@ use serde_json::json;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::query::{Compare, Dict, FilterOperand, Selection, Side, Spec};
+use cave_schema::wire::FilterKind;
+
+use crate::query::{Compare, FilterOperand, Selection, Side, Spec};
 use crate::result::Batches;
 use crate::table::Table;
 
@@ -80,7 +82,12 @@ impl TableQuery {
         }
     }
 
-    fn push(mut self, column: impl Into<ColumnRef>, dict: Dict, value: serde_json::Value) -> Self {
+    fn push(
+        mut self,
+        column: impl Into<ColumnRef>,
+        dict: FilterKind,
+        value: serde_json::Value,
+    ) -> Self {
         let c = column.into();
         self.spec.push(c.side, c.name, dict, value);
         self
@@ -88,7 +95,7 @@ impl TableQuery {
 
     /// `column == value`.
     pub fn equal<V: FilterOperand + ?Sized>(self, column: impl Into<ColumnRef>, value: &V) -> Self {
-        self.push(column, Dict::Equal, value.to_filter_value().0)
+        self.push(column, FilterKind::Equal, value.to_filter_value().0)
     }
 
     /// `column IN values`.
@@ -97,7 +104,7 @@ impl TableQuery {
         column: impl Into<ColumnRef>,
         values: impl IntoIterator<Item = V>,
     ) -> Self {
-        self.push(column, Dict::In, values_list(values))
+        self.push(column, FilterKind::In, values_list(values))
     }
 
     /// `column NOT IN values` (sent as caveclient sends it, and applied to the rows here).
@@ -106,7 +113,7 @@ impl TableQuery {
         column: impl Into<ColumnRef>,
         values: impl IntoIterator<Item = V>,
     ) -> Self {
-        self.push(column, Dict::NotIn, values_list(values))
+        self.push(column, FilterKind::NotIn, values_list(values))
     }
 
     /// `column <op> value`.
@@ -121,12 +128,12 @@ impl TableQuery {
 
     /// `column ~ pattern` (a PostgreSQL regular expression).
     pub fn regex(self, column: impl Into<ColumnRef>, pattern: &str) -> Self {
-        self.push(column, Dict::Regex, json!(pattern))
+        self.push(column, FilterKind::Regex, json!(pattern))
     }
 
     /// Position `column` (e.g. `pt_position`) inside the box from `min` to `max`.
     pub fn bbox(self, column: impl Into<ColumnRef>, min: [i32; 3], max: [i32; 3]) -> Self {
-        self.push(column, Dict::Spatial, json!([min, max]))
+        self.push(column, FilterKind::Spatial, json!([min, max]))
     }
 
     /// Only these columns.
@@ -154,24 +161,9 @@ impl TableQuery {
 
     /// Run the query.
     pub async fn query(self, client: &Client) -> Result<Batches, Error> {
-        let mut spec = self.spec;
-        if self.merge_reference {
-            let version = client.metadata_version(&spec).await?;
-            spec.target = client
-                .reference_of(&spec.table, Some(version))
-                .await?
-                .map(Cow::Owned);
-        }
-        if spec.target.is_none()
-            && let Some(c) = spec.clauses.iter().find(|c| c.side == Side::Target)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "{}: a filter on the target's column `{}`, but the table is not joined with a \
-                 target (it is not a reference table, or merge_reference is off)",
-                spec.table, c.column
-            )));
-        }
-        client.query_spec(&spec, None).await
+        client
+            .query_untyped(self.spec, None, self.merge_reference)
+            .await
     }
 }
 
@@ -179,6 +171,8 @@ impl<T: Table> Selection<T> {
     /// Run the query: the selected columns as Arrow record batches (root ids bring their
     /// supervoxel ids along).
     pub async fn query(&self, client: &Client) -> Result<Batches, Error> {
-        client.query_spec(&self.as_query().spec, T::VERSION).await
+        client
+            .query_untyped(self.as_query().spec.clone(), T::VERSION, false)
+            .await
     }
 }

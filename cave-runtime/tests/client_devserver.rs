@@ -776,11 +776,16 @@ fn arrow_streams_decode_with_every_compression() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let body = response.body_mut().read_to_vec().unwrap();
-        cave_runtime::response::read_stream(&body).unwrap()
+        let (schema, batches) = cave_runtime::response::read_stream(&body).unwrap();
+        (body, schema, batches)
     };
-    let (schema, zstd) = fetch("zstd");
-    let (lz4_schema, lz4) = fetch("lz4");
-    let (plain_schema, plain) = fetch("identity");
+    let (zstd_body, schema, zstd) = fetch("zstd");
+    let (lz4_body, lz4_schema, lz4) = fetch("lz4");
+    let (plain_body, plain_schema, plain) = fetch("identity");
+    // Three different encodings on the wire (else this test would prove nothing)...
+    assert!(zstd_body.len() < plain_body.len() && lz4_body.len() < plain_body.len());
+    assert_ne!(zstd_body, lz4_body);
+    // ...and the same data once decoded.
     assert_eq!(schema, lz4_schema);
     assert_eq!(schema, plain_schema);
     assert_eq!(zstd, lz4);

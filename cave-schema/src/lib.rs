@@ -33,6 +33,7 @@ pub mod snapshot;
 pub mod suggest;
 pub mod token;
 pub mod types;
+pub mod wire;
 
 pub use columns::{Column, ColumnRole, PointRef, WireType};
 pub use parse::{SchemaError, parse_schema_type, parse_schema_type_str, parse_types_all_str};

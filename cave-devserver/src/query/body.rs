@@ -5,43 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 
-/// The filter families, in the order the server applies them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterKind {
-    /// `filter_in_dict`: value in a list.
-    In,
-    /// `filter_notin_dict`: accepted and ignored, as the server does (API.md §11.5).
-    NotIn,
-    /// `filter_equal_dict`.
-    Equal,
-    /// `filter_greater_dict`.
-    Greater,
-    /// `filter_less_dict`.
-    Less,
-    /// `filter_greater_equal_dict`.
-    GreaterEqual,
-    /// `filter_less_equal_dict`.
-    LessEqual,
-    /// `filter_spatial_dict`: a position inside a box.
-    Spatial,
-    /// `filter_regex_dict`: a PostgreSQL `~` pattern on a string column.
-    Regex,
-}
-
-impl FilterKind {
-    /// Every family with its body key.
-    pub const ALL: [(FilterKind, &'static str); 9] = [
-        (FilterKind::In, "filter_in_dict"),
-        (FilterKind::NotIn, "filter_notin_dict"),
-        (FilterKind::Equal, "filter_equal_dict"),
-        (FilterKind::Greater, "filter_greater_dict"),
-        (FilterKind::Less, "filter_less_dict"),
-        (FilterKind::GreaterEqual, "filter_greater_equal_dict"),
-        (FilterKind::LessEqual, "filter_less_equal_dict"),
-        (FilterKind::Spatial, "filter_spatial_dict"),
-        (FilterKind::Regex, "filter_regex_dict"),
-    ];
-}
+pub use cave_schema::wire::FilterKind;
 
 /// One filter: `table.column <kind> value`.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,8 +106,8 @@ fn parse_key(
     key: &str,
     value: &Value,
 ) {
-    if let Some((kind, _)) = FilterKind::ALL.iter().find(|(_, k)| *k == key) {
-        match filters(*kind, value) {
+    if let Some(kind) = FilterKind::ALL.into_iter().find(|k| k.body_key() == key) {
+        match filters(kind, value) {
             Ok(mut f) => body.filters.append(&mut f),
             Err(message) => errors.add(key, message),
         }

@@ -93,14 +93,7 @@ fn number(view: &View, value: &Value) -> Result<Num, ApiError> {
 
 fn timestamp_ns(view: &View, value: &Value) -> Result<i64, ApiError> {
     let text = value.as_str().ok_or_else(|| type_error(view, value))?;
-    let parsed = chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-                .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
-                .map(|n| n.and_utc())
-        })
-        .map_err(|_| type_error(view, value))?;
+    let parsed = cave_schema::wire::parse_time(text).ok_or_else(|| type_error(view, value))?;
     parsed
         .timestamp_nanos_opt()
         .ok_or_else(|| type_error(view, value))

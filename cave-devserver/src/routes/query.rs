@@ -8,7 +8,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::error::ApiError;
 use crate::query::body::{self, Endpoint, QueryBody};
@@ -236,14 +236,9 @@ pub async fn view(
 }
 
 fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-        })
-        .map_err(|_| {
-            ApiError::SchemaErrors(serde_json::json!({"timestamp": ["Not a valid datetime."]}))
-        })
+    cave_schema::wire::parse_time(text).ok_or_else(|| {
+        ApiError::SchemaErrors(serde_json::json!({"timestamp": ["Not a valid datetime."]}))
+    })
 }
 
 /// The closest version with sample data at or before `t`, else the first after it.

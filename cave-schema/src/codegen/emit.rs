@@ -518,7 +518,7 @@ pub fn filter_doc(table: &TablePlan, m: &FilterMethod) -> String {
         FilterKind::Regex => {
             format!("Keep rows whose {column} matches the PostgreSQL regular expression `pattern`.")
         }
-        FilterKind::Bbox => format!(
+        FilterKind::Spatial => format!(
             "Keep rows whose {column} lies in the box from `min` to `max` (inclusive), in voxels \
              of the table's resolution."
         ),
@@ -566,7 +566,7 @@ fn filter_method(table: &TablePlan, m: &FilterMethod, paths: &Paths) -> TokenStr
             quote!(pattern: &::core::primitive::str),
             quote!(regex(#side, #col, pattern)),
         ),
-        FilterKind::Bbox => (
+        FilterKind::Spatial => (
             quote!(min: [::core::primitive::i32; 3], max: [::core::primitive::i32; 3]),
             quote!(bbox(#side, #col, min, max)),
         ),

@@ -124,63 +124,41 @@ impl ValueType {
     }
 }
 
-/// The kinds of filter method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterKind {
-    /// `col(value)`.
-    Equal,
-    /// `col_in(values)`.
-    In,
-    /// `col_not_in(values)`.
-    NotIn,
-    /// `col_gt(value)`.
-    Greater,
-    /// `col_ge(value)`.
-    GreaterEqual,
-    /// `col_lt(value)`.
-    Less,
-    /// `col_le(value)`.
-    LessEqual,
-    /// `col_regex(pattern)`.
-    Regex,
-    /// `col_bbox(min, max)`.
-    Bbox,
+pub use crate::wire::FilterKind;
+
+/// The method name suffix of a filter kind: `col`, `col_in`, ..., `col_bbox`.
+fn method_suffix(kind: FilterKind) -> &'static str {
+    match kind {
+        FilterKind::Equal => "",
+        FilterKind::In => "_in",
+        FilterKind::NotIn => "_not_in",
+        FilterKind::Greater => "_gt",
+        FilterKind::GreaterEqual => "_ge",
+        FilterKind::Less => "_lt",
+        FilterKind::LessEqual => "_le",
+        FilterKind::Regex => "_regex",
+        FilterKind::Spatial => "_bbox",
+    }
 }
 
-impl FilterKind {
-    fn suffix(self) -> &'static str {
-        match self {
-            FilterKind::Equal => "",
-            FilterKind::In => "_in",
-            FilterKind::NotIn => "_not_in",
-            FilterKind::Greater => "_gt",
-            FilterKind::GreaterEqual => "_ge",
-            FilterKind::Less => "_lt",
-            FilterKind::LessEqual => "_le",
-            FilterKind::Regex => "_regex",
-            FilterKind::Bbox => "_bbox",
-        }
+/// The filter kinds a column of type `ty` offers, in the order their methods are generated.
+fn kinds_for(ty: &ValueType, column: &Column) -> &'static [FilterKind] {
+    use FilterKind::*;
+    if column.role == ColumnRole::Bookkeeping {
+        // `valid` is always true in results, `superceded_id` always null, and `created`
+        // is not filterable through the table API.
+        return &[];
     }
-
-    /// The kinds a column of type `ty` offers.
-    fn for_type(ty: &ValueType, column: &Column) -> &'static [FilterKind] {
-        use FilterKind::*;
-        if column.role == ColumnRole::Bookkeeping {
-            // `valid` is always true in results, `superceded_id` always null, and `created`
-            // is not filterable through the table API.
-            return &[];
+    match ty {
+        ValueType::AnnotationId | ValueType::Int64 | ValueType::Int32 | ValueType::Float32 => {
+            &[Equal, In, NotIn, Greater, GreaterEqual, Less, LessEqual]
         }
-        match ty {
-            ValueType::AnnotationId | ValueType::Int64 | ValueType::Int32 | ValueType::Float32 => {
-                &[Equal, In, NotIn, Greater, GreaterEqual, Less, LessEqual]
-            }
-            ValueType::RootId | ValueType::SupervoxelId => &[Equal, In, NotIn],
-            ValueType::Bool => &[Equal],
-            ValueType::String | ValueType::Enum(_, EnumRepr::Utf8) => &[Equal, In, NotIn, Regex],
-            ValueType::Enum(..) => &[Equal, In, NotIn],
-            ValueType::Position => &[Bbox],
-            ValueType::Timestamp => &[],
-        }
+        ValueType::RootId | ValueType::SupervoxelId => &[Equal, In, NotIn],
+        ValueType::Bool => &[Equal],
+        ValueType::String | ValueType::Enum(_, EnumRepr::Utf8) => &[Equal, In, NotIn, Regex],
+        ValueType::Enum(..) => &[Equal, In, NotIn],
+        ValueType::Position => &[Spatial],
+        ValueType::Timestamp => &[],
     }
 }
 
@@ -689,9 +667,9 @@ fn table_plan(
     let own_names: BTreeSet<&str> = columns.iter().map(|c| c.column.name.as_str()).collect();
     for c in &columns {
         let base = method_base(&c.field);
-        for &kind in FilterKind::for_type(&c.ty, &c.column) {
+        for &kind in kinds_for(&c.ty, &c.column) {
             filters.push(FilterMethod {
-                name: ident_text(&methods.claim(&format!("{base}{}", kind.suffix()))),
+                name: ident_text(&methods.claim(&format!("{base}{}", method_suffix(kind)))),
                 kind,
                 side: Side::Table,
                 column: c.column.name.clone(),
@@ -732,9 +710,9 @@ fn table_plan(
             } else {
                 base.to_string()
             };
-            for &kind in FilterKind::for_type(&c.ty, &c.column) {
+            for &kind in kinds_for(&c.ty, &c.column) {
                 filters.push(FilterMethod {
-                    name: ident_text(&methods.claim(&format!("{base}{}", kind.suffix()))),
+                    name: ident_text(&methods.claim(&format!("{base}{}", method_suffix(kind)))),
                     kind,
                     side: Side::Target,
                     column: c.column.name.clone(),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::error::FetchError;
@@ -339,21 +339,7 @@ pub fn parse_types_all(url: &str, value: Value) -> Result<BTreeMap<String, Value
     }
 }
 
-/// A naive ISO timestamp in UTC, with or without `.ffffff` (API.md §6.2); an explicit offset
-/// or `Z` is accepted too.
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S%.f",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-    .map(|t| t.and_utc())
-}
+pub use crate::wire::parse_time;
 
 fn expected(url: &str, at: &str, what: &str, found: Option<&Value>) -> FetchError {
     let found = match found {
