@@ -110,6 +110,30 @@ fn index_columns(schema: &Schema) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Decode a saved Arrow IPC response body of table `T` into typed rows, e.g. one written by
+/// `curl -o` or by a proxy's log. `resolution` is the response's `dataframe_resolution` (nm per
+/// unit of the positions); `None` means the table's voxel resolution. Pandas index columns are
+/// ignored, as in queries; not-in filters are not applied (the body does not say what they were).
+pub fn read_rows<T: crate::Table>(
+    body: &[u8],
+    resolution: Option<[f64; 3]>,
+) -> Result<Vec<T>, Error> {
+    let (_, batches) = read_stream(body).map_err(|problem| Error::BadResponse {
+        url: "(a saved response body)".to_string(),
+        problem,
+    })?;
+    let resolution =
+        crate::position::Resolution::from_f64(resolution.unwrap_or(T::VOXEL_RESOLUTION));
+    let mut rows = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    for batch in &batches {
+        rows.extend(T::decode(
+            &crate::decode::Batch::new(batch, T::NAME, resolution),
+            T::WIRE_NAMES,
+        )?);
+    }
+    Ok(rows)
+}
+
 /// Every `Warning` header line (a proxy may have joined them with `, `; they are kept as sent).
 fn warnings(headers: &HeaderMap) -> Vec<String> {
     headers
