@@ -122,6 +122,16 @@ impl Client {
         self.block(self.inner.live_query(query, timestamp))?
     }
 
+    /// Run a typed query and iterate over its rows as they arrive, a chunk at a time
+    /// ([`crate::Client::stream`]).
+    pub fn stream<T: Table>(&self, query: impl Into<Query<T>>) -> Result<RowIter<'_, T>, Error> {
+        let stream = self.block(self.inner.stream(query))??;
+        Ok(RowIter {
+            client: self,
+            stream,
+        })
+    }
+
     /// Run an untyped query ([`TableQuery::query`]).
     pub fn query_table(&self, query: TableQuery) -> Result<Batches, Error> {
         self.block(query.query(&self.inner))?
@@ -130,5 +140,31 @@ impl Client {
     /// Run a selection ([`Selection::query`]).
     pub fn query_selection<T: Table>(&self, selection: &Selection<T>) -> Result<Batches, Error> {
         self.block(selection.query(&self.inner))?
+    }
+}
+
+/// The rows of a typed query, chunk by chunk as they arrive: a blocking
+/// [`RowStream`](crate::RowStream), from [`Client::stream`].
+pub struct RowIter<'c, T> {
+    client: &'c Client,
+    stream: crate::RowStream<'c, T>,
+}
+
+impl<T: Table> RowIter<'_, T> {
+    /// How the query went so far.
+    pub fn info(&self) -> &crate::QueryInfo {
+        self.stream.info()
+    }
+}
+
+impl<T: Table> Iterator for RowIter<'_, T> {
+    type Item = Result<Vec<T>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.client.block(self.stream.next()) {
+            Ok(Ok(Some(rows))) => Some(Ok(rows)),
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) | Err(e) => Some(Err(e)),
+        }
     }
 }

@@ -18,22 +18,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arrow_array::RecordBatch;
 use cave_schema::wire::segment;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::decode::Batch;
 use crate::error::Error;
-use crate::http::{ARROW_ACCEPT_ENCODING, Http, Request, RetryPolicy};
+use crate::http::{Http, RetryPolicy};
 use crate::info::{DatastackInfo, TableMetadata, VersionInfo};
-use crate::not_in;
-use crate::position::Resolution;
-use crate::pyjson;
-use crate::query::{Clause, Query, Spec};
-use crate::response::{self, Page};
-use crate::result::{Batches, QueryInfo, Rows};
+use crate::query::{Query, Spec};
+use crate::response;
+use crate::result::{Batches, Rows};
+use crate::stream::{self, Pager, RowStream};
 use crate::table::Table;
 
 /// The global CAVE server caveclient uses by default (API.md §0).
@@ -275,7 +270,7 @@ impl std::fmt::Debug for Client {
 
 /// What a query runs at.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum At {
+pub(crate) enum At {
     Version(u32),
     Timestamp(DateTime<Utc>),
 }
@@ -307,7 +302,7 @@ impl Client {
         self.inner.version
     }
 
-    fn http(&self) -> &Http {
+    pub(crate) fn http(&self) -> &Http {
         &self.inner.http
     }
 
@@ -511,18 +506,18 @@ impl Client {
 
     /// Run a typed query and decode its rows, fetching page after page past the server's row
     /// cap. The query runs at its own version or timestamp, else the client's, else the
-    /// version the code was generated for, else the latest version.
+    /// version the code was generated for, else the latest version. For answers too big to
+    /// hold at once, [`Client::stream`] hands the rows out as they come.
     pub async fn query<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Rows<T>, Error> {
         let query = query.into();
-        let at = self.at(&query.spec, T::VERSION).await?;
         let fallback = query.spec.desired_resolution.unwrap_or(T::VOXEL_RESOLUTION);
         let mut rows: Vec<T> = Vec::new();
-        let info = self
-            .run(&query.spec, at, |page, batch| {
-                let resolution = Resolution::from_f64(page.resolution.unwrap_or(fallback));
-                let decoded = T::decode(&Batch::new(&batch, T::NAME, resolution), T::WIRE_NAMES)?;
-                rows.extend(decoded);
-                Ok(())
+        let (info, _) = self
+            .pager(query.spec, T::VERSION)
+            .await?
+            .for_each(|piece| {
+                response::reserve_rows(&mut rows, piece.batch.num_rows() + piece.rows_left);
+                stream::decode_rows::<T>(&piece, fallback, &mut rows)
             })
             .await?;
         Ok(Rows::new(rows, info))
@@ -537,16 +532,64 @@ impl Client {
         self.query(query.into().timestamp(timestamp)).await
     }
 
+    /// Run a typed query and hand its rows out as they arrive, a chunk at a time, without
+    /// holding them all: for answers of millions of rows. Paging, versions and filters work
+    /// as in [`Client::query`].
+    ///
+    /// ```no_run
+    /// # mod minnie { cave_runtime::datastack!("schemas/minnie65_public", version = 1300, tables = ["synapses_pni_2"]); }
+    /// # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
+    /// let mut synapses = client.stream(minnie::SynapsesPni2::filter()).await?;
+    /// let mut n = 0;
+    /// while let Some(rows) = synapses.next().await? {
+    ///     n += rows.len();
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream<T: Table>(
+        &self,
+        query: impl Into<Query<T>>,
+    ) -> Result<RowStream<'_, T>, Error> {
+        let query = query.into();
+        let pager = self.pager(query.spec.clone(), T::VERSION).await?;
+        Ok(RowStream::new(pager, &query))
+    }
+
+    /// The pager of a query: its version resolved, its arguments checked.
+    async fn pager(&self, spec: Spec, pinned: Option<u32>) -> Result<Pager<'_>, Error> {
+        let at = self.at(&spec, pinned).await?;
+        Pager::new(self, spec, at).await
+    }
+
     /// Run an untyped query: the rows as Arrow record batches, positions split in
     /// `_x`/`_y`/`_z` columns as the server sends them. With `merge_reference`, the table's
     /// metadata (at the query's version, or the latest for a live query) says whether it is
     /// a reference table to join with its target, as caveclient's `merge_reference=True` does.
     pub(crate) async fn query_untyped(
         &self,
-        mut spec: Spec,
+        spec: Spec,
         pinned: Option<u32>,
         merge_reference: bool,
     ) -> Result<Batches, Error> {
+        let mut batches = Vec::new();
+        let (info, schema) = self
+            .pager_untyped(spec, pinned, merge_reference)
+            .await?
+            .for_each(|piece| {
+                batches.push(piece.batch);
+                Ok(())
+            })
+            .await?;
+        Ok(Batches::new(schema, batches, info))
+    }
+
+    /// The pager of an untyped query ([`Client::query_untyped`]).
+    pub(crate) async fn pager_untyped(
+        &self,
+        mut spec: Spec,
+        pinned: Option<u32>,
+        merge_reference: bool,
+    ) -> Result<Pager<'_>, Error> {
         let at = self.at(&spec, pinned).await?;
         if merge_reference {
             let version = match at {
@@ -568,21 +611,22 @@ impl Client {
                 spec.table, c.column
             )));
         }
-        let mut batches = Vec::new();
-        let mut schema = None;
-        let info = self
-            .run(&spec, at, |page, batch| {
-                schema.get_or_insert_with(|| page.schema.clone());
-                batches.push(batch);
-                Ok(())
-            })
-            .await?;
-        Ok(Batches::new(schema, batches, info))
+        Pager::new(self, spec, at).await
+    }
+
+    /// Whether queries fetch every page.
+    pub(crate) fn paging(&self) -> Paging {
+        self.inner.paging
+    }
+
+    /// Whether multi-page queries show a spinner.
+    pub(crate) fn shows_progress(&self) -> bool {
+        self.inner.progress
     }
 
     /// What a query runs at: its own timestamp or version, else the client's, else the
     /// version pinned at generation, else the latest.
-    async fn at(&self, spec: &Spec, pinned: Option<u32>) -> Result<At, Error> {
+    pub(crate) async fn at(&self, spec: &Spec, pinned: Option<u32>) -> Result<At, Error> {
         if let Some(t) = spec.timestamp {
             return self.live_or_version(t).await;
         }
@@ -613,104 +657,7 @@ impl Client {
         })
     }
 
-    /// Fetch every page of `spec` at `at`, handing each record batch (not-in filters applied)
-    /// to `take`.
-    async fn run(
-        &self,
-        spec: &Spec,
-        at: At,
-        mut take: impl FnMut(&Page, RecordBatch) -> Result<(), Error>,
-    ) -> Result<QueryInfo, Error> {
-        validate(spec)?;
-        self.server_version().await?;
-        let url = self.query_url(spec, at).await?;
-        let not_in: Vec<&Clause> = spec.clauses.iter().filter(|c| c.is_not_in()).collect();
-        let join = spec.target.is_some();
-        let mut info = QueryInfo::new(
-            spec,
-            match at {
-                At::Version(v) => (Some(v), None),
-                At::Timestamp(t) => (None, Some(t)),
-            },
-        );
-        let want = spec.limit;
-        let mut kept: u64 = 0;
-        let mut offset = spec.offset.unwrap_or(0);
-        let mut progress = None;
-        let mut page_spec = spec.clone();
-        loop {
-            let body = match at {
-                At::Version(_) => page_spec.body(),
-                At::Timestamp(t) => page_spec.live_body(t),
-            };
-            let body = pyjson::to_string(&body);
-            let received = self
-                .http()
-                .send(
-                    &url,
-                    Request::Post {
-                        body: &body,
-                        accept_encoding: ARROW_ACCEPT_ENCODING,
-                    },
-                )
-                .await?;
-            let page = response::decode(&url, &received)?;
-            drop(received);
-            info.pages += 1;
-            info.add_warnings(&page);
-            let server_rows = page.rows as u64;
-            for batch in &page.batches {
-                let before = batch.num_rows();
-                let mut batch = not_in::apply(batch.clone(), &not_in, join).map_err(|problem| {
-                    Error::InvalidArgument(format!("{}: {problem}", spec.table))
-                })?;
-                info.dropped_by_not_in += (before - batch.num_rows()) as u64;
-                if let Some(w) = want {
-                    let room = w.saturating_sub(kept) as usize;
-                    if batch.num_rows() > room {
-                        batch = batch.slice(0, room);
-                    }
-                }
-                kept += batch.num_rows() as u64;
-                take(&page, batch)?;
-            }
-            offset += server_rows;
-            let more = page.capped && server_rows > 0 && want.is_none_or(|w| kept < w);
-            if !more {
-                break;
-            }
-            if self.inner.paging == Paging::FirstPage {
-                info.truncated = true;
-                break;
-            }
-            if spec.random_sample.is_some() {
-                return Err(Error::InvalidArgument(format!(
-                    "{}: the random sample has more rows than the server sends at once ({server_rows}); \
-                     sample fewer rows, or use Paging::FirstPage to take the first {server_rows}",
-                    spec.table
-                )));
-            }
-            // The next page: after the rows seen, at most the rows still wanted.
-            page_spec.offset = Some(offset);
-            page_spec.limit = want.map(|w| w - kept);
-            if self.inner.progress {
-                let bar = progress.get_or_insert_with(|| progress_bar(&spec.table));
-                bar.set_message(format!(
-                    "{}: {kept} rows, page {}",
-                    spec.table,
-                    info.pages + 1
-                ));
-                bar.tick();
-            }
-        }
-        if let Some(bar) = progress {
-            bar.finish_and_clear();
-        }
-        info.rows = kept;
-        Ok(info)
-    }
-
-    async fn query_url(&self, spec: &Spec, at: At) -> Result<String, Error> {
+    pub(crate) async fn query_url(&self, spec: &Spec, at: At) -> Result<String, Error> {
         let sample = spec
             .random_sample
             .map(|n| format!("&random_sample={n}"))
@@ -726,60 +673,5 @@ impl Client {
             }
             At::Timestamp(_) => format!("{}/query?{LIVE_FLAGS}{sample}", self.v3().await?),
         })
-    }
-}
-
-/// Checks caveclient makes before sending (API.md §11.4), and ones it should.
-fn validate(spec: &Spec) -> Result<(), Error> {
-    let bad = |what: String| Err(Error::InvalidArgument(format!("{}: {what}", spec.table)));
-    if spec.limit == Some(0) {
-        return bad("limit must be at least 1".into());
-    }
-    if let Some(r) = spec.desired_resolution
-        && !r.iter().all(|v| v.is_finite() && *v > 0.0)
-    {
-        return bad(format!(
-            "desired_resolution {r:?} must be three positive numbers"
-        ));
-    }
-    for c in spec.clauses.iter().filter(|c| c.is_spatial()) {
-        let corner = |i: usize| -> Vec<f64> {
-            c.value
-                .get(i)
-                .and_then(Value::as_array)
-                .map(|v| v.iter().filter_map(Value::as_f64).collect())
-                .unwrap_or_default()
-        };
-        let (min, max) = (corner(0), corner(1));
-        if min.len() != 3 || max.len() != 3 || min.iter().zip(&max).any(|(a, b)| a >= b) {
-            return bad(format!(
-                "the box on `{}` must have min < max on every axis, got {:?} to {:?}",
-                c.column, min, max
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn progress_bar(table: &str) -> indicatif::ProgressBar {
-    let bar =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.set_message(format!("{table}: fetching"));
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-impl QueryInfo {
-    fn new(spec: &Spec, (version, timestamp): (Option<u32>, Option<DateTime<Utc>>)) -> Self {
-        QueryInfo {
-            table: spec.table.to_string(),
-            version,
-            timestamp,
-            ..QueryInfo::default()
-        }
     }
 }

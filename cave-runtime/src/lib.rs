@@ -38,12 +38,14 @@ pub mod error;
 mod http;
 pub mod ids;
 pub mod info;
+pub mod ipc;
 mod not_in;
 pub mod position;
 pub mod pyjson;
 pub mod query;
 pub mod response;
 pub mod result;
+pub mod stream;
 pub mod table;
 pub mod untyped;
 
@@ -57,6 +59,7 @@ pub use info::{AlignedVolume, DatastackInfo, TableMetadata, VersionInfo};
 pub use position::{Position, Resolution};
 pub use query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
 pub use result::{Batches, QueryInfo, Rows};
+pub use stream::{BatchStream, RowStream};
 pub use table::{ColumnInfo, Row, Table};
 pub use untyped::{ColumnRef, TableQuery, target};
 

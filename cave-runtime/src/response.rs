@@ -8,20 +8,20 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::{Schema, SchemaRef};
+use bytes::Bytes;
 use reqwest::header::HeaderMap;
 
 use crate::error::Error;
 use crate::http::{Received, excerpt};
+use crate::ipc;
 
 /// The content type the materialization service sends Arrow streams with (literally).
 pub const ARROW_CONTENT_TYPE: &str = "data.arrow";
 
-/// One answer of the server, decoded.
+/// One answer of the server: what its headers say. Its rows come from [`BodyBatches`].
 #[derive(Debug, Clone)]
 pub(crate) struct Page {
     pub schema: SchemaRef,
-    pub batches: Vec<RecordBatch>,
-    pub rows: usize,
     pub warnings: Vec<String>,
     /// The `dataframe_resolution` header: nm per unit of the positions.
     pub resolution: Option<[f64; 3]>,
@@ -29,8 +29,8 @@ pub(crate) struct Page {
     pub capped: bool,
 }
 
-/// Decode the answer to a query POST to `url`.
-pub(crate) fn decode(url: &str, received: &Received) -> Result<Page, Error> {
+/// Check the answer to a query POST to `url` and start reading its batches.
+pub(crate) fn decode(url: &str, received: &Received) -> Result<(Page, BodyBatches), Error> {
     let bad = |problem: String| Error::BadResponse {
         url: url.to_string(),
         problem,
@@ -48,22 +48,133 @@ pub(crate) fn decode(url: &str, received: &Received) -> Result<Page, Error> {
             ))
         )));
     }
-    let (schema, batches) = read_stream(&received.bytes).map_err(bad)?;
-    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let batches = BodyBatches::new(received.bytes.clone()).map_err(bad)?;
     let warnings = warnings(&received.headers);
     let capped = warnings.iter().any(|w| is_cap_warning(w));
-    Ok(Page {
-        schema,
-        batches,
-        rows,
+    let page = Page {
+        schema: batches.schema().clone(),
         resolution: resolution(&received.headers).map_err(bad)?,
         warnings,
         capped,
-    })
+    };
+    Ok((page, batches))
+}
+
+/// The record batches of an answer's Arrow IPC stream, without the pandas index columns,
+/// decoded as they are asked for: in chunks of at most [`ipc::DEFAULT_CHUNK_ROWS`] rows by
+/// [`ipc::Chunks`], or, for column types that reader does not know, whole by arrow-ipc.
+pub struct BodyBatches {
+    schema: SchemaRef,
+    inner: Inner,
+}
+
+enum Inner {
+    Chunks(ipc::Chunks),
+    Prefetched(ipc::Prefetched),
+    Whole(std::vec::IntoIter<RecordBatch>),
+}
+
+impl BodyBatches {
+    /// Start reading an answer body (its schema is read now).
+    pub fn new(body: impl Into<Bytes>) -> Result<Self, String> {
+        Self::with_chunk_rows(body, ipc::DEFAULT_CHUNK_ROWS)
+    }
+
+    /// Start reading an answer body, in chunks of at most `chunk_rows` rows.
+    pub fn with_chunk_rows(body: impl Into<Bytes>, chunk_rows: usize) -> Result<Self, String> {
+        let body = body.into();
+        let chunks = ipc::Chunks::new(body.clone(), chunk_rows)?;
+        if ipc::Chunks::supports(chunks.stream_schema()) {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let schema = chunks.schema().clone();
+            // Big bodies: decompress the next chunk on another thread while this one is used
+            // (with the remaining cores for the columns of a chunk).
+            let inner = if cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES {
+                Inner::Prefetched(chunks.threads(cores - 1).prefetch(2))
+            } else {
+                Inner::Chunks(chunks)
+            };
+            return Ok(BodyBatches { schema, inner });
+        }
+        let (schema, batches) = read_whole(&body)?;
+        Ok(BodyBatches {
+            schema,
+            inner: Inner::Whole(batches.into_iter()),
+        })
+    }
+
+    /// The schema of the batches (index columns left out).
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Rows still to come in the record batch being read (a hint for reserving room: it is
+    /// what the stream's header says, checked only as the data is read).
+    pub fn rows_left(&self) -> usize {
+        match &self.inner {
+            Inner::Chunks(c) => c.rows_left(),
+            Inner::Prefetched(c) => c.rows_left(),
+            Inner::Whole(b) => b.as_slice().iter().map(RecordBatch::num_rows).sum(),
+        }
+    }
+}
+
+/// Reserve room for `more` rows, within reason: the hint comes from the body, and a bad one
+/// must not abort the process (rows that never come cost only address space).
+pub(crate) fn reserve_rows<T>(rows: &mut Vec<T>, more: usize) {
+    const MAX_HINT: usize = 1 << 28;
+    let _ = rows.try_reserve(more.min(MAX_HINT));
+}
+
+impl Iterator for BodyBatches {
+    type Item = Result<RecordBatch, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            Inner::Chunks(c) => c.next(),
+            Inner::Prefetched(c) => c.next(),
+            Inner::Whole(b) => b.next().map(Ok),
+        }
+    }
 }
 
 /// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
-pub fn read_stream(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+pub fn read_stream(body: impl Into<Bytes>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+    let batches = BodyBatches::new(body)?;
+    let schema = batches.schema().clone();
+    Ok((schema, batches.collect::<Result<_, _>>()?))
+}
+
+/// Decode a saved Arrow IPC response body of table `T` into typed rows, e.g. one written by
+/// `curl -o` or by a proxy's log. `resolution` is the response's `dataframe_resolution` (nm per
+/// unit of the positions); `None` means the table's voxel resolution. Pandas index columns are
+/// ignored, as in queries; not-in filters are not applied (the body does not say what they were).
+pub fn read_rows<T: crate::Table>(
+    body: impl Into<Bytes>,
+    resolution: Option<[f64; 3]>,
+) -> Result<Vec<T>, Error> {
+    let bad = |problem: String| Error::BadResponse {
+        url: "(a saved response body)".to_string(),
+        problem,
+    };
+    let resolution =
+        crate::position::Resolution::from_f64(resolution.unwrap_or(T::VOXEL_RESOLUTION));
+    let mut rows = Vec::new();
+    let mut batches = BodyBatches::new(body).map_err(bad)?;
+    while let Some(batch) = batches.next() {
+        let batch = batch.map_err(bad)?;
+        reserve_rows(&mut rows, batch.num_rows() + batches.rows_left());
+        T::decode_into(
+            &crate::decode::Batch::new(&batch, T::NAME, resolution),
+            T::WIRE_NAMES,
+            &mut rows,
+        )?;
+    }
+    Ok(rows)
+}
+
+/// The whole stream by arrow-ipc's reader (schemas [`ipc::Chunks`] does not read).
+fn read_whole(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
     let reader = StreamReader::try_new(Cursor::new(bytes), None)
         .map_err(|e| format!("the body is not an Arrow IPC stream: {e}"))?;
     let schema = reader.schema();
@@ -93,7 +204,7 @@ pub fn read_stream(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String
 
 /// The names in the pandas metadata's `index_columns` (a `RangeIndex` is a dict there and has
 /// no column).
-fn index_columns(schema: &Schema) -> Vec<String> {
+pub(crate) fn index_columns(schema: &Schema) -> Vec<String> {
     let Some(pandas) = schema.metadata().get("pandas") else {
         return Vec::new();
     };
@@ -108,30 +219,6 @@ fn index_columns(schema: &Schema) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Decode a saved Arrow IPC response body of table `T` into typed rows, e.g. one written by
-/// `curl -o` or by a proxy's log. `resolution` is the response's `dataframe_resolution` (nm per
-/// unit of the positions); `None` means the table's voxel resolution. Pandas index columns are
-/// ignored, as in queries; not-in filters are not applied (the body does not say what they were).
-pub fn read_rows<T: crate::Table>(
-    body: &[u8],
-    resolution: Option<[f64; 3]>,
-) -> Result<Vec<T>, Error> {
-    let (_, batches) = read_stream(body).map_err(|problem| Error::BadResponse {
-        url: "(a saved response body)".to_string(),
-        problem,
-    })?;
-    let resolution =
-        crate::position::Resolution::from_f64(resolution.unwrap_or(T::VOXEL_RESOLUTION));
-    let mut rows = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
-    for batch in &batches {
-        rows.extend(T::decode(
-            &crate::decode::Batch::new(batch, T::NAME, resolution),
-            T::WIRE_NAMES,
-        )?);
-    }
-    Ok(rows)
 }
 
 /// Every `Warning` header line (a proxy may have joined them with `, `; they are kept as sent).
@@ -211,8 +298,8 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        assert!(read_stream(b"<html>nope</html>").is_err());
-        assert!(read_stream(&[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2]).is_err());
-        assert!(read_stream(&[]).is_err());
+        assert!(read_stream(&b"<html>nope</html>"[..]).is_err());
+        assert!(read_stream(&[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2][..]).is_err());
+        assert!(read_stream(&[][..]).is_err());
     }
 }

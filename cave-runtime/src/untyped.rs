@@ -23,6 +23,7 @@ use cave_schema::wire::FilterKind;
 
 use crate::query::{Compare, FilterOperand, Selection, Side, Spec};
 use crate::result::Batches;
+use crate::stream::BatchStream;
 use crate::table::Table;
 
 /// A column of an untyped query: a name of the queried table (`"pt_root_id"`), or of the
@@ -165,6 +166,15 @@ impl TableQuery {
             .query_untyped(self.spec, None, self.merge_reference)
             .await
     }
+
+    /// Run the query and hand its record batches out as they arrive ([`BatchStream`]),
+    /// without holding them all.
+    pub async fn stream(self, client: &Client) -> Result<BatchStream<'_>, Error> {
+        let pager = client
+            .pager_untyped(self.spec, None, self.merge_reference)
+            .await?;
+        Ok(BatchStream::new(pager))
+    }
 }
 
 impl<T: Table> Selection<T> {
@@ -174,5 +184,13 @@ impl<T: Table> Selection<T> {
         client
             .query_untyped(self.as_query().spec.clone(), T::VERSION, false)
             .await
+    }
+
+    /// Run the query and hand its record batches out as they arrive ([`BatchStream`]).
+    pub async fn stream<'c>(&self, client: &'c Client) -> Result<BatchStream<'c>, Error> {
+        let pager = client
+            .pager_untyped(self.as_query().spec.clone(), T::VERSION, false)
+            .await?;
+        Ok(BatchStream::new(pager))
     }
 }

@@ -458,6 +458,68 @@ async fn results_past_the_row_cap_are_paged_and_stitched_without_loss() {
 }
 
 #[tokio::test]
+async fn streams_hand_out_the_rows_of_every_page_as_they_come() {
+    let whole = all_synapses().await;
+    let paged_client = client_of(small_cap_server());
+    let mut stream = paged_client.stream(SynapsesPni2::filter()).await.unwrap();
+    let mut ids = Vec::new();
+    let mut pieces = 0;
+    while let Some(rows) = stream.next().await.unwrap() {
+        assert!(!rows.is_empty() && rows.len() <= 700, "one page at most");
+        pieces += 1;
+        ids.extend(rows.iter().map(|r| r.id));
+        // Rows come before the query is complete.
+        assert_eq!(stream.info().rows, ids.len() as u64);
+    }
+    assert_eq!(pieces, SYNAPSES.div_ceil(700));
+    assert_eq!(stream.info().pages, SYNAPSES.div_ceil(700));
+    assert_eq!(ids, whole.iter().map(|r| r.id).collect::<Vec<_>>());
+    assert_eq!(
+        stream.next().await.unwrap(),
+        None,
+        "a finished stream stays finished"
+    );
+
+    // Limits and not-in filters apply as in query().
+    let excluded = whole[0].pre_pt_root_id.unwrap();
+    let query = SynapsesPni2::filter()
+        .pre_pt_root_id_not_in([excluded])
+        .limit(1000);
+    let mut stream = paged_client.stream(query.clone()).await.unwrap();
+    let mut streamed = Vec::new();
+    while let Some(rows) = stream.next().await.unwrap() {
+        streamed.extend(rows);
+    }
+    let queried = query.query(&paged_client).await.unwrap();
+    assert_eq!(streamed, queried.to_vec());
+    assert_eq!(stream.info(), queried.info());
+
+    // Untyped: record batches.
+    let mut batches = TableQuery::new("synapses_pni_2")
+        .version(1300)
+        .limit(2000)
+        .stream(&paged_client)
+        .await
+        .unwrap();
+    let mut rows = 0;
+    while let Some(b) = batches.next().await.unwrap() {
+        assert!(b.schema().index_of("pre_pt_position_x").is_ok());
+        rows += b.num_rows();
+    }
+    assert_eq!(rows, 2000);
+    assert_eq!(batches.info().pages, 3);
+}
+
+#[test]
+fn the_blocking_client_streams_rows() {
+    let client = blocking(small_cap_server());
+    let mut iter = client.stream(SynapsesPni2::filter().limit(1500)).unwrap();
+    let sizes: Vec<usize> = iter.by_ref().map(|rows| rows.unwrap().len()).collect();
+    assert_eq!(sizes, [700, 700, 100]);
+    assert_eq!(iter.info().rows, 1500);
+}
+
+#[tokio::test]
 async fn live_queries_run_at_a_timestamp() {
     let client = client();
     let t1300 = client.timestamp(1300).await.unwrap();
@@ -776,7 +838,7 @@ fn arrow_streams_decode_with_every_compression() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let body = response.body_mut().read_to_vec().unwrap();
-        let (schema, batches) = cave_runtime::response::read_stream(&body).unwrap();
+        let (schema, batches) = cave_runtime::response::read_stream(body.clone()).unwrap();
         (body, schema, batches)
     };
     let (zstd_body, schema, zstd) = fetch("zstd");

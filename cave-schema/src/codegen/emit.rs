@@ -418,23 +418,24 @@ fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {
     };
     quote! {
         impl #p::Row for #up #name {
-            fn decode(
+            fn decode_into(
                 batch: &#p::Batch<'_>,
                 names: &[&str],
-            ) -> ::core::result::Result<::std::vec::Vec<Self>, #p::DecodeError> {
+                rows: &mut ::std::vec::Vec<Self>,
+            ) -> ::core::result::Result<(), #p::DecodeError> {
                 let &[#(#names),*] = names else {
                     return ::core::result::Result::Err(#p::names_error(#table_name, #n_lit, names.len()));
                 };
                 #(#opens)*
                 #target_decode
-                let mut rows = ::std::vec::Vec::with_capacity(batch.num_rows());
+                rows.reserve(batch.num_rows());
                 #target_loop {
                     rows.push(Self {
                         #(#values)*
                         #target_field
                     });
                 }
-                ::core::result::Result::Ok(rows)
+                ::core::result::Result::Ok(())
             }
         }
     }

@@ -1,0 +1,385 @@
+//! Rows as they arrive: a query's pages are fetched one at a time and each page's Arrow stream
+//! is decoded in chunks ([`crate::ipc`]), so memory holds one page's body and one chunk of rows,
+//! however many rows the query has. [`Client::query`] collects the same chunks into one
+//! [`Rows`](crate::Rows); [`RowStream`] hands them out.
+//!
+//! ```no_run
+//! # mod minnie { cave_runtime::datastack!("schemas/minnie65_public", version = 1300, tables = ["synapses_pni_2"]); }
+//! # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
+//! let mut stream = client.stream(minnie::SynapsesPni2::filter()).await?;
+//! let mut total_size = 0.0;
+//! while let Some(rows) = stream.next().await? {
+//!     total_size += rows.iter().filter_map(|s| s.size).map(f64::from).sum::<f64>();
+//! }
+//! println!("{} synapses, {} pages", stream.info().rows, stream.info().pages);
+//! # Ok(()) }
+//! ```
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use crate::client::{At, Client, Paging};
+use crate::decode::Batch;
+use crate::error::Error;
+use crate::http::{ARROW_ACCEPT_ENCODING, Request};
+use crate::not_in;
+use crate::position::Resolution;
+use crate::pyjson;
+use crate::query::{Query, Spec};
+use crate::response::{self, BodyBatches, Page};
+use crate::result::QueryInfo;
+use crate::table::Table;
+
+/// One decoded piece of a query's answer: a record batch (not-in filters and the limit
+/// applied) and the resolution of its positions.
+pub(crate) struct Piece {
+    pub batch: RecordBatch,
+    pub resolution: Option<[f64; 3]>,
+    /// Rows the server sends after this piece in the same record batch (a hint, for
+    /// reserving room).
+    pub rows_left: usize,
+}
+
+/// Fetches a query's pages one after the other and hands out their batches, chunk by chunk.
+pub(crate) struct Pager<'c> {
+    client: &'c Client,
+    spec: Spec,
+    at: At,
+    url: String,
+    /// The request of the next page (offset and limit move on).
+    next: Spec,
+    info: QueryInfo,
+    schema: Option<SchemaRef>,
+    kept: u64,
+    offset: u64,
+    /// The page being read, and the rows the server sent in it so far.
+    page: Option<(Page, BodyBatches, u64)>,
+    progress: Option<indicatif::ProgressBar>,
+    done: bool,
+}
+
+impl<'c> Pager<'c> {
+    /// Check `spec` and get ready to fetch its first page.
+    pub(crate) async fn new(client: &'c Client, spec: Spec, at: At) -> Result<Self, Error> {
+        validate(&spec)?;
+        client.server_version().await?;
+        let url = client.query_url(&spec, at).await?;
+        let info = QueryInfo::new(
+            &spec,
+            match at {
+                At::Version(v) => (Some(v), None),
+                At::Timestamp(t) => (None, Some(t)),
+            },
+        );
+        Ok(Pager {
+            client,
+            next: spec.clone(),
+            offset: spec.offset.unwrap_or(0),
+            spec,
+            at,
+            url,
+            info,
+            schema: None,
+            kept: 0,
+            page: None,
+            progress: None,
+            done: false,
+        })
+    }
+
+    /// How the query went so far.
+    pub(crate) fn info(&self) -> &QueryInfo {
+        &self.info
+    }
+
+    /// The columns, once the first page has come.
+    pub(crate) fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
+    }
+
+    /// The next non-empty piece, or `None` when the query is complete.
+    pub(crate) async fn next(&mut self) -> Result<Option<Piece>, Error> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let Some((page, batches, server_rows)) = &mut self.page else {
+                self.fetch().await?;
+                continue;
+            };
+            let Some(batch) = batches.next() else {
+                let (capped, server_rows) = (page.capped, *server_rows);
+                self.page = None;
+                self.end_of_page(capped, server_rows)?;
+                continue;
+            };
+            let batch = batch.map_err(|problem| Error::BadResponse {
+                url: self.url.clone(),
+                problem,
+            })?;
+            *server_rows += batch.num_rows() as u64;
+            let resolution = page.resolution;
+            let before = batch.num_rows();
+            let not_in: Vec<_> = self.spec.clauses.iter().filter(|c| c.is_not_in()).collect();
+            let mut batch =
+                not_in::apply(batch, &not_in, self.spec.target.is_some()).map_err(|problem| {
+                    Error::InvalidArgument(format!("{}: {problem}", self.spec.table))
+                })?;
+            self.info.dropped_by_not_in += (before - batch.num_rows()) as u64;
+            if let Some(want) = self.spec.limit {
+                let room = want.saturating_sub(self.kept) as usize;
+                if batch.num_rows() > room {
+                    batch = batch.slice(0, room);
+                }
+            }
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            self.kept += batch.num_rows() as u64;
+            self.info.rows = self.kept;
+            let mut rows_left = batches.rows_left();
+            if let Some(want) = self.spec.limit {
+                rows_left = rows_left.min(want.saturating_sub(self.kept) as usize);
+            }
+            return Ok(Some(Piece {
+                batch,
+                resolution,
+                rows_left,
+            }));
+        }
+    }
+
+    /// Send the request of the next page.
+    async fn fetch(&mut self) -> Result<(), Error> {
+        let body = match self.at {
+            At::Version(_) => self.next.body(),
+            At::Timestamp(t) => self.next.live_body(t),
+        };
+        let body = pyjson::to_string(&body);
+        let received = self
+            .client
+            .http()
+            .send(
+                &self.url,
+                Request::Post {
+                    body: &body,
+                    accept_encoding: ARROW_ACCEPT_ENCODING,
+                },
+            )
+            .await?;
+        let (page, batches) = response::decode(&self.url, &received)?;
+        self.info.pages += 1;
+        self.info.add_warnings(&page);
+        self.schema.get_or_insert_with(|| page.schema.clone());
+        self.page = Some((page, batches, 0));
+        Ok(())
+    }
+
+    /// A page is read: stop, or set up the request of the next one.
+    fn end_of_page(&mut self, capped: bool, server_rows: u64) -> Result<(), Error> {
+        self.offset += server_rows;
+        let want = self.spec.limit;
+        let more = capped && server_rows > 0 && want.is_none_or(|w| self.kept < w);
+        if !more {
+            self.finish();
+            return Ok(());
+        }
+        if self.client.paging() == Paging::FirstPage {
+            self.info.truncated = true;
+            self.finish();
+            return Ok(());
+        }
+        if self.spec.random_sample.is_some() {
+            self.finish();
+            return Err(Error::InvalidArgument(format!(
+                "{}: the random sample has more rows than the server sends at once ({server_rows}); \
+                 sample fewer rows, or use Paging::FirstPage to take the first {server_rows}",
+                self.spec.table
+            )));
+        }
+        // The next page: after the rows seen, at most the rows still wanted.
+        self.next.offset = Some(self.offset);
+        self.next.limit = want.map(|w| w - self.kept);
+        if self.client.shows_progress() {
+            let table = &self.spec.table;
+            let bar = self.progress.get_or_insert_with(|| progress_bar(table));
+            bar.set_message(format!(
+                "{table}: {} rows, page {}",
+                self.kept,
+                self.info.pages + 1
+            ));
+            bar.tick();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.info.rows = self.kept;
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Run to the end, handing every piece to `take`.
+    pub(crate) async fn for_each(
+        mut self,
+        mut take: impl FnMut(Piece) -> Result<(), Error>,
+    ) -> Result<(QueryInfo, Option<SchemaRef>), Error> {
+        while let Some(piece) = self.next().await? {
+            take(piece)?;
+        }
+        Ok((std::mem::take(&mut self.info), self.schema.take()))
+    }
+}
+
+impl Drop for Pager<'_> {
+    fn drop(&mut self) {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Decode a piece into typed rows, appended to `rows`.
+pub(crate) fn decode_rows<T: Table>(
+    piece: &Piece,
+    fallback: [f64; 3],
+    rows: &mut Vec<T>,
+) -> Result<(), Error> {
+    let resolution = Resolution::from_f64(piece.resolution.unwrap_or(fallback));
+    Ok(T::decode_into(
+        &Batch::new(&piece.batch, T::NAME, resolution),
+        T::WIRE_NAMES,
+        rows,
+    )?)
+}
+
+/// The rows of a typed query, handed out chunk by chunk (at most
+/// [`ipc::DEFAULT_CHUNK_ROWS`](crate::ipc::DEFAULT_CHUNK_ROWS) rows each) as its pages arrive;
+/// from [`Client::stream`]. Memory holds one page's compressed body and one chunk.
+///
+/// A decode error or a failed page ends the stream with an error after the rows already
+/// handed out.
+pub struct RowStream<'c, T> {
+    pager: Pager<'c>,
+    fallback: [f64; 3],
+    rows: PhantomData<fn() -> T>,
+}
+
+impl<'c, T: Table> RowStream<'c, T> {
+    pub(crate) fn new(pager: Pager<'c>, query: &Query<T>) -> Self {
+        RowStream {
+            pager,
+            fallback: query.spec.desired_resolution.unwrap_or(T::VOXEL_RESOLUTION),
+            rows: PhantomData,
+        }
+    }
+
+    /// The next rows, or `None` when the query is complete.
+    pub async fn next(&mut self) -> Result<Option<Vec<T>>, Error> {
+        match self.pager.next().await? {
+            Some(piece) => {
+                let mut rows = Vec::with_capacity(piece.batch.num_rows());
+                decode_rows(&piece, self.fallback, &mut rows)?;
+                Ok(Some(rows))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// How the query went so far: pages fetched, rows handed out, warnings. Complete once
+    /// [`RowStream::next`] has returned `None`.
+    pub fn info(&self) -> &QueryInfo {
+        self.pager.info()
+    }
+}
+
+/// The record batches of an untyped query, handed out chunk by chunk as its pages arrive;
+/// from [`TableQuery::stream`](crate::TableQuery::stream).
+pub struct BatchStream<'c> {
+    pager: Pager<'c>,
+}
+
+impl<'c> BatchStream<'c> {
+    pub(crate) fn new(pager: Pager<'c>) -> Self {
+        BatchStream { pager }
+    }
+
+    /// The next batch (positions split in `_x`/`_y`/`_z` columns, as the server sends them),
+    /// or `None` when the query is complete.
+    pub async fn next(&mut self) -> Result<Option<RecordBatch>, Error> {
+        Ok(self.pager.next().await?.map(|p| p.batch))
+    }
+
+    /// The columns, once the first page has come.
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.pager.schema()
+    }
+
+    /// How the query went so far.
+    pub fn info(&self) -> &QueryInfo {
+        self.pager.info()
+    }
+}
+
+/// Checks caveclient makes before sending (API.md §11.4), and ones it should.
+fn validate(spec: &Spec) -> Result<(), Error> {
+    let bad = |what: String| Err(Error::InvalidArgument(format!("{}: {what}", spec.table)));
+    if spec.limit == Some(0) {
+        return bad("limit must be at least 1".into());
+    }
+    if let Some(r) = spec.desired_resolution
+        && !r.iter().all(|v| v.is_finite() && *v > 0.0)
+    {
+        return bad(format!(
+            "desired_resolution {r:?} must be three positive numbers"
+        ));
+    }
+    for c in spec.clauses.iter().filter(|c| c.is_spatial()) {
+        let corner = |i: usize| -> Vec<f64> {
+            c.value
+                .get(i)
+                .and_then(serde_json::Value::as_array)
+                .map(|v| v.iter().filter_map(serde_json::Value::as_f64).collect())
+                .unwrap_or_default()
+        };
+        let (min, max) = (corner(0), corner(1));
+        if min.len() != 3 || max.len() != 3 || min.iter().zip(&max).any(|(a, b)| a >= b) {
+            return bad(format!(
+                "the box on `{}` must have min < max on every axis, got {:?} to {:?}",
+                c.column, min, max
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(table: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(format!("{table}: fetching"));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+impl QueryInfo {
+    fn new(
+        spec: &Spec,
+        (version, timestamp): (Option<u32>, Option<chrono::DateTime<chrono::Utc>>),
+    ) -> Self {
+        QueryInfo {
+            table: spec.table.to_string(),
+            version,
+            timestamp,
+            ..QueryInfo::default()
+        }
+    }
+}
