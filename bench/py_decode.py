@@ -75,7 +75,7 @@ def main():
     print(
         f"rows={rows} seconds={seconds:.6f} rows_per_s={rows / seconds:.0f} "
         f"peak_rss_mib={peak:.1f} base_rss_mib={base:.1f} mode={args.mode} table=- "
-        f"runs={args.repeat}"
+        f"runs={args.repeat} first_seconds={times[0]:.6f}"
     )
 
 

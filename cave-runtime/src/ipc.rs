@@ -841,17 +841,19 @@ impl Part {
 
 /// Benchmark baseline: decompress every buffer of every record batch of `bytes`, serially, in
 /// one call each (the time zstd or lz4 alone needs), and return the bytes produced. Trusts the
-/// declared lengths up to 1 GiB per buffer.
+/// declared lengths up to 1 GiB per buffer. Returns the rows of the batches and the bytes.
 #[doc(hidden)]
-pub fn decompress_only(bytes: &[u8]) -> Result<usize, String> {
+pub fn decompress_only(bytes: &[u8]) -> Result<(usize, usize), String> {
     let mut pos = 0;
     let mut total = 0;
+    let mut rows = 0;
     let mut scratch: Vec<u8> = Vec::new();
     let mut zstd = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
     while let Some((message, body)) = next_message(bytes, &mut pos)? {
         let Some(fb) = message.header_as_record_batch() else {
             continue;
         };
+        rows += usize::try_from(fb.length()).unwrap_or(0);
         let codec = fb.compression().map(|c| c.codec());
         for b in fb.buffers().iter().flat_map(|b| b.iter()) {
             let slice = body
@@ -886,7 +888,7 @@ pub fn decompress_only(bytes: &[u8]) -> Result<usize, String> {
             };
         }
     }
-    Ok(total)
+    Ok((rows, total))
 }
 
 #[cfg(test)]
@@ -1132,9 +1134,10 @@ mod tests {
     #[test]
     fn decompress_only_counts_every_byte() {
         let (schema, b) = batches(&[5000]);
-        let plain = decompress_only(&write(&schema, &b, None)).unwrap();
+        let (rows, plain) = decompress_only(&write(&schema, &b, None)).unwrap();
+        assert_eq!(rows, 5000);
         for codec in [CompressionType::LZ4_FRAME, CompressionType::ZSTD] {
-            let n = decompress_only(&write(&schema, &b, Some(codec))).unwrap();
+            let (_, n) = decompress_only(&write(&schema, &b, Some(codec))).unwrap();
             // Uncompressed buffers are padded to 8 bytes in the body, decompressed ones not.
             assert!(
                 n <= plain && n + 8 * 30 >= plain,

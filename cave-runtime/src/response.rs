@@ -90,7 +90,7 @@ impl BodyBatches {
             // Big bodies: decompress the next chunk on another thread while this one is used
             // (with the remaining cores for the columns of a chunk).
             let inner = if cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES {
-                Inner::Prefetched(chunks.threads(cores - 1).prefetch(2))
+                Inner::Prefetched(chunks.threads(cores).prefetch(2))
             } else {
                 Inner::Chunks(chunks)
             };

@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::query::engine::Frame;
 
+/// The ZSTD level of IPC buffers (Arrow C++'s `kZSTDDefaultCompressionLevel`).
+pub const ZSTD_LEVEL: i32 = 1;
+
 /// Buffer compression of the IPC body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -116,9 +119,11 @@ pub fn arrow_stream(
         Compression::Lz4 => {
             IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))
         }
-        Compression::Zstd => {
-            IpcWriteOptions::default().try_with_compression(Some(CompressionType::ZSTD))
-        }
+        // Level 1: Arrow C++'s default, which pyarrow (and so the real server) writes with;
+        // arrow-rs would pick 3, slower to write for little gain.
+        Compression::Zstd => IpcWriteOptions::default()
+            .try_with_compression(Some(CompressionType::ZSTD))
+            .and_then(|o| o.try_with_compression_level(Some(ZSTD_LEVEL))),
     }
     .map_err(|e| ApiError::Wrapped(format!("IPC options: {e}")))?;
     let mut out = Vec::new();
