@@ -450,7 +450,13 @@ impl BatchReader {
         if self.done >= self.rows {
             return Ok(None);
         }
-        let n = chunk_rows.min(self.rows - self.done);
+        // Columns without data (type null, or none kept) cost nothing whatever the row count
+        // says: one chunk for the whole batch, not 2^40 / chunk_rows empty ones.
+        let n = if self.columns.iter().all(|c| c.data_type == DataType::Null) {
+            self.rows - self.done
+        } else {
+            chunk_rows.min(self.rows - self.done)
+        };
         self.done += n;
         let work: usize = self.columns.iter().map(|c| c.compressed).sum();
         let per_chunk = work / self.rows.div_ceil(chunk_rows);
@@ -837,6 +843,51 @@ impl Part {
             Part::Values => "values",
         }
     }
+}
+
+/// The largest ratio an LZ4 frame can reach (a match adds at most 255 bytes per byte of
+/// length code), with room for frame headers.
+const LZ4_MAX_RATIO: u64 = 256;
+
+/// Check, before arrow-ipc reads `bytes` whole, that no LZ4 buffer declares more than its
+/// frame could possibly hold: arrow-ipc allocates the declared length up front, and a
+/// corrupt or hostile prefix (2^40) would abort the process. (Its ZSTD path bounds the
+/// allocation by the frame's own header.)
+pub(crate) fn check_declared_lengths(bytes: &[u8]) -> Result<(), String> {
+    let mut pos = 0;
+    let mut batch_no = 0;
+    while let Some((message, body)) = next_message(bytes, &mut pos)? {
+        let Some(fb) = message.header_as_record_batch() else {
+            continue;
+        };
+        let lz4 = fb
+            .compression()
+            .is_some_and(|c| c.codec() == CompressionType::LZ4_FRAME);
+        if lz4 {
+            for (k, b) in fb.buffers().iter().flat_map(|b| b.iter()).enumerate() {
+                let slice = usize::try_from(b.offset())
+                    .ok()
+                    .zip(usize::try_from(b.length()).ok())
+                    .and_then(|(o, l)| body.get(o..o.checked_add(l)?))
+                    .ok_or_else(|| {
+                        format!("record batch {batch_no}: buffer {k} lies outside the body")
+                    })?;
+                let Some(prefix) = slice.first_chunk::<8>() else {
+                    continue;
+                };
+                let declared = i64::from_le_bytes(*prefix);
+                let most = (slice.len() as u64).saturating_mul(LZ4_MAX_RATIO) + 1024;
+                if declared > 0 && declared as u64 > most {
+                    return Err(format!(
+                        "record batch {batch_no}: buffer {k} declares {declared} bytes from a                          {}-byte LZ4 frame, more than LZ4 can hold",
+                        slice.len()
+                    ));
+                }
+            }
+        }
+        batch_no += 1;
+    }
+    Ok(())
 }
 
 /// Benchmark baseline: decompress every buffer of every record batch of `bytes`, serially, in

@@ -175,6 +175,7 @@ pub fn read_rows<T: crate::Table>(
 
 /// The whole stream by arrow-ipc's reader (schemas [`ipc::Chunks`] does not read).
 fn read_whole(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+    ipc::check_declared_lengths(bytes)?;
     let reader = StreamReader::try_new(Cursor::new(bytes), None)
         .map_err(|e| format!("the body is not an Arrow IPC stream: {e}"))?;
     let schema = reader.schema();

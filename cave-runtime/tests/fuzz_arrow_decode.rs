@@ -1297,8 +1297,24 @@ fn regression_inputs_read_rows() {
         let started = Instant::now();
         let err = read_rows::<SynapsesPni2>(bytes.clone(), None).unwrap_err();
         assert!(err.to_string().contains("`id`"), "{name}: {err}");
-        let err = read_rows::<ProofreadingStatusAndStrategy>(bytes, None).unwrap_err();
+        let err = read_rows::<ProofreadingStatusAndStrategy>(bytes.clone(), None).unwrap_err();
         assert!(err.to_string().contains("`id`"), "{name}: {err}");
+        // Untyped: one batch of 2^40 rows that hold nothing (what the body says), at once.
+        let (_, batches) = cave_runtime::response::read_stream(bytes).unwrap();
+        assert_eq!(batches.len(), 1, "{name}");
+        assert_eq!(batches[0].num_rows(), 1 << 40, "{name}");
         assert!(started.elapsed() < Duration::from_secs(10), "{name}");
     }
+}
+
+/// A column type the chunked reader leaves to arrow-ipc, with an LZ4 buffer declaring 1 TiB:
+/// arrow-ipc would allocate it and abort; the declared length is refused first.
+#[test]
+fn regression_lz4_declared_length_on_the_arrow_ipc_fallback() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let bytes = std::fs::read(dir.join("list-column-lz4-declares-1TiB.arrow")).unwrap();
+    let err = cave_runtime::response::read_stream(bytes.clone()).unwrap_err();
+    assert!(err.contains("more than LZ4 can hold"), "{err}");
+    let err = read_rows::<SynapsesPni2>(bytes, None).unwrap_err();
+    assert!(err.to_string().contains("more than LZ4 can hold"), "{err}");
 }
