@@ -27,8 +27,12 @@ struct Args {
     /// Versions that get sample data, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = SampleConfig::default().versions)]
     versions: Vec<u32>,
-    /// Inject a fault, e.g. `status=503,count=2,path=/materialize` (repeatable; see the
-    /// `faults` module docs for the keys).
+    /// Inject a fault, e.g. `status=503,count=2,path=/materialize` (repeatable; the first
+    /// matching fault that fires wins). Keys: status, retry_after, latency_ms, truncate,
+    /// content_type, count (N or all), rate (fire on this fraction of matching requests, 0 to
+    /// 1), seed (of the rate's draws: the same seed, the same faults), path, method. A
+    /// reproducible mix: `--fault status=503,rate=0.05,seed=1 --fault
+    /// truncate=100,rate=0.05,seed=2 --fault latency_ms=30,rate=0.2,seed=3`.
     #[arg(long = "fault", value_parser = FaultSpec::parse)]
     faults: Vec<FaultSpec>,
     /// Append one JSON line per request (method, path, query, headers without the token, body).

@@ -1,8 +1,12 @@
 //! Starting the server: configuration, shared state, the middleware every request passes
 //! (request log, faults, auth) and the in-process handle tests use.
+//!
+//! The handles count the TCP connections the server accepts ([`RunningServer::connections`]),
+//! so that tests and benchmarks can see whether a client reuses its connections.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -12,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use cave_schema::Snapshot;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -106,6 +111,7 @@ pub struct RunningServer {
     /// The address it listens on.
     pub addr: SocketAddr,
     faults: Arc<Faults>,
+    connections: Arc<AtomicU64>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -136,6 +142,13 @@ impl RunningServer {
         let faults = state.faults.clone();
         let app = router(Arc::new(state));
         let (tx, rx) = oneshot::channel::<()>();
+        let connections = Arc::new(AtomicU64::new(0));
+        let listener = listener.tap_io({
+            let connections = connections.clone();
+            move |_| {
+                connections.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = rx.await;
@@ -148,6 +161,7 @@ impl RunningServer {
             base_url,
             addr,
             faults,
+            connections,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -156,6 +170,17 @@ impl RunningServer {
     /// The server's faults: push more while it runs.
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// The TCP connections accepted since the server started: a client that reuses its
+    /// connections opens about as many as it has requests in flight at once.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Requests received since the server started (faulted or not).
+    pub fn requests(&self) -> u64 {
+        self.faults.requests()
     }
 
     /// Serve until the task ends (it ends only on shutdown).
@@ -213,10 +238,21 @@ impl BackgroundServer {
 
     /// The server's faults.
     pub fn faults(&self) -> &Faults {
-        self.server
-            .as_ref()
-            .map(|s| s.faults())
-            .expect("server present until drop")
+        self.server().faults()
+    }
+
+    /// The TCP connections accepted since the server started ([`RunningServer::connections`]).
+    pub fn connections(&self) -> u64 {
+        self.server().connections()
+    }
+
+    /// Requests received since the server started (faulted or not).
+    pub fn requests(&self) -> u64 {
+        self.server().requests()
+    }
+
+    fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("server present until drop")
     }
 }
 
