@@ -1,6 +1,6 @@
 //! Fault soak: thousands of queries of every kind (typed with filters, limits and offsets, a
-//! join, not-in filters applied by the client, selections, untyped queries; many of them paged
-//! past a small row cap) run concurrently from one client against a devserver that answers a
+//! join, not-in filters applied by the client, selections, untyped queries, streams of rows and
+//! of batches; many of them paged past a small row cap) run concurrently from one client against a devserver that answers a
 //! random, seeded fraction of requests with 500/502/503/504, 429 (`Retry-After: 0`, a few 1),
 //! latency, bodies cut short and a wrong content type.
 //!
@@ -105,6 +105,10 @@ enum Case {
     UntypedSynapses { size: f32, limit: u64 },
     /// An untyped query of the reference table, joined, filtered on the target.
     UntypedJoin { roots: Vec<RootId> },
+    /// Like `BigSynapses`, the rows handed out as they come (`Client::stream`).
+    StreamSynapses { size: f32, offset: u64, limit: u64 },
+    /// Like `UntypedNuclei`, the batches handed out as they come (`TableQuery::stream`).
+    StreamNuclei { offset: u64, limit: u64 },
 }
 
 /// What a query returned, comparable.
@@ -235,6 +239,36 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
                 .await?
                 .concat()?,
         ),
+        Case::StreamSynapses {
+            size,
+            offset,
+            limit,
+        } => {
+            let filter = SynapsesPni2::filter()
+                .size_gt(*size)
+                .offset(*offset)
+                .limit(*limit);
+            let mut stream = client.stream(filter).await?;
+            let mut rows = Vec::new();
+            while let Some(chunk) = stream.next().await? {
+                rows.extend(chunk);
+            }
+            Answer::Synapses(rows)
+        }
+        Case::StreamNuclei { offset, limit } => {
+            let mut stream = TableQuery::new("nucleus_detection_v0")
+                .version(1300)
+                .offset(*offset)
+                .limit(*limit)
+                .stream(client)
+                .await?;
+            let mut batches = Vec::new();
+            while let Some(batch) = stream.next().await? {
+                batches.push(batch);
+            }
+            let schema = stream.schema().expect("a schema after the rows").clone();
+            Answer::Batches(arrow_select::concat::concat_batches(&schema, &batches).unwrap())
+        }
         Case::UntypedJoin { roots } => Answer::Batches(
             TableQuery::new("aibs_metamodel_celltypes_v661")
                 .version(1300)
@@ -340,6 +374,18 @@ async fn cases(client: &Client) -> Vec<Case> {
         }
         if i % 4 == 0 {
             cases.push(Case::Selection);
+        }
+        if i % 2 == 0 {
+            cases.push(Case::StreamSynapses {
+                size: size_at(15 + i * 5),
+                offset: (i as u64 * 53) % 300,
+                limit: 200 + (i as u64 * 157) % 1_000,
+            });
+        } else {
+            cases.push(Case::StreamNuclei {
+                offset: 500 + i as u64 * 900,
+                limit: 100 + (i as u64 * 97) % 900,
+            });
         }
     }
     cases
