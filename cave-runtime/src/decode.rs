@@ -280,6 +280,9 @@ pub struct TimestampColumn<'a> {
     unit: TimeUnit,
     column: &'a str,
     batch: Batch<'a>,
+    /// The last value converted: a table's rows share few creation times, and the calendar
+    /// arithmetic costs more than the comparison.
+    last: std::cell::Cell<Option<(i64, DateTime<Utc>)>>,
 }
 
 impl<'a> TimestampColumn<'a> {
@@ -314,6 +317,7 @@ impl<'a> TimestampColumn<'a> {
             unit: *unit,
             column: name,
             batch: *batch,
+            last: std::cell::Cell::new(None),
         })
     }
 
@@ -337,7 +341,19 @@ impl<'a> TimestampColumn<'a> {
             .transpose()
     }
 
+    #[inline]
     fn convert(&self, v: i64, row: usize) -> Result<DateTime<Utc>, DecodeError> {
+        match self.last.get() {
+            Some((seen, t)) if seen == v => Ok(t),
+            _ => {
+                let t = self.convert_new(v, row)?;
+                self.last.set(Some((v, t)));
+                Ok(t)
+            }
+        }
+    }
+
+    fn convert_new(&self, v: i64, row: usize) -> Result<DateTime<Utc>, DecodeError> {
         let t = match self.unit {
             TimeUnit::Second => DateTime::from_timestamp(v, 0),
             TimeUnit::Millisecond => DateTime::from_timestamp_millis(v),
