@@ -623,6 +623,15 @@ proptest! {
         let again = parse_schema_type_str(&name, &doc.to_string(), SOURCE);
         match (&again, &result) {
             (Ok(a), Ok(b)) => prop_assert!(same_type(a, b), "{a:?}\n{b:?}"),
+            // The same error; a float it quotes may differ in its last digits.
+            (Err(a), Err(b)) => {
+                let digitless = |m: &str| m.replace(|c: char| c.is_ascii_digit(), "");
+                prop_assert_eq!(
+                    (&a.source, &a.schema_type, &a.definition, &a.property),
+                    (&b.source, &b.schema_type, &b.definition, &b.property)
+                );
+                prop_assert_eq!(digitless(&a.message), digitless(&b.message));
+            }
             _ => prop_assert_eq!(again, result),
         }
     }
