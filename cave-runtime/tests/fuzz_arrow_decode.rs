@@ -1069,6 +1069,14 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
 #[test]
 fn unmodified_bodies_decode_to_their_rows() {
     let all: Vec<&Body> = bodies().iter().chain([big_body()]).collect();
+    // `FUZZ_WRITE_CORPUS=dir`: write the small bodies there (seeds for fuzz/, cargo-fuzz).
+    if let Some(dir) = std::env::var_os("FUZZ_WRITE_CORPUS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        for body in bodies() {
+            let name = body.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            std::fs::write(std::path::Path::new(&dir).join(name), &body.bytes).unwrap();
+        }
+    }
     for body in all {
         let l = layout(&body.bytes);
         if verbose() {
