@@ -5,7 +5,7 @@
 use arrow_array::{Array, RecordBatch};
 use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, TimeUnit};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use crate::error::{DecodeError, DecodeProblem};
 use crate::position::{Position, Resolution};
@@ -280,9 +280,9 @@ pub struct TimestampColumn<'a> {
     unit: TimeUnit,
     column: &'a str,
     batch: Batch<'a>,
-    /// The last value converted: a table's rows share few creation times, and the calendar
-    /// arithmetic costs more than the comparison.
-    last: std::cell::Cell<Option<(i64, DateTime<Utc>)>>,
+    /// The day of the last value converted (days since 1970) and its date: a table's rows
+    /// were created on few days, and the calendar arithmetic costs more than the comparison.
+    last_day: std::cell::Cell<Option<(i64, NaiveDate)>>,
 }
 
 impl<'a> TimestampColumn<'a> {
@@ -317,7 +317,7 @@ impl<'a> TimestampColumn<'a> {
             unit: *unit,
             column: name,
             batch: *batch,
-            last: std::cell::Cell::new(None),
+            last_day: std::cell::Cell::new(None),
         })
     }
 
@@ -343,30 +343,41 @@ impl<'a> TimestampColumn<'a> {
 
     #[inline]
     fn convert(&self, v: i64, row: usize) -> Result<DateTime<Utc>, DecodeError> {
-        match self.last.get() {
-            Some((seen, t)) if seen == v => Ok(t),
-            _ => {
-                let t = self.convert_new(v, row)?;
-                self.last.set(Some((v, t)));
-                Ok(t)
-            }
-        }
-    }
-
-    fn convert_new(&self, v: i64, row: usize) -> Result<DateTime<Utc>, DecodeError> {
-        let t = match self.unit {
-            TimeUnit::Second => DateTime::from_timestamp(v, 0),
-            TimeUnit::Millisecond => DateTime::from_timestamp_millis(v),
-            TimeUnit::Microsecond => DateTime::from_timestamp_micros(v),
-            TimeUnit::Nanosecond => Some(DateTime::from_timestamp_nanos(v)),
-        };
-        t.ok_or_else(|| {
+        let out_of_range = || {
             self.batch.error(
                 self.column,
                 Some(row),
                 DecodeProblem::OutOfRange(format!("timestamp {v} ({:?})", self.unit)),
             )
-        })
+        };
+        let per_second: i64 = match self.unit {
+            TimeUnit::Second => 1,
+            TimeUnit::Millisecond => 1_000,
+            TimeUnit::Microsecond => 1_000_000,
+            TimeUnit::Nanosecond => 1_000_000_000,
+        };
+        let secs = v.div_euclid(per_second);
+        let nanos = (v.rem_euclid(per_second) * (1_000_000_000 / per_second)) as u32;
+        let days = secs.div_euclid(86_400);
+        let date = match self.last_day.get() {
+            Some((d, date)) if d == days => date,
+            _ => {
+                // chrono counts days from 0001-01-01 (day 1); 1970-01-01 is day 719,163.
+                let date = i32::try_from(days + 719_163)
+                    .ok()
+                    .and_then(NaiveDate::from_num_days_from_ce_opt)
+                    .ok_or_else(out_of_range)?;
+                self.last_day.set(Some((days, date)));
+                date
+            }
+        };
+        let time =
+            NaiveTime::from_num_seconds_from_midnight_opt(secs.rem_euclid(86_400) as u32, nanos)
+                .ok_or_else(out_of_range)?;
+        Ok(DateTime::from_naive_utc_and_offset(
+            date.and_time(time),
+            Utc,
+        ))
     }
 }
 
@@ -410,5 +421,72 @@ impl<'a> PositionColumn<'a> {
             z: self.z.optional(row)?,
             resolution: self.batch.resolution,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::TimestampNanosecondArray;
+    use std::sync::Arc;
+
+    /// The day-cached conversion gives chrono's own answer for every unit, before and after
+    /// 1970, across day boundaries, and refuses what chrono refuses.
+    #[test]
+    fn timestamps_convert_as_chrono_does() {
+        let values: Vec<i64> = [
+            0,
+            1,
+            -1,
+            86_399_999_999_999,
+            86_400_000_000_000,
+            -86_400_000_000_001,
+            1_602_000_000_123_456_789,
+            1_700_000_000_000_000_000,
+            i64::MAX,
+            i64::MIN,
+            1_602_000_000_123_456_789 + 3_600_000_000_000,
+            1_602_000_000_123_456_789 + 1,
+        ]
+        .to_vec();
+        for (unit, expected) in [
+            (
+                TimeUnit::Nanosecond,
+                Box::new(|v: i64| Some(DateTime::from_timestamp_nanos(v)))
+                    as Box<dyn Fn(i64) -> Option<DateTime<Utc>>>,
+            ),
+            (
+                TimeUnit::Microsecond,
+                Box::new(DateTime::from_timestamp_micros),
+            ),
+            (
+                TimeUnit::Millisecond,
+                Box::new(DateTime::from_timestamp_millis),
+            ),
+            (
+                TimeUnit::Second,
+                Box::new(|v| DateTime::from_timestamp(v, 0)),
+            ),
+        ] {
+            let array: Arc<dyn Array> = match unit {
+                TimeUnit::Nanosecond => Arc::new(TimestampNanosecondArray::from(values.clone())),
+                TimeUnit::Microsecond => {
+                    Arc::new(arrow_array::TimestampMicrosecondArray::from(values.clone()))
+                }
+                TimeUnit::Millisecond => {
+                    Arc::new(arrow_array::TimestampMillisecondArray::from(values.clone()))
+                }
+                TimeUnit::Second => {
+                    Arc::new(arrow_array::TimestampSecondArray::from(values.clone()))
+                }
+            };
+            let batch = RecordBatch::try_from_iter([("created", array)]).unwrap();
+            let batch = Batch::new(&batch, "t", Resolution::NM);
+            let column = TimestampColumn::open(&batch, "created").unwrap();
+            for (row, v) in values.iter().enumerate() {
+                let got = column.required(row).ok();
+                assert_eq!(got, expected(*v), "{unit:?} {v}");
+            }
+        }
     }
 }

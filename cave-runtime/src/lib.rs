@@ -39,6 +39,7 @@ mod http;
 pub mod ids;
 pub mod info;
 pub mod ipc;
+mod memory;
 mod not_in;
 pub mod position;
 pub mod pyjson;

@@ -88,7 +88,7 @@ impl BodyBatches {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let schema = chunks.schema().clone();
             // Big bodies: decompress the next chunk on another thread while this one is used
-            // (with the remaining cores for the columns of a chunk).
+            // (and a chunk's columns split over the cores).
             let inner = if cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES {
                 Inner::Prefetched(chunks.threads(cores).prefetch(2))
             } else {
@@ -123,7 +123,10 @@ impl BodyBatches {
 /// must not abort the process (rows that never come cost only address space).
 pub(crate) fn reserve_rows<T>(rows: &mut Vec<T>, more: usize) {
     const MAX_HINT: usize = 1 << 28;
-    let _ = rows.try_reserve(more.min(MAX_HINT));
+    let before = rows.capacity();
+    if rows.try_reserve(more.min(MAX_HINT)).is_ok() && rows.capacity() != before {
+        crate::memory::advise_huge_pages(rows);
+    }
 }
 
 impl Iterator for BodyBatches {
