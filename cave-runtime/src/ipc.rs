@@ -82,7 +82,7 @@ impl Chunks {
             keep,
             schema: out_schema,
             chunk_rows: chunk_rows.clamp(8, 1 << 24) / 8 * 8,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            threads: cores().min(8),
             batch_no: 0,
             current: None,
             done: false,
@@ -249,6 +249,13 @@ impl Iterator for Chunks {
         }
         item
     }
+}
+
+/// The cores this process may use, asked once (the answer reads cgroup files: tens of
+/// microseconds a call, too much for every page of small queries).
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn supported(data_type: &DataType) -> bool {
@@ -534,6 +541,31 @@ enum Codec {
 /// less (pyarrow: 512 KiB); a frame asking for more is refused rather than allocated.
 const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
+/// Buffers declaring at most this many bytes are decompressed whole, at once.
+const SMALL_BUFFER: usize = 256 * 1024;
+
+/// A small ZSTD frame decompressed whole with this thread's reusable context. `declared`
+/// bounds the allocation; a frame holding more is an error.
+fn decompress_small(frame: &[u8], declared: usize) -> Result<Bytes, String> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            *cell = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?);
+        }
+        let Some(context) = cell.as_mut() else {
+            return Err("zstd: no context".to_string());
+        };
+        let out = context
+            .decompress(frame, declared)
+            .map_err(|e| format!("zstd: {e} (declared {declared} bytes)"))?;
+        Ok(Bytes::from(out))
+    })
+}
+
 /// The bytes of one buffer, decompressed as they are read.
 enum Source {
     /// No buffer (length 0).
@@ -583,6 +615,9 @@ impl Source {
             return Ok(Source::Empty);
         }
         Ok(match codec {
+            // Small buffers whole, with this thread's decompression context: a streaming
+            // decoder costs a context and its buffers each (most of a small query's time).
+            Codec::Zstd if left <= SMALL_BUFFER => Source::Raw(decompress_small(&frame, left)?),
             Codec::Zstd => {
                 let mut decoder = zstd::stream::read::Decoder::with_buffer(frame.reader())
                     .map_err(|e| format!("zstd: {e}"))?;

@@ -85,7 +85,7 @@ impl BodyBatches {
         let body = body.into();
         let chunks = ipc::Chunks::new(body.clone(), chunk_rows)?;
         if ipc::Chunks::supports(chunks.stream_schema()) {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let cores = ipc::cores();
             let schema = chunks.schema().clone();
             // Big bodies: decompress the next chunk on another thread while this one is used
             // (and a chunk's columns split over the cores).
