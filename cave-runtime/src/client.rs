@@ -51,7 +51,7 @@ pub enum Paging {
     #[default]
     All,
     /// Only the first page: at most the server's row cap. The result says when rows were left
-    /// out ([`QueryInfo::truncated`]).
+    /// out ([`QueryInfo::truncated`](crate::QueryInfo::truncated)).
     FirstPage,
 }
 
