@@ -884,10 +884,15 @@ impl Part {
 /// length code), with room for frame headers.
 const LZ4_MAX_RATIO: u64 = 256;
 
-/// Check, before arrow-ipc reads `bytes` whole, that no LZ4 buffer declares more than its
-/// frame could possibly hold: arrow-ipc allocates the declared length up front, and a
-/// corrupt or hostile prefix (2^40) would abort the process. (Its ZSTD path bounds the
-/// allocation by the frame's own header.)
+/// The largest ratio a ZSTD frame without a content size is allowed here: a 128 KiB block of
+/// one repeated byte takes a few bytes (the format's limit is near 2^15).
+const ZSTD_MAX_RATIO: u64 = 1 << 15;
+
+/// Check, before arrow-ipc reads `bytes` whole, what it would trust: that every buffer of
+/// every record batch lies inside its body (arrow-ipc 60 panics on one that reaches past it),
+/// and that no LZ4 buffer declares more than its frame could possibly hold (arrow-ipc
+/// allocates the declared length up front, and a corrupt or hostile prefix of 2^40 would
+/// abort the process; its ZSTD path bounds the allocation by the frame's own header).
 pub(crate) fn check_declared_lengths(bytes: &[u8]) -> Result<(), String> {
     let mut pos = 0;
     let mut batch_no = 0;
@@ -895,29 +900,48 @@ pub(crate) fn check_declared_lengths(bytes: &[u8]) -> Result<(), String> {
         let Some(fb) = message.header_as_record_batch() else {
             continue;
         };
-        let lz4 = fb
-            .compression()
-            .is_some_and(|c| c.codec() == CompressionType::LZ4_FRAME);
-        if lz4 {
-            for (k, b) in fb.buffers().iter().flat_map(|b| b.iter()).enumerate() {
-                let slice = usize::try_from(b.offset())
-                    .ok()
-                    .zip(usize::try_from(b.length()).ok())
-                    .and_then(|(o, l)| body.get(o..o.checked_add(l)?))
-                    .ok_or_else(|| {
-                        format!("record batch {batch_no}: buffer {k} lies outside the body")
-                    })?;
-                let Some(prefix) = slice.first_chunk::<8>() else {
-                    continue;
-                };
-                let declared = i64::from_le_bytes(*prefix);
-                let most = (slice.len() as u64).saturating_mul(LZ4_MAX_RATIO) + 1024;
-                if declared > 0 && declared as u64 > most {
-                    return Err(format!(
-                        "record batch {batch_no}: buffer {k} declares {declared} bytes from a                          {}-byte LZ4 frame, more than LZ4 can hold",
-                        slice.len()
-                    ));
+        let codec = fb.compression().map(|c| c.codec());
+        for (k, b) in fb.buffers().iter().flat_map(|b| b.iter()).enumerate() {
+            let slice = usize::try_from(b.offset())
+                .ok()
+                .zip(usize::try_from(b.length()).ok())
+                .and_then(|(o, l)| body.get(o..o.checked_add(l)?))
+                .ok_or_else(|| {
+                    format!(
+                        "record batch {batch_no}: buffer {k} at {}+{} lies outside the {}-byte body",
+                        b.offset(),
+                        b.length(),
+                        body.len()
+                    )
+                })?;
+            let Some(codec) = codec else {
+                continue;
+            };
+            let Some((prefix, frame)) = slice.split_first_chunk::<8>() else {
+                continue;
+            };
+            let declared = i64::from_le_bytes(*prefix);
+            if declared <= 0 {
+                continue;
+            }
+            let declared = declared as u64;
+            let fits = if codec == CompressionType::LZ4_FRAME {
+                declared <= (slice.len() as u64).saturating_mul(LZ4_MAX_RATIO) + 1024
+            } else {
+                // ZSTD frames say their size; arrow-ipc would reserve the declared one.
+                match zstd::zstd_safe::get_frame_content_size(frame) {
+                    Ok(Some(size)) => declared == size,
+                    _ => {
+                        declared <= (slice.len() as u64).saturating_mul(ZSTD_MAX_RATIO) + (1 << 20)
+                    }
                 }
+            };
+            if !fits {
+                return Err(format!(
+                    "record batch {batch_no}: buffer {k} declares {declared} bytes, which its \
+                     {}-byte {codec:?} frame cannot hold",
+                    slice.len()
+                ));
             }
         }
         batch_no += 1;

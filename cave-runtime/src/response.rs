@@ -176,9 +176,22 @@ pub fn read_rows<T: crate::Table>(
     Ok(rows)
 }
 
-/// The whole stream by arrow-ipc's reader (schemas [`ipc::Chunks`] does not read).
+/// The whole stream by arrow-ipc's reader (schemas [`ipc::Chunks`] does not read), after
+/// checking what that reader trusts; a panic inside it (a bug of arrow-ipc's on input it did
+/// not expect) is an error here, not the end of the caller's program.
 fn read_whole(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
     ipc::check_declared_lengths(bytes)?;
+    std::panic::catch_unwind(|| read_whole_unchecked(bytes)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        Err(format!("arrow-ipc could not read the stream: {what}"))
+    })
+}
+
+fn read_whole_unchecked(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
     let reader = StreamReader::try_new(Cursor::new(bytes), None)
         .map_err(|e| format!("the body is not an Arrow IPC stream: {e}"))?;
     let schema = reader.schema();
