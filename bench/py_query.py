@@ -14,13 +14,7 @@ import resource
 import time
 import warnings
 
-
-def rss_mib(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from py_decode import rss_mib  # bench/ is on the path when this script runs
 
 
 def main():

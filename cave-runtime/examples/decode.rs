@@ -24,6 +24,9 @@ use std::time::Instant;
 
 use cave_runtime::Table;
 
+#[path = "support/memory.rs"]
+mod support;
+
 mod minnie {
     cave_runtime::datastack!(
         "schemas/minnie65_public",
@@ -112,19 +115,6 @@ fn parse_args() -> Result<Option<Args>, String> {
     Ok(Some(parsed))
 }
 
-/// This process's memory from /proc/self/status (`VmRSS` now, `VmHWM` the peak), in MiB.
-fn memory_mib(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 /// Decode once, returning the rows.
 fn decode_once(args: &Args, body: &bytes::Bytes) -> Result<usize, String> {
     fn typed<T: Table>(body: &bytes::Bytes, res: Option<[f64; 3]>) -> Result<usize, String> {
@@ -180,7 +170,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let base = memory_mib("VmRSS:");
+    let base = support::status_mib("VmRSS:").unwrap_or(f64::NAN);
     let mut times = Vec::with_capacity(args.repeat);
     let mut rows = 0;
     for _ in 0..args.repeat {
@@ -200,7 +190,7 @@ fn main() -> ExitCode {
     println!(
         "rows={rows} seconds={seconds:.6} rows_per_s={:.0} peak_rss_mib={:.1} base_rss_mib={base:.1} mode={} table={} runs={} first_seconds={first:.6}",
         rows as f64 / seconds,
-        memory_mib("VmHWM:"),
+        support::status_mib("VmHWM:").unwrap_or(f64::NAN),
         args.mode,
         args.table,
         args.repeat

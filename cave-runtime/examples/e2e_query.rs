@@ -16,24 +16,15 @@ use std::time::Instant;
 
 use cave_runtime::Client;
 
+#[path = "support/memory.rs"]
+mod support;
+
 mod minnie {
     cave_runtime::datastack!(
         "schemas/minnie65_public",
         version = 1300,
         tables = ["synapses_pni_2"]
     );
-}
-
-fn memory_mib(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 async fn run(server: &str, rows: u64) -> Result<(usize, f64), cave_runtime::Error> {
@@ -86,13 +77,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let base = memory_mib("VmRSS:");
+    let base = support::status_mib("VmRSS:").unwrap_or(f64::NAN);
     match runtime.block_on(run(&server, rows)) {
         Ok((n, seconds)) => {
             println!(
                 "rows={n} seconds={seconds:.6} rows_per_s={:.0} peak_rss_mib={:.1} base_rss_mib={base:.1} mode=rust-query table=synapses_pni_2 runs=1",
                 n as f64 / seconds,
-                memory_mib("VmHWM:")
+                support::status_mib("VmHWM:").unwrap_or(f64::NAN)
             );
             ExitCode::SUCCESS
         }

@@ -20,6 +20,9 @@
 //! table, which dominates), and peak RSS includes the server's sample data. Each run has a
 //! fresh client, so its connection count starts from zero.
 
+#[path = "support/memory.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -374,14 +377,6 @@ fn cpu_seconds() -> (f64, f64) {
     (client, other)
 }
 
-/// A `/proc/self/status` field in MB (Linux).
-fn status_mb(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 /// Reset the peak RSS to the current RSS (Linux 4.0+), so that each run reports its own peak.
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
@@ -472,7 +467,7 @@ async fn measure(
     let cpu_after = cpu_seconds();
     (run.client_cpu, run.server_cpu) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     run.connections = server.connections() - connections_before;
-    run.peak_mb = status_mb("VmHWM:");
+    run.peak_mb = support::status_mib("VmHWM:");
     run.latencies.sort_unstable();
     for (latencies, _) in &mut run.by_kind {
         latencies.sort_unstable();
@@ -510,7 +505,7 @@ async fn run(server: &BackgroundServer, args: Args) -> Result<(), Error> {
     }
     println!(
         "memory now {:.0} MB RSS (server sample data included); peak RSS is reset before each run{}",
-        status_mb("VmRSS:").unwrap_or(0.0),
+        support::status_mib("VmRSS:").unwrap_or(0.0),
         if reset_peak() {
             ""
         } else {
