@@ -278,6 +278,8 @@ impl<'a> Utf8Column<'a> {
 pub struct TimestampColumn<'a> {
     cells: Cells<'a, i64>,
     unit: TimeUnit,
+    /// Values per second in `unit`.
+    per_second: i64,
     column: &'a str,
     batch: Batch<'a>,
     /// The day of the last value converted (days since 1970) and its date: a table's rows
@@ -315,6 +317,12 @@ impl<'a> TimestampColumn<'a> {
         Ok(TimestampColumn {
             cells,
             unit: *unit,
+            per_second: match unit {
+                TimeUnit::Second => 1,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1_000_000,
+                TimeUnit::Nanosecond => 1_000_000_000,
+            },
             column: name,
             batch: *batch,
             last_day: std::cell::Cell::new(None),
@@ -350,12 +358,7 @@ impl<'a> TimestampColumn<'a> {
                 DecodeProblem::OutOfRange(format!("timestamp {v} ({:?})", self.unit)),
             )
         };
-        let per_second: i64 = match self.unit {
-            TimeUnit::Second => 1,
-            TimeUnit::Millisecond => 1_000,
-            TimeUnit::Microsecond => 1_000_000,
-            TimeUnit::Nanosecond => 1_000_000_000,
-        };
+        let per_second = self.per_second;
         let secs = v.div_euclid(per_second);
         let nanos = (v.rem_euclid(per_second) * (1_000_000_000 / per_second)) as u32;
         let days = secs.div_euclid(86_400);
