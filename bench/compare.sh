@@ -27,8 +27,7 @@ trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 venv="target/venv-caveclient"
 if ! "$venv/bin/python" -c "import caveclient, sys; sys.exit(caveclient.__version__ != '8.2.1')" 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check caveclient==8.2.1
+    scripts/make_venv.sh "$venv" python3 caveclient==8.2.1
 fi
 py="$PWD/$venv/bin/python"
 

@@ -21,8 +21,7 @@ t0=$(date +%s)
 
 if ! "$venv/bin/python" -c "import emannotationschemas.app" 2>/dev/null; then
     echo "installing emannotationschemas 5.26.3 into $venv" >&2
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    scripts/make_venv.sh "$venv" "$python" \
         "emannotationschemas==5.26.3" \
         "Flask==2.1.3" "Werkzeug==2.1.2" "flask-restx==1.3.0" "pandas==2.0.3"
 fi
