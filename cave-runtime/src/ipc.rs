@@ -18,11 +18,14 @@ use std::io::Read;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, make_array};
-use arrow_buffer::{Buffer, MutableBuffer};
+use arrow_buffer::Buffer;
 use arrow_data::ArrayData;
 use arrow_ipc::{CompressionType, MessageHeader, MetadataVersion};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::{Buf, Bytes};
+
+use crate::buffer_pool::BufferPool;
+use crate::zstd_frame::{ZstdStream, decompress_small};
 
 /// Rows per chunk by default: a chunk of synapse columns (about 100 bytes a row) stays in the
 /// CPU caches while rows are built from it.
@@ -50,6 +53,8 @@ pub struct Chunks {
     batch_no: usize,
     current: Option<BatchReader>,
     done: bool,
+    /// Memory of the chunks' buffers, reused once their arrays are dropped.
+    pool: Arc<BufferPool>,
 }
 
 impl Chunks {
@@ -86,6 +91,7 @@ impl Chunks {
             batch_no: 0,
             current: None,
             done: false,
+            pool: BufferPool::shared().clone(),
         })
     }
 
@@ -120,7 +126,9 @@ impl Chunks {
     fn next_chunk(&mut self) -> Result<Option<RecordBatch>, String> {
         loop {
             if let Some(reader) = &mut self.current {
-                if let Some(arrays) = reader.next_chunk(self.chunk_rows, self.threads)? {
+                if let Some(arrays) =
+                    reader.next_chunk(self.chunk_rows, self.threads, &self.pool)?
+                {
                     let rows = arrays.1;
                     return RecordBatch::try_new_with_options(
                         self.schema.clone(),
@@ -453,6 +461,7 @@ impl BatchReader {
         &mut self,
         chunk_rows: usize,
         threads: usize,
+        pool: &Arc<BufferPool>,
     ) -> Result<Option<(Vec<ArrayRef>, usize)>, String> {
         if self.done >= self.rows {
             return Ok(None);
@@ -476,7 +485,7 @@ impl BatchReader {
             let arrays = self
                 .columns
                 .iter_mut()
-                .map(|c| c.read(n))
+                .map(|c| c.read(n, pool))
                 .collect::<Result<_, _>>()?;
             return Ok(Some((arrays, n)));
         }
@@ -504,9 +513,9 @@ impl BatchReader {
             let mut groups = groups.into_iter();
             let first = groups.next().unwrap_or_default();
             let handles: Vec<_> = groups
-                .map(|g| scope.spawn(move || g.iter_mut().map(|c| c.read(n)).collect()))
+                .map(|g| scope.spawn(move || g.iter_mut().map(|c| c.read(n, pool)).collect()))
                 .collect();
-            let mut out = vec![first.iter_mut().map(|c| c.read(n)).collect()];
+            let mut out = vec![first.iter_mut().map(|c| c.read(n, pool)).collect()];
             out.extend(handles.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err("a decompression thread panicked".to_string()))
@@ -537,34 +546,8 @@ enum Codec {
     Lz4,
 }
 
-/// Largest zstd window accepted (2^27 = 128 MiB, zstd's own default limit). Writers use far
-/// less (pyarrow: 512 KiB); a frame asking for more is refused rather than allocated.
-const ZSTD_WINDOW_LOG_MAX: u32 = 27;
-
 /// Buffers declaring at most this many bytes are decompressed whole, at once.
 const SMALL_BUFFER: usize = 256 * 1024;
-
-/// A small ZSTD frame decompressed whole with this thread's reusable context. `declared`
-/// bounds the allocation; a frame holding more is an error.
-fn decompress_small(frame: &[u8], declared: usize) -> Result<Bytes, String> {
-    thread_local! {
-        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    CONTEXT.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            *cell = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?);
-        }
-        let Some(context) = cell.as_mut() else {
-            return Err("zstd: no context".to_string());
-        };
-        let out = context
-            .decompress(frame, declared)
-            .map_err(|e| format!("zstd: {e} (declared {declared} bytes)"))?;
-        Ok(Bytes::from(out))
-    })
-}
 
 /// The bytes of one buffer, decompressed as they are read.
 enum Source {
@@ -573,10 +556,7 @@ enum Source {
     /// Uncompressed bytes still to read.
     Raw(Bytes),
     /// A ZSTD frame; `left` is the uncompressed length still declared.
-    Zstd {
-        decoder: Box<zstd::stream::read::Decoder<'static, bytes::buf::Reader<Bytes>>>,
-        left: usize,
-    },
+    Zstd { frame: ZstdStream, left: usize },
     /// An LZ4 frame.
     Lz4 {
         decoder: Box<lz4_flex::frame::FrameDecoder<bytes::buf::Reader<Bytes>>>,
@@ -618,17 +598,10 @@ impl Source {
             // Small buffers whole, with this thread's decompression context: a streaming
             // decoder costs a context and its buffers each (most of a small query's time).
             Codec::Zstd if left <= SMALL_BUFFER => Source::Raw(decompress_small(&frame, left)?),
-            Codec::Zstd => {
-                let mut decoder = zstd::stream::read::Decoder::with_buffer(frame.reader())
-                    .map_err(|e| format!("zstd: {e}"))?;
-                decoder
-                    .window_log_max(ZSTD_WINDOW_LOG_MAX)
-                    .map_err(|e| format!("zstd: {e}"))?;
-                Source::Zstd {
-                    decoder: Box::new(decoder),
-                    left,
-                }
-            }
+            Codec::Zstd => Source::Zstd {
+                frame: ZstdStream::new(frame)?,
+                left,
+            },
             Codec::Lz4 => Source::Lz4 {
                 decoder: Box::new(lz4_flex::frame::FrameDecoder::new(frame.reader())),
                 left,
@@ -641,7 +614,7 @@ impl Source {
         match self {
             Source::Empty => 0,
             Source::Raw(b) => b.len() / 8,
-            Source::Zstd { decoder, .. } => decoder.get_ref().get_ref().len(),
+            Source::Zstd { frame, .. } => frame.compressed_len(),
             Source::Lz4 { decoder, .. } => decoder.get_ref().get_ref().len(),
         }
     }
@@ -668,8 +641,24 @@ impl Source {
                 rest.advance(out.len());
                 Ok(())
             }
-            Source::Zstd { decoder, left } => read_declared(decoder.as_mut(), left, out, "zstd"),
-            Source::Lz4 { decoder, left } => read_declared(decoder.as_mut(), left, out, "lz4"),
+            Source::Zstd { frame, left } => {
+                check_declared(*left, out.len())?;
+                frame.fill(out)?;
+                *left -= out.len();
+                Ok(())
+            }
+            Source::Lz4 { decoder, left } => {
+                check_declared(*left, out.len())?;
+                decoder.read_exact(out).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => format!(
+                        "the lz4 frame ends before its declared length ({} bytes still needed)",
+                        out.len()
+                    ),
+                    _ => format!("lz4: {e}"),
+                })?;
+                *left -= out.len();
+                Ok(())
+            }
         }
     }
 
@@ -685,26 +674,13 @@ impl Source {
     }
 }
 
-fn read_declared(
-    decoder: &mut dyn Read,
-    left: &mut usize,
-    out: &mut [u8],
-    codec: &str,
-) -> Result<(), String> {
-    if out.len() > *left {
+/// `needed` more bytes of a buffer that declares only `left` more are an error.
+fn check_declared(left: usize, needed: usize) -> Result<(), String> {
+    if needed > left {
         return Err(format!(
-            "{} bytes needed, but the buffer declares only {left} more",
-            out.len()
+            "{needed} bytes needed, but the buffer declares only {left} more"
         ));
     }
-    decoder.read_exact(out).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => format!(
-            "the {codec} frame ends before its declared length ({} bytes still needed)",
-            out.len()
-        ),
-        _ => format!("{codec}: {e}"),
-    })?;
-    *left -= out.len();
     Ok(())
 }
 
@@ -749,24 +725,24 @@ impl ColumnReader {
     }
 
     /// The next `n` values, as an array.
-    fn read(&mut self, n: usize) -> Result<ArrayRef, String> {
+    fn read(&mut self, n: usize, pool: &Arc<BufferPool>) -> Result<ArrayRef, String> {
         if self.data_type == DataType::Null {
             return Ok(arrow_array::new_null_array(&DataType::Null, n));
         }
         // Chunks start at a multiple of 8 rows, so validity and boolean bits start at a byte.
         let bits = n.div_ceil(8);
         let nulls = if self.null_count > 0 {
-            Some(self.take(Part::Validity, bits)?)
+            Some(self.take(Part::Validity, bits, pool)?)
         } else {
             None
         };
         let buffers = match &self.data_type {
-            DataType::Boolean => vec![self.take(Part::Values, bits)?],
-            DataType::Utf8 => self.strings::<4>(n)?,
-            DataType::LargeUtf8 => self.strings::<8>(n)?,
+            DataType::Boolean => vec![self.take(Part::Values, bits, pool)?],
+            DataType::Utf8 => self.strings::<4>(n, pool)?,
+            DataType::LargeUtf8 => self.strings::<8>(n, pool)?,
             t => {
                 let width = t.primitive_width().ok_or_else(|| self.error("no width"))?;
-                vec![self.take(Part::Values, n * width)?]
+                vec![self.take(Part::Values, n * width, pool)?]
             }
         };
         let data = ArrayData::try_new(self.data_type.clone(), n, nulls, 0, buffers, vec![])
@@ -781,75 +757,95 @@ impl ColumnReader {
         }
     }
 
-    /// The next `len` bytes of one buffer, in a new 64-byte aligned buffer.
-    fn take(&mut self, part: Part, len: usize) -> Result<Buffer, String> {
-        let mut buf = MutableBuffer::from_len_zeroed(len);
-        let name = part.name();
-        self.source(part)
-            .fill(buf.as_slice_mut())
-            .map_err(|e| format!("column `{}`, {name}: {e}", self.name))?;
-        Ok(buf.into())
+    /// The next `len` bytes of one buffer, in a buffer from `pool`.
+    fn take(&mut self, part: Part, len: usize, pool: &Arc<BufferPool>) -> Result<Buffer, String> {
+        let source = self.source(part);
+        pool.buffer(len, |out| source.fill(out))
+            .map_err(|e| format!("column `{}`, {}: {e}", self.name, part.name()))
     }
 
     /// The offsets (rebased to start at 0) and bytes of the next `n` strings; `W` is the
     /// offset width (4: utf8, 8: large_utf8).
-    fn strings<const W: usize>(&mut self, n: usize) -> Result<Vec<Buffer>, String> {
-        let mut raw = vec![0u8; (n + usize::from(self.next_offset.is_none())) * W];
-        self.values
-            .fill(&mut raw)
-            .map_err(|e| format!("column `{}`, offsets: {e}", self.name))?;
-        let mut offsets: Vec<i64> = Vec::with_capacity(n + 1);
-        offsets.extend(self.next_offset);
-        offsets.extend(raw.chunks_exact(W).map(|c| match W {
-            4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-        }));
-        let (first, last) = (offsets[0], offsets[n]);
-        if first < self.data_read {
+    fn strings<const W: usize>(
+        &mut self,
+        n: usize,
+        pool: &Arc<BufferPool>,
+    ) -> Result<Vec<Buffer>, String> {
+        // The n + 1 offsets: the last one of the previous chunk, then n read now (all n + 1
+        // for the first chunk); rebased in place.
+        let mut first = 0;
+        let mut last = 0;
+        let mut backwards = None;
+        let (values, next_offset, data_read) = (&mut self.values, self.next_offset, self.data_read);
+        let offsets = pool
+            .buffer((n + 1) * W, |out| {
+                let read_from = match next_offset {
+                    Some(o) => {
+                        out[..W].copy_from_slice(&o.to_le_bytes()[..W]);
+                        W
+                    }
+                    None => 0,
+                };
+                values
+                    .fill(&mut out[read_from..])
+                    .map_err(|e| format!("offsets: {e}"))?;
+                let read = |c: &[u8]| match W {
+                    4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                    _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+                };
+                first = read(&out[..W]);
+                let mut previous = first;
+                for c in out.chunks_exact_mut(W) {
+                    let o = read(c);
+                    if o < previous && backwards.is_none() {
+                        backwards = Some((previous, o));
+                    }
+                    previous = o;
+                    c.copy_from_slice(&(o - first).to_le_bytes()[..W]);
+                }
+                last = previous;
+                Ok::<_, String>(())
+            })
+            .map_err(|e| self.error(e))?;
+        if first < data_read {
             return Err(self.error(format!(
-                "string offsets go backwards ({first} after {} bytes)",
-                self.data_read
+                "string offsets go backwards ({first} after {data_read} bytes)"
             )));
         }
-        if let Some(w) = offsets.windows(2).find(|w| w[1] < w[0]) {
-            return Err(self.error(format!(
-                "string offsets go backwards ({} then {})",
-                w[0], w[1]
-            )));
+        if let Some((a, b)) = backwards {
+            return Err(self.error(format!("string offsets go backwards ({a} then {b})")));
         }
         let skip = usize::try_from(first - self.data_read).map_err(|e| self.error(e))?;
         self.data
             .skip(skip)
             .map_err(|e| format!("column `{}`, string bytes: {e}", self.name))?;
         let len = usize::try_from(last - first).map_err(|e| self.error(e))?;
-        // The length comes from the (unchecked) offsets: read in pieces, so that what is
-        // allocated is what the buffer really holds.
-        let mut bytes = Vec::new();
-        let mut left = len;
-        while left > 0 {
-            let k = left.min(1 << 20);
-            let at = bytes.len();
-            bytes.resize(at + k, 0);
-            self.data
-                .fill(&mut bytes[at..])
-                .map_err(|e| format!("column `{}`, string bytes: {e}", self.name))?;
-            left -= k;
-        }
+        let data_error = |e| format!("column `{}`, string bytes: {e}", self.name);
+        let bytes = if len <= STRING_PIECE {
+            pool.buffer(len, |out| self.data.fill(out))
+                .map_err(data_error)?
+        } else {
+            // The length comes from the (unchecked) offsets: read in pieces, so that what is
+            // allocated is what the buffer really holds.
+            let mut bytes = Vec::new();
+            let mut left = len;
+            while left > 0 {
+                let k = left.min(STRING_PIECE);
+                let at = bytes.len();
+                bytes.resize(at + k, 0);
+                self.data.fill(&mut bytes[at..]).map_err(data_error)?;
+                left -= k;
+            }
+            Buffer::from_vec(bytes)
+        };
         self.data_read = last;
         self.next_offset = Some(last);
-        let offsets_buffer = match W {
-            4 => {
-                let v: Vec<i32> = offsets.iter().map(|o| (o - first) as i32).collect();
-                Buffer::from_vec(v)
-            }
-            _ => {
-                let v: Vec<i64> = offsets.iter().map(|o| o - first).collect();
-                Buffer::from_vec(v)
-            }
-        };
-        Ok(vec![offsets_buffer, Buffer::from_vec(bytes)])
+        Ok(vec![offsets, bytes])
     }
 }
+
+/// String bytes above this are read piece by piece (see [`ColumnReader::strings`]).
+const STRING_PIECE: usize = 1 << 20;
 
 #[derive(Clone, Copy)]
 enum Part {
@@ -1118,6 +1114,38 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .unwrap();
             assert_eq!(concat(&schema, &got), whole);
+        }
+    }
+
+    /// Chunks dropped as soon as they are checked, so that the next ones are written into
+    /// reused memory (buffers of the pool, zstd contexts mid-way through other frames): each
+    /// must still hold exactly its own rows. Big enough that columns are streamed through
+    /// zstd, not decompressed whole.
+    #[test]
+    fn chunks_in_reused_memory_hold_their_own_rows() {
+        let (schema, expected) = batches(&[150_000, 3, 70_000]);
+        let whole = concat(&schema, &expected);
+        for codec in [
+            Some(CompressionType::ZSTD),
+            Some(CompressionType::LZ4_FRAME),
+        ] {
+            let body = write(&schema, &expected, codec);
+            for (chunk_rows, threads) in [(4096, 1), (10_000, 2), (65_536, 3)] {
+                let mut at = 0;
+                for chunk in Chunks::new(body.clone(), chunk_rows)
+                    .unwrap()
+                    .threads(threads)
+                {
+                    let chunk = chunk.unwrap();
+                    assert_eq!(
+                        chunk,
+                        whole.slice(at, chunk.num_rows()),
+                        "{codec:?}, chunks of {chunk_rows}, rows from {at}"
+                    );
+                    at += chunk.num_rows();
+                }
+                assert_eq!(at, whole.num_rows());
+            }
         }
     }
 

@@ -32,6 +32,7 @@
 //!   says so ([`QueryInfo::truncated`]).
 
 pub mod blocking;
+mod buffer_pool;
 pub mod client;
 pub mod decode;
 pub mod error;
@@ -49,6 +50,7 @@ pub mod result;
 pub mod stream;
 pub mod table;
 pub mod untyped;
+mod zstd_frame;
 
 pub use cave_schema;
 pub use chrono;
