@@ -30,7 +30,11 @@ pub(crate) struct Page {
 }
 
 /// Check the answer to a query POST to `url` and start reading its batches.
-pub(crate) fn decode(url: &str, received: &Received) -> Result<(Page, BodyBatches), Error> {
+pub(crate) fn decode(
+    url: &str,
+    received: &Received,
+    pace: Pace,
+) -> Result<(Page, BodyBatches), Error> {
     let bad = |problem: String| Error::BadResponse {
         url: url.to_string(),
         problem,
@@ -48,7 +52,8 @@ pub(crate) fn decode(url: &str, received: &Received) -> Result<(Page, BodyBatche
             ))
         )));
     }
-    let batches = BodyBatches::new(received.bytes.clone()).map_err(bad)?;
+    let batches =
+        BodyBatches::open(received.bytes.clone(), ipc::DEFAULT_CHUNK_ROWS, pace).map_err(bad)?;
     let warnings = warnings(&received.headers);
     let capped = warnings.iter().any(|w| is_cap_warning(w));
     let page = Page {
@@ -68,6 +73,18 @@ pub struct BodyBatches {
     inner: Inner,
 }
 
+/// When a body's chunks are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// Ahead, on a thread of their own, while the caller works on the last one (builds rows,
+    /// or whatever a stream's user does): the two overlap.
+    Ahead,
+    /// When asked, each chunk's columns split across the cores: for a caller that only keeps
+    /// the batches, where a decoding thread would only compete with the column threads
+    /// (200,000 synapse rows: 10 ms instead of 16).
+    OnDemand,
+}
+
 enum Inner {
     Chunks(ipc::Chunks),
     Prefetched(ipc::Prefetched),
@@ -82,14 +99,18 @@ impl BodyBatches {
 
     /// Start reading an answer body, in chunks of at most `chunk_rows` rows.
     pub fn with_chunk_rows(body: impl Into<Bytes>, chunk_rows: usize) -> Result<Self, String> {
-        let body = body.into();
+        Self::open(body.into(), chunk_rows, Pace::Ahead)
+    }
+
+    pub(crate) fn open(body: Bytes, chunk_rows: usize, pace: Pace) -> Result<Self, String> {
         let chunks = ipc::Chunks::new(body.clone(), chunk_rows)?;
         if ipc::Chunks::supports(chunks.stream_schema()) {
             let cores = ipc::cores();
             let schema = chunks.schema().clone();
             // Big bodies: decompress the next chunk on another thread while this one is used
             // (and a chunk's columns split over the cores).
-            let inner = if cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES {
+            let ahead = pace == Pace::Ahead && cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES;
+            let inner = if ahead {
                 Inner::Prefetched(chunks.threads(cores).prefetch(2))
             } else {
                 Inner::Chunks(chunks)
@@ -143,7 +164,7 @@ impl Iterator for BodyBatches {
 
 /// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
 pub fn read_stream(body: impl Into<Bytes>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
-    let batches = BodyBatches::new(body)?;
+    let batches = BodyBatches::open(body.into(), ipc::DEFAULT_CHUNK_ROWS, Pace::OnDemand)?;
     let schema = batches.schema().clone();
     Ok((schema, batches.collect::<Result<_, _>>()?))
 }

@@ -29,7 +29,7 @@ use crate::not_in;
 use crate::position::Resolution;
 use crate::pyjson;
 use crate::query::{Query, Spec};
-use crate::response::{self, BodyBatches, Page};
+use crate::response::{self, BodyBatches, Pace, Page};
 use crate::result::QueryInfo;
 use crate::table::Table;
 
@@ -59,6 +59,8 @@ pub(crate) struct Pager<'c> {
     page: Option<(Page, BodyBatches, u64)>,
     progress: Option<indicatif::ProgressBar>,
     done: bool,
+    /// When the pages' chunks are decoded.
+    pace: Pace,
 }
 
 impl<'c> Pager<'c> {
@@ -87,7 +89,15 @@ impl<'c> Pager<'c> {
             page: None,
             progress: None,
             done: false,
+            pace: Pace::Ahead,
         })
+    }
+
+    /// The caller only keeps the batches (an untyped query collecting them): decode each
+    /// chunk when asked, its columns across the cores, rather than ahead on a thread.
+    pub(crate) fn collecting(mut self) -> Self {
+        self.pace = Pace::OnDemand;
+        self
     }
 
     /// How the query went so far.
@@ -170,7 +180,7 @@ impl<'c> Pager<'c> {
                 },
             )
             .await?;
-        let (page, batches) = response::decode(&self.url, &received)?;
+        let (page, batches) = response::decode(&self.url, &received, self.pace)?;
         self.info.pages += 1;
         self.info.add_warnings(&page);
         self.schema.get_or_insert_with(|| page.schema.clone());
