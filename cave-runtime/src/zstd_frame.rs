@@ -105,7 +105,9 @@ impl ZstdStream {
             let (produced, consumed) = (output.pos(), input.pos);
             written += produced;
             self.pos += consumed;
-            if hint == 0 {
+            if hint == 0 && self.pos == self.frame.len() {
+                // A frame ended with no input left. (With input left, another frame follows:
+                // zstd, like arrow-ipc's one-shot decompression, reads frames back to back.)
                 self.ended = true;
             } else if produced == 0 && consumed == 0 {
                 // No input left and nothing more to flush: the frame is cut.
@@ -163,6 +165,21 @@ mod tests {
         let mut back = vec![0u8; other.len()];
         stream.fill(&mut back).unwrap();
         assert_eq!(back, other);
+    }
+
+    #[test]
+    fn frames_back_to_back_are_read_as_one_buffer() {
+        let (a, b) = (data(400_000), vec![5u8; 200_000]);
+        let mut both = frame(&a).to_vec();
+        both.extend_from_slice(&frame(&b));
+        let mut stream = ZstdStream::new(Bytes::from(both)).unwrap();
+        let mut back = vec![0u8; a.len() + b.len()];
+        for chunk in back.chunks_mut(65_536) {
+            stream.fill(chunk).unwrap();
+        }
+        assert_eq!(back[..a.len()], a[..]);
+        assert_eq!(back[a.len()..], b[..]);
+        assert!(stream.fill(&mut [0u8]).is_err());
     }
 
     #[test]
