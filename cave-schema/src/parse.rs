@@ -100,13 +100,23 @@ pub(crate) fn types_all_documents(
     }
 }
 
-/// The message of a JSON syntax error, with its line and column.
+/// The message of a JSON syntax error, with its line and column (stated once).
 pub fn json_syntax_message(e: &serde_json::Error) -> String {
     format!(
-        "invalid JSON at line {}, column {}: {e}",
+        "invalid JSON at line {}, column {}: {}",
         e.line(),
-        e.column()
+        e.column(),
+        json_error_text(e)
     )
+}
+
+/// serde_json's message without the " at line L column C" it ends with (callers say where).
+pub(crate) fn json_error_text(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    }
 }
 
 /// Parse one schema type from an already-parsed JSON document.

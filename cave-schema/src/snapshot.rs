@@ -662,11 +662,7 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
         if inner.is_syntax() || inner.is_eof() {
             // Not a JSON document: the line and column say where, a JSON path would not.
             let at = format!("line {}, column {}", inner.line(), inner.column());
-            let message = inner.to_string();
-            let message = match message.rfind(" at line ") {
-                Some(i) => message[..i].to_string(),
-                None => message,
-            };
+            let message = crate::parse::json_error_text(inner);
             return SnapshotError::invalid(path, at, format!("invalid JSON: {message}"));
         }
         let json_path = match e.path().to_string().as_str() {

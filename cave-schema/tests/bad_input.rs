@@ -36,6 +36,8 @@ fn truncated_json_names_file_line_and_column() {
         "{shown}"
     );
     assert!(shown.contains("column"), "{shown}");
+    // The position is said once, not again by serde_json's own message.
+    assert_eq!(shown.matches("line").count(), 1, "{shown}");
 }
 
 #[test]
