@@ -53,8 +53,6 @@ pub struct Chunks {
     batch_no: usize,
     current: Option<BatchReader>,
     done: bool,
-    /// Memory of the chunks' buffers, reused once their arrays are dropped.
-    pool: Arc<BufferPool>,
 }
 
 impl Chunks {
@@ -91,7 +89,6 @@ impl Chunks {
             batch_no: 0,
             current: None,
             done: false,
-            pool: BufferPool::shared().clone(),
         })
     }
 
@@ -126,9 +123,7 @@ impl Chunks {
     fn next_chunk(&mut self) -> Result<Option<RecordBatch>, String> {
         loop {
             if let Some(reader) = &mut self.current {
-                if let Some(arrays) =
-                    reader.next_chunk(self.chunk_rows, self.threads, &self.pool)?
-                {
+                if let Some(arrays) = reader.next_chunk(self.chunk_rows, self.threads)? {
                     let rows = arrays.1;
                     return RecordBatch::try_new_with_options(
                         self.schema.clone(),
@@ -461,7 +456,6 @@ impl BatchReader {
         &mut self,
         chunk_rows: usize,
         threads: usize,
-        pool: &Arc<BufferPool>,
     ) -> Result<Option<(Vec<ArrayRef>, usize)>, String> {
         if self.done >= self.rows {
             return Ok(None);
@@ -485,7 +479,7 @@ impl BatchReader {
             let arrays = self
                 .columns
                 .iter_mut()
-                .map(|c| c.read(n, pool))
+                .map(|c| c.read(n))
                 .collect::<Result<_, _>>()?;
             return Ok(Some((arrays, n)));
         }
@@ -513,9 +507,9 @@ impl BatchReader {
             let mut groups = groups.into_iter();
             let first = groups.next().unwrap_or_default();
             let handles: Vec<_> = groups
-                .map(|g| scope.spawn(move || g.iter_mut().map(|c| c.read(n, pool)).collect()))
+                .map(|g| scope.spawn(move || g.iter_mut().map(|c| c.read(n)).collect()))
                 .collect();
-            let mut out = vec![first.iter_mut().map(|c| c.read(n, pool)).collect()];
+            let mut out = vec![first.iter_mut().map(|c| c.read(n)).collect()];
             out.extend(handles.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err("a decompression thread panicked".to_string()))
@@ -641,24 +635,16 @@ impl Source {
                 rest.advance(out.len());
                 Ok(())
             }
-            Source::Zstd { frame, left } => {
-                check_declared(*left, out.len())?;
-                frame.fill(out)?;
-                *left -= out.len();
-                Ok(())
-            }
-            Source::Lz4 { decoder, left } => {
-                check_declared(*left, out.len())?;
+            Source::Zstd { frame, left } => within_declared(left, out, |out| frame.fill(out)),
+            Source::Lz4 { decoder, left } => within_declared(left, out, |out| {
                 decoder.read_exact(out).map_err(|e| match e.kind() {
                     std::io::ErrorKind::UnexpectedEof => format!(
                         "the lz4 frame ends before its declared length ({} bytes still needed)",
                         out.len()
                     ),
                     _ => format!("lz4: {e}"),
-                })?;
-                *left -= out.len();
-                Ok(())
-            }
+                })
+            }),
         }
     }
 
@@ -674,13 +660,21 @@ impl Source {
     }
 }
 
-/// `needed` more bytes of a buffer that declares only `left` more are an error.
-fn check_declared(left: usize, needed: usize) -> Result<(), String> {
-    if needed > left {
+/// Fill `out` by `read` from a buffer that declares `left` more bytes: asking for more than
+/// it declares is an error.
+fn within_declared(
+    left: &mut usize,
+    out: &mut [u8],
+    read: impl FnOnce(&mut [u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    if out.len() > *left {
         return Err(format!(
-            "{needed} bytes needed, but the buffer declares only {left} more"
+            "{} bytes needed, but the buffer declares only {left} more",
+            out.len()
         ));
     }
+    read(out)?;
+    *left -= out.len();
     Ok(())
 }
 
@@ -725,24 +719,24 @@ impl ColumnReader {
     }
 
     /// The next `n` values, as an array.
-    fn read(&mut self, n: usize, pool: &Arc<BufferPool>) -> Result<ArrayRef, String> {
+    fn read(&mut self, n: usize) -> Result<ArrayRef, String> {
         if self.data_type == DataType::Null {
             return Ok(arrow_array::new_null_array(&DataType::Null, n));
         }
         // Chunks start at a multiple of 8 rows, so validity and boolean bits start at a byte.
         let bits = n.div_ceil(8);
         let nulls = if self.null_count > 0 {
-            Some(self.take(Part::Validity, bits, pool)?)
+            Some(self.take(Part::Validity, bits)?)
         } else {
             None
         };
         let buffers = match &self.data_type {
-            DataType::Boolean => vec![self.take(Part::Values, bits, pool)?],
-            DataType::Utf8 => self.strings::<4>(n, pool)?,
-            DataType::LargeUtf8 => self.strings::<8>(n, pool)?,
+            DataType::Boolean => vec![self.take(Part::Values, bits)?],
+            DataType::Utf8 => self.strings::<4>(n)?,
+            DataType::LargeUtf8 => self.strings::<8>(n)?,
             t => {
                 let width = t.primitive_width().ok_or_else(|| self.error("no width"))?;
-                vec![self.take(Part::Values, n * width, pool)?]
+                vec![self.take(Part::Values, n * width)?]
             }
         };
         let data = ArrayData::try_new(self.data_type.clone(), n, nulls, 0, buffers, vec![])
@@ -757,20 +751,18 @@ impl ColumnReader {
         }
     }
 
-    /// The next `len` bytes of one buffer, in a buffer from `pool`.
-    fn take(&mut self, part: Part, len: usize, pool: &Arc<BufferPool>) -> Result<Buffer, String> {
+    /// The next `len` bytes of one buffer, in pooled memory.
+    fn take(&mut self, part: Part, len: usize) -> Result<Buffer, String> {
         let source = self.source(part);
-        pool.buffer(len, |out| source.fill(out))
+        BufferPool::shared()
+            .buffer(len, |out| source.fill(out))
             .map_err(|e| format!("column `{}`, {}: {e}", self.name, part.name()))
     }
 
     /// The offsets (rebased to start at 0) and bytes of the next `n` strings; `W` is the
     /// offset width (4: utf8, 8: large_utf8).
-    fn strings<const W: usize>(
-        &mut self,
-        n: usize,
-        pool: &Arc<BufferPool>,
-    ) -> Result<Vec<Buffer>, String> {
+    fn strings<const W: usize>(&mut self, n: usize) -> Result<Vec<Buffer>, String> {
+        let pool = BufferPool::shared();
         // The n + 1 offsets: the last one of the previous chunk, then n read now (all n + 1
         // for the first chunk); rebased in place.
         let mut first = 0;

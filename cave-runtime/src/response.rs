@@ -102,6 +102,7 @@ impl BodyBatches {
         Self::open(body.into(), chunk_rows, Pace::Ahead)
     }
 
+    /// Start reading an answer body, its chunks decoded at `pace`.
     pub(crate) fn open(body: Bytes, chunk_rows: usize, pace: Pace) -> Result<Self, String> {
         let chunks = ipc::Chunks::new(body.clone(), chunk_rows)?;
         if ipc::Chunks::supports(chunks.stream_schema()) {
