@@ -25,6 +25,7 @@ use tokio::sync::OnceCell;
 use crate::error::Error;
 use crate::http::{Http, RetryPolicy};
 use crate::info::{DatastackInfo, TableMetadata, VersionInfo};
+use crate::limits::{Limits, Timeouts};
 use crate::query::{Query, Spec};
 use crate::response;
 use crate::result::{Batches, Rows};
@@ -67,9 +68,9 @@ pub struct ClientBuilder {
     version: Option<u32>,
     timestamp: Option<DateTime<Utc>>,
     retry: RetryPolicy,
-    connect_timeout: Duration,
-    timeout: Option<Duration>,
-    read_timeout: Option<Duration>,
+    timeouts: Timeouts,
+    limits: Limits,
+    allow_insecure_http: bool,
     paging: Paging,
     progress: bool,
 }
@@ -86,9 +87,9 @@ impl ClientBuilder {
             version: None,
             timestamp: None,
             retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(30),
-            timeout: None,
-            read_timeout: Some(Duration::from_secs(600)),
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            allow_insecure_http: false,
             paging: Paging::All,
             progress: true,
         }
@@ -150,20 +151,50 @@ impl ClientBuilder {
 
     /// Time allowed to connect (default 30 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.timeouts.connect = timeout;
         self
     }
 
-    /// Time allowed for a whole request, answer included (default: none, as caveclient).
+    /// Time allowed for a whole request: the answer read to its end, retries and their waits
+    /// included (default 15 minutes). A server that sends a byte a second still ends in an
+    /// error then.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.timeouts.request = timeout;
         self
     }
 
-    /// Time allowed between two reads of an answer (default 600 s): a stalled server fails
-    /// instead of hanging.
+    /// Time allowed between two reads of an answer, the wait for its first byte included
+    /// (default 5 minutes): a stalled server fails instead of hanging.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = Some(timeout);
+        self.timeouts.idle = timeout;
+        self
+    }
+
+    /// Time allowed for all the requests of one query, every page (default 2 hours; the time
+    /// a stream's caller spends on its rows does not count). Raise it for streams of
+    /// hundreds of pages.
+    pub fn query_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.query = timeout;
+        self
+    }
+
+    /// Every timeout at once.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// How big the server's answers may be, and how many columns and pages they may have
+    /// (see [`Limits`] for the defaults).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Allow plain `http://` servers that are not on this machine (default: only `https://`,
+    /// and `http://` on loopback). Over plain http the token travels unencrypted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
@@ -182,15 +213,15 @@ impl ClientBuilder {
 
     /// The client. No request is sent yet.
     pub fn build(self) -> Result<Client, Error> {
-        for (what, url) in std::iter::once(("server", &self.server))
-            .chain(self.local_server.iter().map(|u| ("local server", u)))
-        {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Error::Config(format!(
-                    "the {what} `{url}` is not an http:// or https:// URL"
-                )));
-            }
-        }
+        let server = checked_url("server", &self.server, self.allow_insecure_http, true)
+            .map_err(Error::Config)?;
+        let local_server = match &self.local_server {
+            Some(url) => Some(
+                checked_url("local server", url, self.allow_insecure_http, true)
+                    .map_err(Error::Config)?,
+            ),
+            None => None,
+        };
         if self.datastack.is_empty() {
             return Err(Error::Config("the datastack name is empty".into()));
         }
@@ -208,18 +239,18 @@ impl ClientBuilder {
         .map_err(|e| Error::Config(e.to_string()))?;
         let http = Http::new(
             token,
-            self.server.clone(),
+            server.clone(),
             self.retry,
-            self.connect_timeout,
-            self.timeout,
-            self.read_timeout,
+            self.timeouts,
+            self.limits,
         )?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                server: self.server,
+                server,
                 datastack: self.datastack,
-                local_server: OnceCell::new_with(self.local_server),
+                allow_insecure_http: self.allow_insecure_http,
+                local_server: OnceCell::new_with(local_server),
                 info: OnceCell::new(),
                 compatible: OnceCell::new(),
                 versions: OnceCell::new(),
@@ -244,6 +275,7 @@ struct Inner {
     http: Http,
     server: String,
     datastack: String,
+    allow_insecure_http: bool,
     local_server: OnceCell<String>,
     info: OnceCell<DatastackInfo>,
     compatible: OnceCell<String>,
@@ -260,7 +292,10 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("server", &self.inner.server)
             .field("datastack", &self.inner.datastack)
-            .field("local_server", &self.inner.local_server.get())
+            .field(
+                "local_server",
+                &self.inner.local_server.get().map(|s| self.http().clean(s)),
+            )
             .field("token", &self.inner.http.token().map(|t| &t.token))
             .field("version", &self.inner.version)
             .field("timestamp", &self.inner.timestamp)
@@ -317,31 +352,48 @@ impl Client {
                     segment(&self.inner.datastack)
                 );
                 let value = self.http().get_json(&url).await?;
-                serde_json::from_value(value).map_err(|e| Error::BadResponse {
-                    url,
-                    problem: format!("not a datastack info record: {e}"),
+                serde_json::from_value(value).map_err(|e| {
+                    self.http().clean_error(Error::BadResponse {
+                        url,
+                        problem: format!("not a datastack info record: {e}"),
+                    })
                 })
             })
             .await
             .cloned()
     }
 
-    /// The materialization server (the info record's `local_server`, unless set).
+    /// The materialization server (the info record's `local_server`, unless set). The record
+    /// is trusted only as far as the token is safe: an `http://` server is accepted only on
+    /// loopback and only when the global server is on loopback too (or with
+    /// [`ClientBuilder::allow_insecure_http`]).
     pub async fn local_server(&self) -> Result<String, Error> {
         self.inner
             .local_server
             .get_or_try_init(|| async {
                 let info = self.info().await?;
-                match info.local_server {
-                    Some(s) if !s.is_empty() => Ok(s.trim_end_matches('/').to_string()),
-                    _ => Err(Error::BadResponse {
+                let bad = |problem: String| {
+                    self.http().clean_error(Error::BadResponse {
                         url: format!(
                             "{}/info/api/v2/datastack/full/{}",
                             self.inner.server, self.inner.datastack
                         ),
-                        problem: "the info record has no local_server".into(),
-                    }),
-                }
+                        problem,
+                    })
+                };
+                let advertised = match info.local_server {
+                    Some(s) if !s.is_empty() => s,
+                    _ => return Err(bad("the info record has no local_server".into())),
+                };
+                // Plain http on loopback is fine when the global server is on loopback too (a
+                // local devserver, a tunnel), not when one elsewhere names it.
+                checked_url(
+                    "local_server of the info record",
+                    &advertised,
+                    self.inner.allow_insecure_http,
+                    is_loopback_url(&self.inner.server),
+                )
+                .map_err(bad)
             })
             .await
             .cloned()
@@ -369,9 +421,11 @@ impl Client {
         what: &str,
     ) -> Result<T, Error> {
         let value = self.http().get_json(&url).await?;
-        serde_json::from_value(value).map_err(|e| Error::BadResponse {
-            url,
-            problem: format!("not {what}: {e}"),
+        serde_json::from_value(value).map_err(|e| {
+            self.http().clean_error(Error::BadResponse {
+                url,
+                problem: format!("not {what}: {e}"),
+            })
         })
     }
 
@@ -446,9 +500,11 @@ impl Client {
             segment(table)
         );
         let value = self.http().get_json(&url).await?;
-        let meta = TableMetadata::from_json(value).ok_or_else(|| Error::BadResponse {
-            url,
-            problem: "not a table metadata record (no table_name)".into(),
+        let meta = TableMetadata::from_json(value).ok_or_else(|| {
+            self.http().clean_error(Error::BadResponse {
+                url,
+                problem: "not a table metadata record (no table_name)".into(),
+            })
         })?;
         self.lock_metadata().insert(key, meta.clone());
         Ok(meta)
@@ -495,9 +551,9 @@ impl Client {
                     Ok(version)
                 } else {
                     let (a, b, c) = MIN_SERVER_VERSION;
-                    Err(Error::Incompatible(format!(
+                    Err(self.http().clean_error(Error::Incompatible(format!(
                         "{url}: the materialization server is version `{version}`; queries need {a}.{b}.{c} or newer"
-                    )))
+                    ))))
                 }
             })
             .await
@@ -674,5 +730,116 @@ impl Client {
             }
             At::Timestamp(_) => format!("{}/query?{LIVE_FLAGS}{sample}", self.v3().await?),
         })
+    }
+}
+
+/// `url` as the client will use it (parsed, no trailing slash), if it is an `https://` URL, or
+/// an `http://` one with `insecure_ok`, or on loopback with `loopback_ok`.
+fn checked_url(
+    what: &str,
+    url: &str,
+    insecure_ok: bool,
+    loopback_ok: bool,
+) -> Result<String, String> {
+    let shown = cave_schema::untrusted::printable(url);
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("the {what} `{shown}` is not a URL ({e})"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if insecure_ok || (loopback_ok && is_loopback(&parsed)) => {}
+        "http" => {
+            return Err(format!(
+                "the {what} `{shown}` is plain http to another machine: the token would travel                  unencrypted; only https is accepted there (ClientBuilder::allow_insecure_http                  allows it)"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "the {what} `{shown}` is not an http:// or https:// URL"
+            ));
+        }
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("the {what} `{shown}` has no host"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+/// Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_allowed() {
+        for ok in [
+            "https://global.daf-apis.com",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.2:1/x/",
+            "http://localhost:9",
+            "http://[::1]:9",
+        ] {
+            assert!(checked_url("server", ok, false, true).is_ok(), "{ok}");
+        }
+        // Loopback http named by a server elsewhere: refused.
+        assert!(checked_url("local_server", "http://127.0.0.1:9", false, false).is_err());
+        for bad in [
+            "http://global.daf-apis.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.org",
+        ] {
+            let e = checked_url("server", bad, false, true).unwrap_err();
+            assert!(
+                e.contains("https") && e.contains("allow_insecure_http"),
+                "{e}"
+            );
+            assert!(checked_url("server", bad, true, true).is_ok(), "{bad}");
+        }
+        for bad in ["ftp://x", "global.daf-apis.com", "http://", "file:///etc"] {
+            assert!(checked_url("server", bad, true, true).is_err(), "{bad}");
+        }
+        assert_eq!(
+            checked_url("server", "https://a.org/", false, true).unwrap(),
+            "https://a.org"
+        );
+        // Control characters in a URL are percent-encoded by the parser, or refused.
+        let parsed = checked_url("server", "https://a.org/\u{1b}[2J", false, true);
+        assert!(parsed.is_err() || !parsed.unwrap().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn an_advertised_server_elsewhere_must_be_https() {
+        let client = Client::builder("ds")
+            .server("https://global.example.org")
+            .token_search(None, false)
+            .build()
+            .unwrap();
+        assert!(!is_loopback_url(client.server()));
+        assert!(
+            Client::builder("ds")
+                .server("http://cave.example.org")
+                .build()
+                .is_err()
+        );
+        assert!(
+            Client::builder("ds")
+                .server("http://cave.example.org")
+                .allow_insecure_http(true)
+                .token_search(None, false)
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -179,7 +179,88 @@ impl From<DecodeError> for Error {
     }
 }
 
+impl DecodeError {
+    /// The error with server text (column names, types) cleaned by `r`.
+    pub(crate) fn cleaned(self, r: &cave_schema::untrusted::Redactor) -> Self {
+        let problem = match self.problem {
+            DecodeProblem::Missing { expected, present } => DecodeProblem::Missing {
+                expected,
+                present: present.iter().map(|p| r.clean(p)).collect(),
+            },
+            DecodeProblem::WrongType { expected, found } => DecodeProblem::WrongType {
+                expected,
+                found: r.clean(&found),
+            },
+            DecodeProblem::OutOfRange(what) => DecodeProblem::OutOfRange(r.clean(&what)),
+            other => other,
+        };
+        DecodeError {
+            table: r.clean(&self.table),
+            column: r.clean(&self.column),
+            row: self.row,
+            problem,
+        }
+    }
+}
+
 impl Error {
+    /// The error with every text in it cleaned by `r`: a token the server echoed replaced,
+    /// terminal escape codes and bidi overrides escaped. Every error that leaves the client
+    /// has been through this.
+    pub(crate) fn cleaned(self, r: &cave_schema::untrusted::Redactor) -> Self {
+        let c = |s: String| r.clean(&s);
+        match self {
+            Error::Http {
+                method,
+                url,
+                status,
+                message,
+                attempts,
+            } => Error::Http {
+                method,
+                url: c(url),
+                status,
+                message: c(message),
+                attempts,
+            },
+            Error::Auth {
+                method,
+                url,
+                status,
+                code,
+                message,
+                hint,
+            } => Error::Auth {
+                method,
+                url: c(url),
+                status,
+                code: c(code),
+                message: c(message),
+                hint: c(hint),
+            },
+            Error::Transport {
+                method,
+                url,
+                message,
+                attempts,
+            } => Error::Transport {
+                method,
+                url: c(url),
+                message: c(message),
+                attempts,
+            },
+            Error::BadResponse { url, problem } => Error::BadResponse {
+                url: c(url),
+                problem: c(problem),
+            },
+            Error::SchemaDrift(e) => Error::SchemaDrift(e.cleaned(r)),
+            Error::Decode(e) => Error::Decode(e.cleaned(r)),
+            Error::InvalidArgument(s) => Error::InvalidArgument(c(s)),
+            Error::Config(s) => Error::Config(c(s)),
+            Error::Incompatible(s) => Error::Incompatible(c(s)),
+        }
+    }
+
     /// The HTTP status of the server's answer, for `Http` and `Auth` errors.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -231,5 +312,63 @@ mod tests {
             error(DecodeProblem::OutOfRange("-1".into())),
             Error::Decode(_)
         ));
+    }
+
+    #[test]
+    fn cleaning_reaches_every_text_of_every_error() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let r = cave_schema::untrusted::Redactor::new(Some(token));
+        let dirty = format!("x {token} \u{1b}[2J");
+        let drift = DecodeError {
+            table: dirty.clone(),
+            column: dirty.clone(),
+            row: None,
+            problem: DecodeProblem::Missing {
+                expected: "int64",
+                present: vec![dirty.clone()],
+            },
+        };
+        let errors = [
+            Error::Http {
+                method: "GET",
+                url: dirty.clone(),
+                status: 500,
+                message: dirty.clone(),
+                attempts: 1,
+            },
+            Error::Auth {
+                method: "GET",
+                url: dirty.clone(),
+                status: 401,
+                code: dirty.clone(),
+                message: dirty.clone(),
+                hint: dirty.clone(),
+            },
+            Error::Transport {
+                method: "GET",
+                url: dirty.clone(),
+                message: dirty.clone(),
+                attempts: 1,
+            },
+            Error::BadResponse {
+                url: dirty.clone(),
+                problem: dirty.clone(),
+            },
+            Error::SchemaDrift(drift.clone()),
+            Error::Decode(DecodeError {
+                problem: DecodeProblem::OutOfRange(dirty.clone()),
+                ..drift
+            }),
+            Error::InvalidArgument(dirty.clone()),
+            Error::Config(dirty.clone()),
+            Error::Incompatible(dirty.clone()),
+        ];
+        for e in errors {
+            let e = e.cleaned(&r);
+            for text in [e.to_string(), format!("{e:?}")] {
+                assert!(!text.contains(token), "{text}");
+                assert!(!text.contains('\u{1b}'), "{text}");
+            }
+        }
     }
 }

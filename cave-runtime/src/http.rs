@@ -6,10 +6,12 @@
 use std::time::Duration;
 
 use cave_schema::token::{FoundToken, TokenSource};
+use cave_schema::untrusted::Redactor;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::limits::{Limits, Timeouts};
 
 /// How a client retries (API.md §11.3).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +53,12 @@ impl RetryPolicy {
 /// The `Accept-Encoding` of query POSTs: the server then compresses the Arrow buffers with ZSTD.
 pub(crate) const ARROW_ACCEPT_ENCODING: &str = "zstd";
 
+/// How much of an error answer's body is read for its message.
+const ERROR_BODY_MAX: u64 = 1 << 20;
+
+/// Redirects followed, all to the server first asked (a redirect elsewhere is not followed).
+const MAX_REDIRECTS: usize = 5;
+
 /// The HTTP side of a client.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
@@ -59,9 +67,12 @@ pub(crate) struct Http {
     retry: RetryPolicy,
     /// The server whose token files were searched, for hints.
     token_server: String,
+    redactor: Redactor,
+    timeouts: Timeouts,
+    limits: Limits,
 }
 
-/// A request to send: GET, or POST with a JSON body.
+/// A request to send: GET of JSON, or POST of a query's JSON body.
 pub(crate) enum Request<'a> {
     Get,
     /// JSON text, plus the `Accept-Encoding` to ask for.
@@ -80,14 +91,21 @@ impl Request<'_> {
     }
 }
 
+/// Why one attempt failed.
+enum Failure {
+    /// The exchange broke (connection, cut body, idle timeout): worth another attempt.
+    Transport(String),
+    /// The answer is over a limit: an error at once.
+    TooLarge(String),
+}
+
 impl Http {
     pub(crate) fn new(
         token: Option<FoundToken>,
         token_server: String,
         retry: RetryPolicy,
-        connect_timeout: Duration,
-        timeout: Option<Duration>,
-        read_timeout: Option<Duration>,
+        timeouts: Timeouts,
+        limits: Limits,
     ) -> Result<Self, Error> {
         let mut headers = HeaderMap::new();
         // caveclient's (requests') default, byte for byte; reqwest would send `gzip,deflate`.
@@ -110,25 +128,36 @@ impl Http {
             cookie.set_sensitive(true);
             headers.insert(header::COOKIE, cookie);
         }
-        let mut builder = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .user_agent(concat!("cave-runtime/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
-            .connect_timeout(connect_timeout)
-            .pool_max_idle_per_host(10);
-        if let Some(t) = timeout {
-            builder = builder.timeout(t);
-        }
-        if let Some(t) = read_timeout {
-            builder = builder.read_timeout(t);
-        }
-        let client = builder
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.idle)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                // The token goes with every request: follow only redirects to the server that
+                // was asked (scheme, host and port), as the answer is trusted as its own.
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| same_origin(first, attempt.url()));
+                if same && attempt.previous().len() <= MAX_REDIRECTS {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .pool_max_idle_per_host(10)
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let redactor = Redactor::new(token.as_ref().map(|t| t.token.secret()));
         Ok(Http {
             client,
             token,
             retry,
             token_server,
+            redactor,
+            timeouts,
+            limits,
         })
     }
 
@@ -136,25 +165,91 @@ impl Http {
         self.token.as_ref()
     }
 
-    /// GET `url` and parse its JSON.
-    pub(crate) async fn get_json(&self, url: &str) -> Result<Value, Error> {
-        let bytes = self.send(url, Request::Get).await?.bytes;
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
-            url: url.to_string(),
-            problem: format!(
-                "expected JSON, got {} ({e})",
-                excerpt(&String::from_utf8_lossy(&bytes))
-            ),
-        })
+    /// What the server's answers may be.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
-    /// Send a request with retries; a 2xx answer comes back whole, anything else is an error.
-    pub(crate) async fn send(&self, url: &str, request: Request<'_>) -> Result<Received, Error> {
+    /// The client's timeouts.
+    pub(crate) fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Server text fit for an error: the token replaced, escape codes escaped.
+    pub(crate) fn clean(&self, text: &str) -> String {
+        self.redactor.clean(text)
+    }
+
+    /// An error with every text in it cleaned ([`Http::clean`]).
+    pub(crate) fn clean_error(&self, e: Error) -> Error {
+        e.cleaned(&self.redactor)
+    }
+
+    /// The redactor of this client's token.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// GET `url` and parse its JSON (the token, should the server echo it, replaced in it).
+    pub(crate) async fn get_json(&self, url: &str) -> Result<Value, Error> {
+        let bytes = self.send(url, Request::Get, None).await?.bytes;
+        let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            self.clean_error(Error::BadResponse {
+                url: url.to_string(),
+                problem: format!(
+                    "expected JSON, got {} ({e})",
+                    self.redactor.excerpt(&bytes, 300)
+                ),
+            })
+        })?;
+        self.redactor.redact_json(&mut value);
+        Ok(value)
+    }
+
+    /// Send a request with retries, within the request's deadline (and the `query_left` of
+    /// its query, if shorter); a 2xx answer comes back whole, anything else is an error.
+    /// Errors come cleaned.
+    pub(crate) async fn send(
+        &self,
+        url: &str,
+        request: Request<'_>,
+        query_left: Option<Duration>,
+    ) -> Result<Received, Error> {
+        self.send_raw(url, request, query_left)
+            .await
+            .map_err(|e| self.clean_error(e))
+    }
+
+    async fn send_raw(
+        &self,
+        url: &str,
+        request: Request<'_>,
+        query_left: Option<Duration>,
+    ) -> Result<Received, Error> {
         let method = request.method();
+        let deadline = Deadline::new(self.timeouts.request, query_left);
+        let limit = match request {
+            Request::Get => (self.limits.max_json_bytes, "JSON answers", "max_json_bytes"),
+            Request::Post { .. } => (self.limits.max_page_bytes, "query pages", "max_page_bytes"),
+        };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome = self.attempt(url, &request).await;
+            let transport = |message: String, attempts: u32| Error::Transport {
+                method,
+                url: url.to_string(),
+                message,
+                attempts,
+            };
+            let outcome = match tokio::time::timeout_at(
+                deadline.at,
+                self.attempt(url, &request, limit),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(transport(deadline.describe(), attempt)),
+            };
             let retry = attempt <= self.retry.max_retries;
             let wait = match outcome {
                 Ok(received) if received.status.is_success() => return Ok(received),
@@ -173,24 +268,34 @@ impl Http {
                         None => self.retry.backoff(attempt),
                     }
                 }
-                Err(message) => {
+                Err(Failure::TooLarge(message)) => {
+                    return Err(Error::BadResponse {
+                        url: url.to_string(),
+                        problem: message,
+                    });
+                }
+                Err(Failure::Transport(message)) => {
                     if !retry {
-                        return Err(Error::Transport {
-                            method,
-                            url: url.to_string(),
-                            message,
-                            attempts: attempt,
-                        });
+                        return Err(transport(message, attempt));
                     }
                     self.retry.backoff(attempt)
                 }
             };
+            if tokio::time::Instant::now() + wait >= deadline.at {
+                return Err(transport(deadline.describe(), attempt));
+            }
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// One attempt: the answer read to its end, or why the exchange failed.
-    async fn attempt(&self, url: &str, request: &Request<'_>) -> Result<Received, String> {
+    /// One attempt: the answer read to its end (at most `limit` bytes once decoded), or why
+    /// the exchange failed.
+    async fn attempt(
+        &self,
+        url: &str,
+        request: &Request<'_>,
+        (limit, what, setting): (u64, &str, &str),
+    ) -> Result<Received, Failure> {
         let builder = match request {
             Request::Get => self.client.get(url),
             Request::Post {
@@ -203,20 +308,60 @@ impl Http {
                 .header(header::ACCEPT_ENCODING, *accept_encoding)
                 .body(body.to_string()),
         };
-        let response = builder.send().await.map_err(describe)?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| Failure::Transport(describe(e)))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|e| {
-            format!(
-                "the response body was cut short or unreadable after the headers (HTTP {}): {}",
-                status.as_u16(),
-                describe(e)
-            )
-        })?;
+        let too_large = |size: String| {
+            Failure::TooLarge(format!(
+                "the answer is {size}, over the limit of {} for {what} \
+                 (raise it with ClientBuilder::limits, Limits::{setting})",
+                crate::limits::size(limit)
+            ))
+        };
+        // Error answers: only their start is read, for the message.
+        let keep = if status.is_success() {
+            limit
+        } else {
+            ERROR_BODY_MAX
+        };
+        let declared = response.content_length();
+        if status.is_success()
+            && let Some(n) = declared.filter(|n| *n > limit)
+        {
+            return Err(too_large(format!("declared as {n} bytes")));
+        }
+        let mut bytes =
+            bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(keep).min(64 << 20) as usize);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (bytes.len() + chunk.len()) as u64 > keep {
+                        if status.is_success() {
+                            return Err(too_large("larger".to_string()));
+                        }
+                        let room = keep as usize - bytes.len();
+                        bytes.extend_from_slice(&chunk[..room]);
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Failure::Transport(format!(
+                        "the response body was cut short or unreadable after the headers (HTTP {}): {}",
+                        status.as_u16(),
+                        describe(e)
+                    )));
+                }
+            }
+        }
         Ok(Received {
             status,
             headers,
-            bytes,
+            bytes: bytes.freeze(),
         })
     }
 
@@ -228,26 +373,43 @@ impl Http {
         attempts: u32,
     ) -> Error {
         let status = received.status.as_u16();
-        let text = String::from_utf8_lossy(&received.bytes);
+        if received.status.is_redirection() {
+            let location = received
+                .headers
+                .get(header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_else(|| "nowhere".to_string());
+            return Error::Http {
+                method,
+                url: url.to_string(),
+                status,
+                message: format!(
+                    "redirected to {location}, not followed: the token goes only to the \
+                     configured servers, and the answer of another is not trusted (CAVE \
+                     services also redirect to their login page when the token is missing or \
+                     refused)"
+                ),
+                attempts,
+            };
+        }
         let json: Option<Value> = serde_json::from_slice(&received.bytes).ok();
         let code = json
             .as_ref()
             .and_then(|j| j.get("error"))
             .and_then(Value::as_str)
-            .map(str::to_string);
+            .map(|c| self.clean(c));
         let message = json
             .as_ref()
             .and_then(|j| match j {
-                Value::String(s) => Some(s.clone()),
+                Value::String(s) => Some(self.clean(s)),
                 Value::Object(o) => o
                     .get("message")
                     .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or_else(|| Some(j.to_string())),
+                    .map(|m| self.clean(m))
+                    .or_else(|| Some(self.redactor.excerpt(j.to_string().as_bytes(), 300))),
                 _ => None,
             })
-            .unwrap_or_else(|| excerpt(&text));
-        let message = self.redact(&message);
+            .unwrap_or_else(|| self.redactor.excerpt(&received.bytes, 300));
         if matches!(status, 400 | 401 | 403)
             && let Some(code) = code
         {
@@ -255,7 +417,7 @@ impl Http {
                 .as_ref()
                 .and_then(|j| j.pointer("/data/tos_form_url"))
                 .and_then(Value::as_str)
-                .map(str::to_string);
+                .map(|u| self.clean(u));
             return Error::Auth {
                 method,
                 url: url.to_string(),
@@ -308,17 +470,47 @@ impl Http {
             }
         }
     }
+}
 
-    /// Text with the token replaced, in case a server echoes it.
-    fn redact(&self, text: &str) -> String {
-        match &self.token {
-            // Real tokens are 32 hex digits; a test token of a letter or two would mangle text.
-            Some(found) if found.token.secret().len() >= 8 => {
-                text.replace(found.token.secret(), "<token>")
-            }
-            _ => text.to_string(),
+/// When a request must be done by, and which setting says so.
+struct Deadline {
+    at: tokio::time::Instant,
+    limit: Duration,
+    setting: &'static str,
+}
+
+impl Deadline {
+    /// The request's own deadline, or the query's if that comes first.
+    fn new(request: Duration, query_left: Option<Duration>) -> Self {
+        let now = tokio::time::Instant::now();
+        let (limit, setting) = match query_left {
+            Some(left) if left < request => (left, "the query's, ClientBuilder::query_timeout"),
+            _ => (request, "the request's, ClientBuilder::timeout"),
+        };
+        Deadline {
+            // A limit beyond any clock is no limit.
+            at: now
+                .checked_add(limit)
+                .unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)),
+            limit,
+            setting,
         }
     }
+
+    fn describe(&self) -> String {
+        format!(
+            "timed out: no complete answer within {} ({})",
+            crate::limits::duration(self.limit),
+            self.setting
+        )
+    }
+}
+
+/// Whether two URLs have the same scheme, host and port.
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// A response read to its end.
@@ -329,11 +521,12 @@ pub(crate) struct Received {
     pub bytes: bytes::Bytes,
 }
 
-/// `Retry-After` in seconds (HTTP dates are not used by CAVE's servers).
+/// `Retry-After` in seconds (HTTP dates are not used by CAVE's servers). A wait too long for a
+/// `Duration` is the longest one (which no retry policy honours).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
     let seconds: f64 = text.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    (seconds >= 0.0).then(|| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
 }
 
 /// A reqwest error with its causes, without the URL (callers name it).
@@ -363,19 +556,6 @@ fn describe(e: reqwest::Error) -> String {
     text
 }
 
-/// The start of a body, for messages.
-pub(crate) fn excerpt(text: &str) -> String {
-    const MAX: usize = 300;
-    let text = text.trim();
-    if text.is_empty() {
-        return "an empty body".to_string();
-    }
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("`{}…`", &text[..cut]),
-        None => format!("`{text}`"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,5 +574,37 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn retry_after_beyond_a_duration_saturates_instead_of_panicking() {
+        let mut h = HeaderMap::new();
+        for huge in ["1e20", "18446744073709551616", "inf", "1e308"] {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static(huge));
+            assert_eq!(retry_after(&h), Some(Duration::MAX), "{huge}");
+        }
+        for bad in ["-1", "NaN", "-inf"] {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static(bad));
+            assert_eq!(retry_after(&h), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn redirects_are_followed_only_within_one_server() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(same_origin(
+            &u("https://a.org/x"),
+            &u("https://a.org:443/y?z")
+        ));
+        assert!(!same_origin(&u("https://a.org/x"), &u("http://a.org/x")));
+        assert!(!same_origin(&u("https://a.org/x"), &u("https://b.a.org/x")));
+        assert!(!same_origin(
+            &u("http://127.0.0.1:1/x"),
+            &u("http://127.0.0.2:1/x")
+        ));
+        assert!(!same_origin(
+            &u("http://127.0.0.1:1/x"),
+            &u("http://127.0.0.1:2/x")
+        ));
     }
 }

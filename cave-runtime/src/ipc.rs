@@ -11,8 +11,12 @@
 //!   what it really decompresses to, and ends in an error naming the batch and column.
 //!
 //! It reads the column types CAVE tables travel as (integers, floats, booleans, timestamps,
-//! dates, strings, nulls) in a flat schema. [`Chunks::supports`] says whether a schema is
-//! such; callers fall back to arrow-ipc's reader otherwise.
+//! dates, strings, binary, nulls) in a flat schema, and refuses others with an error naming
+//! the column. What an answer may cost is bounded ([`DecodeLimits`]): its columns, and the
+//! bytes its buffers declare once decompressed, so that a small body cannot expand into
+//! gigabytes; a chunk holds about [`CHUNK_BYTES`] whatever the width of a row. A stream must
+//! end with its end-of-stream marker: one cut exactly between two record batches is an error,
+//! not fewer rows.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -35,6 +39,29 @@ pub const DEFAULT_CHUNK_ROWS: usize = 32_768;
 /// least this big.
 pub const PREFETCH_MIN_BYTES: usize = 1 << 20;
 
+/// About how many bytes of columns a chunk holds: a chunk has fewer rows than asked when its
+/// rows are wide (thousands of columns), so that its memory stays about this.
+pub const CHUNK_BYTES: usize = 32 << 20;
+
+/// What an answer may cost to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// The most columns (pandas index columns included).
+    pub max_columns: usize,
+    /// The most bytes all its compressed buffers may declare, decompressed.
+    pub max_decoded_bytes: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        let l = crate::limits::Limits::default();
+        DecodeLimits {
+            max_columns: l.max_columns,
+            max_decoded_bytes: l.max_decoded_bytes,
+        }
+    }
+}
+
 /// Decompress a chunk's columns on other threads only when it is at least this big
 /// (compressed bytes): below it, starting a thread costs more than it saves.
 const PARALLEL_MIN_BYTES: usize = 256 * 1024;
@@ -53,22 +80,46 @@ pub struct Chunks {
     batch_no: usize,
     current: Option<BatchReader>,
     done: bool,
+    limits: DecodeLimits,
+    /// Decompressed bytes the buffers read so far declare.
+    declared: u64,
 }
 
 impl Chunks {
-    /// Start reading `bytes`: its first message must be the schema.
+    /// Start reading `bytes` with the default [`DecodeLimits`]: its first message must be the
+    /// schema.
     pub fn new(bytes: Bytes, chunk_rows: usize) -> Result<Self, String> {
+        Self::with_limits(bytes, chunk_rows, DecodeLimits::default())
+    }
+
+    /// Start reading `bytes` within `limits`: its first message must be the schema, of at
+    /// most `limits.max_columns` columns of supported types with distinct names.
+    pub fn with_limits(
+        bytes: Bytes,
+        chunk_rows: usize,
+        limits: DecodeLimits,
+    ) -> Result<Self, String> {
         let mut pos = 0;
-        let (message, _) = next_message(&bytes, &mut pos)?
-            .ok_or_else(|| "the Arrow stream is empty (no schema message)".to_string())?;
+        let Next::Message(message, _) = next_message(&bytes, &mut pos)? else {
+            return Err("the Arrow stream is empty (no schema message)".to_string());
+        };
         let fb = message.header_as_schema().ok_or_else(|| {
             format!(
                 "the first message is a {:?}, not the schema",
                 message.header_type()
             )
         })?;
+        let fields = fb.fields().map_or(0, |f| f.len());
+        if fields > limits.max_columns {
+            return Err(format!(
+                "the answer has {fields} columns, more than the {} allowed \
+                 (ClientBuilder::limits, Limits::max_columns)",
+                limits.max_columns
+            ));
+        }
         let schema = arrow_ipc::convert::try_fb_to_schema(fb)
             .map_err(|e| format!("the schema message is not valid Arrow: {e}"))?;
+        check_schema(&schema)?;
         let index = crate::response::index_columns(&schema);
         let keep: Vec<usize> = (0..schema.fields().len())
             .filter(|&i| !index.contains(schema.field(i).name()))
@@ -89,6 +140,8 @@ impl Chunks {
             batch_no: 0,
             current: None,
             done: false,
+            limits,
+            declared: 0,
         })
     }
 
@@ -96,12 +149,6 @@ impl Chunks {
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self
-    }
-
-    /// Whether this reader can read streams of `schema`: a flat schema of the types CAVE
-    /// tables use.
-    pub fn supports(schema: &Schema) -> bool {
-        schema.fields().iter().all(|f| supported(f.data_type()))
     }
 
     /// The schema of the chunks (index columns left out).
@@ -123,7 +170,7 @@ impl Chunks {
     fn next_chunk(&mut self) -> Result<Option<RecordBatch>, String> {
         loop {
             if let Some(reader) = &mut self.current {
-                if let Some(arrays) = reader.next_chunk(self.chunk_rows, self.threads)? {
+                if let Some(arrays) = reader.next_chunk(self.threads)? {
                     let rows = arrays.1;
                     return RecordBatch::try_new_with_options(
                         self.schema.clone(),
@@ -136,24 +183,40 @@ impl Chunks {
                 self.current = None;
                 self.batch_no += 1;
             }
-            let Some((message, body)) = next_message(&self.bytes, &mut self.pos)? else {
-                return Ok(None);
+            let (message, body) = match next_message(&self.bytes, &mut self.pos)? {
+                Next::Message(m, b) => (m, b),
+                Next::End if self.pos < self.bytes.len() => {
+                    return Err(format!(
+                        "{} bytes follow the end-of-stream marker",
+                        self.bytes.len() - self.pos
+                    ));
+                }
+                Next::End => return Ok(None),
+                Next::Eof => {
+                    return Err(format!(
+                        "the Arrow stream ends after record batch {} without its end-of-stream \
+                         marker: the answer was cut short",
+                        self.batch_no.saturating_sub(1)
+                    ));
+                }
             };
             match message.header_type() {
                 MessageHeader::RecordBatch => {
                     let fb = message
                         .header_as_record_batch()
                         .ok_or_else(|| format!("record batch {}: no header", self.batch_no))?;
-                    self.current = Some(
-                        BatchReader::new(
-                            &self.stream_schema,
-                            &self.keep,
-                            fb,
-                            self.bytes.slice_ref(body),
-                            message.version(),
-                        )
-                        .map_err(|e| format!("record batch {}: {e}", self.batch_no))?,
-                    );
+                    let reader = BatchReader::new(
+                        &self.stream_schema,
+                        &self.keep,
+                        fb,
+                        self.bytes.slice_ref(body),
+                        message.version(),
+                        self.chunk_rows,
+                        (self.declared, self.limits.max_decoded_bytes),
+                    )
+                    .map_err(|e| format!("record batch {}: {e}", self.batch_no))?;
+                    self.declared = self.declared.saturating_add(reader.declared);
+                    self.current = Some(reader);
                 }
                 MessageHeader::DictionaryBatch => {
                     return Err("dictionary batches are not supported".to_string());
@@ -282,19 +345,50 @@ fn supported(data_type: &DataType) -> bool {
             | Date64
             | Utf8
             | LargeUtf8
+            | Binary
+            | LargeBinary
     )
 }
 
-/// The next message of the stream at `*pos` (its flatbuffer header and its body), or `None`
-/// at the end-of-stream marker or the end of the bytes.
-pub(crate) fn next_message<'a>(
-    bytes: &'a [u8],
-    pos: &mut usize,
-) -> Result<Option<(arrow_ipc::Message<'a>, &'a [u8])>, String> {
+/// The schema checks of [`Chunks::with_limits`]: supported types, distinct names (with two
+/// columns of one name, which one a row's value comes from is a guess).
+fn check_schema(schema: &Schema) -> Result<(), String> {
+    let mut seen = std::collections::HashMap::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if let Some(first) = seen.insert(f.name().as_str(), i) {
+            return Err(format!(
+                "the answer has the column `{}` twice (columns {first} and {i}): which one holds \
+                 the values is unknown",
+                f.name()
+            ));
+        }
+        if !supported(f.data_type()) {
+            return Err(format!(
+                "column `{}`: type {} is not one CAVE tables use, and is not read",
+                f.name(),
+                f.data_type()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the stream holds at a position.
+pub(crate) enum Next<'a> {
+    /// A message: its flatbuffer header and its body.
+    Message(arrow_ipc::Message<'a>, &'a [u8]),
+    /// The end-of-stream marker.
+    End,
+    /// The end of the bytes, without the marker.
+    Eof,
+}
+
+/// The next message of the stream at `*pos`, the end-of-stream marker, or the end of the bytes.
+pub(crate) fn next_message<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<Next<'a>, String> {
     let at = *pos;
     let rest = &bytes[at.min(bytes.len())..];
     if rest.is_empty() {
-        return Ok(None);
+        return Ok(Next::Eof);
     }
     let word = |i: usize| -> Result<i32, String> {
         rest.get(i..i + 4)
@@ -313,7 +407,8 @@ pub(crate) fn next_message<'a>(
         len => (len, 4),
     };
     if len == 0 {
-        return Ok(None);
+        *pos = at + start;
+        return Ok(Next::End);
     }
     let len = usize::try_from(len)
         .map_err(|_| format!("message at byte {at}: negative metadata length {len}"))?;
@@ -338,15 +433,19 @@ pub(crate) fn next_message<'a>(
             )
         })?;
     *pos = at + start + len + body_len;
-    Ok(Some((message, body)))
+    Ok(Next::Message(message, body))
 }
 
 /// One record batch being read chunk by chunk.
 struct BatchReader {
     rows: usize,
     done: usize,
+    /// Rows per chunk: as asked, fewer for wide rows ([`CHUNK_BYTES`]).
+    chunk_rows: usize,
     /// The kept columns, in output order.
     columns: Vec<ColumnReader>,
+    /// Decompressed bytes its compressed buffers declare.
+    declared: u64,
 }
 
 impl BatchReader {
@@ -356,6 +455,8 @@ impl BatchReader {
         fb: arrow_ipc::RecordBatch<'_>,
         body: Bytes,
         version: MetadataVersion,
+        chunk_rows: usize,
+        (before, max_declared): (u64, u64),
     ) -> Result<Self, String> {
         if version < MetadataVersion::V4 {
             return Err(format!("IPC metadata version {version:?} is too old"));
@@ -386,6 +487,8 @@ impl BatchReader {
             ));
         }
         let mut next_buffer = 0;
+        let mut declared = 0u64;
+        let mut row_width = 0usize;
         let mut columns = Vec::with_capacity(keep.len());
         for (i, (field, node)) in schema.fields().iter().zip(&nodes).enumerate() {
             let count = buffer_count(field.data_type()).ok_or_else(|| {
@@ -419,6 +522,7 @@ impl BatchReader {
                 .filter(|&n| n <= rows)
                 .ok_or_else(|| at(&format!("null count {} out of range", node.null_count())))?;
             let mut sources = Vec::with_capacity(count);
+            row_width += row_bytes(field.data_type());
             for (k, b) in mine.iter().enumerate() {
                 let slice = usize::try_from(b.offset())
                     .ok()
@@ -433,6 +537,15 @@ impl BatchReader {
                             body.len()
                         ))
                     })?;
+                declared = declared.saturating_add(declared_length(&slice, codec));
+                let total = before.saturating_add(declared);
+                if total > max_declared {
+                    return Err(at(&format!(
+                        "the answer's buffers so far declare {total} bytes decompressed, more \
+                         than the {} allowed (ClientBuilder::limits, Limits::max_decoded_bytes)",
+                        crate::limits::size(max_declared)
+                    )));
+                }
                 sources
                     .push(Source::open(slice, codec).map_err(|e| at(&format!("buffer {k}: {e}")))?);
             }
@@ -444,19 +557,20 @@ impl BatchReader {
                 buffers.len()
             ));
         }
+        // Chunks start at a multiple of 8 rows (validity bits start at a byte).
+        let chunk_rows = (CHUNK_BYTES / row_width.max(1)).clamp(8, chunk_rows.max(8)) / 8 * 8;
         Ok(BatchReader {
             rows,
             done: 0,
+            chunk_rows,
             columns,
+            declared,
         })
     }
 
     /// The next chunk's arrays and row count, or `None` when the batch is read.
-    fn next_chunk(
-        &mut self,
-        chunk_rows: usize,
-        threads: usize,
-    ) -> Result<Option<(Vec<ArrayRef>, usize)>, String> {
+    fn next_chunk(&mut self, threads: usize) -> Result<Option<(Vec<ArrayRef>, usize)>, String> {
+        let chunk_rows = self.chunk_rows;
         if self.done >= self.rows {
             return Ok(None);
         }
@@ -528,9 +642,33 @@ impl BatchReader {
 fn buffer_count(data_type: &DataType) -> Option<usize> {
     match data_type {
         DataType::Null => Some(0),
-        DataType::Utf8 | DataType::LargeUtf8 => Some(3),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => Some(3),
         t if supported(t) => Some(2),
         _ => None,
+    }
+}
+
+/// The bytes a row of this type takes in a chunk, variable-length values left out (they are
+/// bounded by what the buffers declare).
+fn row_bytes(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Null => 0,
+        DataType::Boolean => 1,
+        DataType::Utf8 | DataType::Binary => 4,
+        DataType::LargeUtf8 | DataType::LargeBinary => 8,
+        t => t.primitive_width().unwrap_or(8),
+    }
+}
+
+/// The decompressed length a buffer declares (its length prefix; a stored or uncompressed
+/// buffer takes what it is).
+fn declared_length(slice: &[u8], codec: Option<Codec>) -> u64 {
+    match (codec, slice.first_chunk::<8>()) {
+        (Some(_), Some(prefix)) => match i64::from_le_bytes(*prefix) {
+            -1 => slice.len() as u64 - 8,
+            n => u64::try_from(n).unwrap_or(0),
+        },
+        _ => slice.len() as u64,
     }
 }
 
@@ -732,8 +870,8 @@ impl ColumnReader {
         };
         let buffers = match &self.data_type {
             DataType::Boolean => vec![self.take(Part::Values, bits)?],
-            DataType::Utf8 => self.strings::<4>(n)?,
-            DataType::LargeUtf8 => self.strings::<8>(n)?,
+            DataType::Utf8 | DataType::Binary => self.strings::<4>(n)?,
+            DataType::LargeUtf8 | DataType::LargeBinary => self.strings::<8>(n)?,
             t => {
                 let width = t.primitive_width().ok_or_else(|| self.error("no width"))?;
                 vec![self.take(Part::Values, n * width)?]
@@ -854,75 +992,6 @@ impl Part {
     }
 }
 
-/// The largest ratio an LZ4 frame can reach (a match adds at most 255 bytes per byte of
-/// length code), with room for frame headers.
-const LZ4_MAX_RATIO: u64 = 256;
-
-/// The largest ratio a ZSTD frame without a content size is allowed here: a 128 KiB block of
-/// one repeated byte takes a few bytes (the format's limit is near 2^15).
-const ZSTD_MAX_RATIO: u64 = 1 << 15;
-
-/// Check, before arrow-ipc reads `bytes` whole, what it would trust: that every buffer of
-/// every record batch lies inside its body (arrow-ipc 60 panics on one that reaches past it),
-/// and that no LZ4 buffer declares more than its frame could possibly hold (arrow-ipc
-/// allocates the declared length up front, and a corrupt or hostile prefix of 2^40 would
-/// abort the process; its ZSTD path bounds the allocation by the frame's own header).
-pub(crate) fn check_declared_lengths(bytes: &[u8]) -> Result<(), String> {
-    let mut pos = 0;
-    let mut batch_no = 0;
-    while let Some((message, body)) = next_message(bytes, &mut pos)? {
-        let Some(fb) = message.header_as_record_batch() else {
-            continue;
-        };
-        let codec = fb.compression().map(|c| c.codec());
-        for (k, b) in fb.buffers().iter().flat_map(|b| b.iter()).enumerate() {
-            let slice = usize::try_from(b.offset())
-                .ok()
-                .zip(usize::try_from(b.length()).ok())
-                .and_then(|(o, l)| body.get(o..o.checked_add(l)?))
-                .ok_or_else(|| {
-                    format!(
-                        "record batch {batch_no}: buffer {k} at {}+{} lies outside the {}-byte body",
-                        b.offset(),
-                        b.length(),
-                        body.len()
-                    )
-                })?;
-            let Some(codec) = codec else {
-                continue;
-            };
-            let Some((prefix, frame)) = slice.split_first_chunk::<8>() else {
-                continue;
-            };
-            let declared = i64::from_le_bytes(*prefix);
-            if declared <= 0 {
-                continue;
-            }
-            let declared = declared as u64;
-            let fits = if codec == CompressionType::LZ4_FRAME {
-                declared <= (slice.len() as u64).saturating_mul(LZ4_MAX_RATIO) + 1024
-            } else {
-                // ZSTD frames say their size; arrow-ipc would reserve the declared one.
-                match zstd::zstd_safe::get_frame_content_size(frame) {
-                    Ok(Some(size)) => declared == size,
-                    _ => {
-                        declared <= (slice.len() as u64).saturating_mul(ZSTD_MAX_RATIO) + (1 << 20)
-                    }
-                }
-            };
-            if !fits {
-                return Err(format!(
-                    "record batch {batch_no}: buffer {k} declares {declared} bytes, which its \
-                     {}-byte {codec:?} frame cannot hold",
-                    slice.len()
-                ));
-            }
-        }
-        batch_no += 1;
-    }
-    Ok(())
-}
-
 /// Benchmark baseline: decompress every buffer of every record batch of `bytes`, serially, in
 /// one call each (the time zstd or lz4 alone needs), and return the bytes produced. Trusts the
 /// declared lengths up to 1 GiB per buffer. Returns the rows of the batches and the bytes.
@@ -933,7 +1002,7 @@ pub fn decompress_only(bytes: &[u8]) -> Result<(usize, usize), String> {
     let mut rows = 0;
     let mut scratch: Vec<u8> = Vec::new();
     let mut zstd = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
-    while let Some((message, body)) = next_message(bytes, &mut pos)? {
+    while let Next::Message(message, body) = next_message(bytes, &mut pos)? {
         let Some(fb) = message.header_as_record_batch() else {
             continue;
         };
@@ -979,8 +1048,8 @@ pub fn decompress_only(bytes: &[u8]) -> Result<(usize, usize), String> {
 mod tests {
     use super::*;
     use arrow_array::{
-        Array, BooleanArray, Date32Array, Float32Array, Int32Array, Int64Array, LargeStringArray,
-        NullArray, StringArray, TimestampNanosecondArray,
+        Array, BinaryArray, BooleanArray, Date32Array, Float32Array, Int32Array, Int64Array,
+        LargeBinaryArray, LargeStringArray, NullArray, StringArray, TimestampNanosecondArray,
     };
     use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
     use std::collections::HashMap;
@@ -1002,6 +1071,8 @@ mod tests {
             Field::new("note", DataType::LargeUtf8, true),
             Field::new("day", DataType::Date32, true),
             Field::new("nothing", DataType::Null, true),
+            Field::new("blob", DataType::Binary, true),
+            Field::new("big_blob", DataType::LargeBinary, true),
         ]));
         let mut start = 0i64;
         let batches = sizes
@@ -1044,6 +1115,13 @@ mod tests {
                         ids.iter().map(|i| opt(i, 9).map(|v| v as i32)),
                     )),
                     Arc::new(NullArray::new(n)),
+                    Arc::new(BinaryArray::from_iter(ids.iter().map(|i| {
+                        opt(i, 8).map(|v| vec![(v % 256) as u8; (v % 9) as usize])
+                    }))),
+                    Arc::new(LargeBinaryArray::from_iter(
+                        ids.iter()
+                            .map(|i| opt(i, 10).map(|v| v.to_le_bytes().to_vec())),
+                    )),
                 ];
                 RecordBatch::try_new(schema.clone(), cols).unwrap()
             })
@@ -1181,8 +1259,19 @@ mod tests {
             Some(CompressionType::ZSTD),
         ] {
             let body = write(&schema, &b, codec);
-            // The end-of-stream marker is 8 bytes: cutting it off leaves a complete stream.
-            for cut in (0..body.len() - 8).step_by(7) {
+            // Without its 8-byte end-of-stream marker, the stream is cut exactly after its
+            // last record batch: an error too, not fewer rows.
+            let e = Chunks::new(body.slice(..body.len() - 8), 64)
+                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+                .unwrap_err();
+            assert!(e.contains("without its end-of-stream marker"), "{e}");
+            let mut longer = body.to_vec();
+            longer.extend_from_slice(b"junk");
+            let e = Chunks::new(Bytes::from(longer), 64)
+                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+                .unwrap_err();
+            assert!(e.contains("4 bytes follow the end-of-stream marker"), "{e}");
+            for cut in (0..body.len()).step_by(7) {
                 let r = Chunks::new(body.slice(..cut), 64)
                     .and_then(|c| c.collect::<Result<Vec<_>, _>>());
                 let rows: usize = r
@@ -1196,8 +1285,9 @@ mod tests {
         }
     }
 
-    /// Absurd declared lengths are never allocated: a buffer declaring 2^60 bytes costs what
-    /// the rows need, and a row count of 2^40 in a tiny body is an error at the first chunk.
+    /// Absurd declared lengths are never allocated: a buffer declaring 2^60 bytes is refused
+    /// by the decode limit, one declaring less than that but more than it holds costs what the
+    /// rows need, and a row count of 2^40 in a tiny body is an error at the first chunk.
     #[test]
     fn a_huge_declared_length_is_refused_not_allocated() {
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
@@ -1215,6 +1305,12 @@ mod tests {
             .expect("the values buffer's length prefix");
         let mut bad = body.clone();
         bad[at..at + 8].copy_from_slice(&(1i64 << 60).to_le_bytes());
+        let e = Chunks::new(Bytes::from(bad.clone()), 64)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_err();
+        assert!(e.contains("Limits::max_decoded_bytes"), "{e}");
+        bad[at..at + 8].copy_from_slice(&(1i64 << 31).to_le_bytes());
         let got: Result<Vec<_>, _> = Chunks::new(Bytes::from(bad), 64).unwrap().collect();
         let rows: usize = got.unwrap().iter().map(RecordBatch::num_rows).sum();
         assert_eq!(rows, 1000, "only the 8000 bytes needed are read");
@@ -1261,5 +1357,127 @@ mod tests {
                 "{codec:?}: {n} vs {plain}"
             );
         }
+    }
+
+    fn one_column(name: &str, array: ArrayRef) -> (SchemaRef, RecordBatch) {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            name,
+            array.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![array]).unwrap();
+        (schema, batch)
+    }
+
+    #[test]
+    fn two_columns_of_one_name_are_an_error() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("pt_root_id", DataType::Int64, false),
+            Field::new("id", DataType::Int64, false),
+            Field::new("pt_root_id", DataType::Int64, false),
+        ]));
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![42, 42]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![a.clone(), a.clone(), a]).unwrap();
+        let e = Chunks::new(write(&schema, &[batch], None), 64)
+            .err()
+            .expect("an error");
+        assert!(
+            e.contains("the column `pt_root_id` twice (columns 0 and 2)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn types_cave_does_not_use_are_refused_by_name() {
+        let list = arrow_array::ListArray::from_iter_primitive::<arrow_array::types::Int8Type, _, _>(
+            vec![Some(vec![Some(1)])],
+        );
+        let (schema, batch) = one_column("blob", Arc::new(list));
+        let e = Chunks::new(write(&schema, &[batch], Some(CompressionType::ZSTD)), 64)
+            .err()
+            .expect("an error");
+        assert!(
+            e.contains("column `blob`: type List") && e.contains("not read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn too_many_columns_are_refused_before_reading() {
+        let fields: Vec<Field> = (0..10)
+            .map(|i| Field::new(format!("c{i}"), DataType::Int64, true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let cols: Vec<ArrayRef> = (0..10)
+            .map(|_| Arc::new(Int64Array::from(vec![1])) as ArrayRef)
+            .collect();
+        let body = write(
+            &schema,
+            &[RecordBatch::try_new(schema.clone(), cols).unwrap()],
+            None,
+        );
+        let limits = DecodeLimits {
+            max_columns: 9,
+            ..DecodeLimits::default()
+        };
+        let e = Chunks::with_limits(body.clone(), 64, limits)
+            .err()
+            .expect("an error");
+        assert!(e.contains("10 columns, more than the 9 allowed"), "{e}");
+        assert!(
+            Chunks::with_limits(
+                body,
+                64,
+                DecodeLimits {
+                    max_columns: 10,
+                    ..limits
+                }
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn what_the_buffers_declare_is_bounded_over_the_whole_body() {
+        // Three batches of 1,000 int64 values: 8,000 bytes declared each.
+        let (schema, b1) = one_column("id", Arc::new(Int64Array::from(vec![3; 1000])));
+        let body = write(
+            &schema,
+            &[b1.clone(), b1.clone(), b1],
+            Some(CompressionType::ZSTD),
+        );
+        let limits = |max| DecodeLimits {
+            max_decoded_bytes: max,
+            ..DecodeLimits::default()
+        };
+        let read = |max| {
+            Chunks::with_limits(body.clone(), 4096, limits(max))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+        };
+        assert_eq!(read(24_000).unwrap().len(), 3);
+        let e = read(23_999).unwrap_err();
+        assert!(
+            e.starts_with("record batch 2: column `id`: ") && e.contains("24000 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wide_rows_make_chunks_of_fewer_rows() {
+        let n = 5000;
+        let fields: Vec<Field> = (0..1000)
+            .map(|i| Field::new(format!("c{i}"), DataType::Int64, true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let col: ArrayRef = Arc::new(Int64Array::from(vec![1; n]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![col; 1000]).unwrap();
+        let body = write(&schema, &[batch], Some(CompressionType::ZSTD));
+        let chunks = read_all(body, 32_768, 1).unwrap();
+        // 8,000 bytes a row: 32 MiB hold 4,194 rows, rounded down to a multiple of 8.
+        let per_chunk = (CHUNK_BYTES / 8000) / 8 * 8;
+        assert!(per_chunk < n);
+        assert_eq!(chunks[0].num_rows(), per_chunk);
+        assert_eq!(chunks.iter().map(RecordBatch::num_rows).sum::<usize>(), n);
     }
 }

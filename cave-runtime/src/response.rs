@@ -2,18 +2,18 @@
 //! uncompressed buffers), pandas index columns dropped, and what the headers say: warnings,
 //! table owner notices, the resolution of positions, and whether the server capped the rows.
 
-use std::io::Cursor;
-use std::sync::Arc;
-
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
 use arrow_schema::{Schema, SchemaRef};
 use bytes::Bytes;
+use cave_schema::untrusted::Redactor;
 use reqwest::header::HeaderMap;
 
 use crate::error::Error;
-use crate::http::{Received, excerpt};
-use crate::ipc;
+use crate::http::Received;
+use crate::ipc::{self, DecodeLimits};
+
+/// Warnings kept per answer (a server could send thousands of header lines).
+const MAX_WARNINGS: usize = 32;
 
 /// The content type the materialization service sends Arrow streams with (literally).
 pub const ARROW_CONTENT_TYPE: &str = "data.arrow";
@@ -29,11 +29,14 @@ pub(crate) struct Page {
     pub capped: bool,
 }
 
-/// Check the answer to a query POST to `url` and start reading its batches.
+/// Check the answer to a query POST to `url` and start reading its batches. Text from the
+/// server (warnings) comes cleaned by `redactor`.
 pub(crate) fn decode(
     url: &str,
     received: &Received,
     pace: Pace,
+    limits: DecodeLimits,
+    redactor: &Redactor,
 ) -> Result<(Page, BodyBatches), Error> {
     let bad = |problem: String| Error::BadResponse {
         url: url.to_string(),
@@ -46,15 +49,23 @@ pub(crate) fn decode(
         .unwrap_or("");
     if content_type != ARROW_CONTENT_TYPE {
         return Err(bad(format!(
-            "expected an Arrow stream (Content-Type: {ARROW_CONTENT_TYPE}), got Content-Type `{content_type}` with {}",
-            excerpt(&String::from_utf8_lossy(
-                &received.bytes[..received.bytes.len().min(2000)]
-            ))
+            "expected an Arrow stream (Content-Type: {ARROW_CONTENT_TYPE}), got Content-Type `{}` with {}",
+            redactor.clean(content_type),
+            redactor.excerpt(&received.bytes, 300)
         )));
     }
-    let batches =
-        BodyBatches::open(received.bytes.clone(), ipc::DEFAULT_CHUNK_ROWS, pace).map_err(bad)?;
-    let warnings = warnings(&received.headers);
+    let batches = BodyBatches::open(
+        received.bytes.clone(),
+        ipc::DEFAULT_CHUNK_ROWS,
+        pace,
+        limits,
+    )
+    .map_err(bad)?;
+    let warnings: Vec<String> = warnings(&received.headers)
+        .iter()
+        .take(MAX_WARNINGS)
+        .map(|w| redactor.clean(w))
+        .collect();
     let capped = warnings.iter().any(|w| is_cap_warning(w));
     let page = Page {
         schema: batches.schema().clone(),
@@ -66,8 +77,8 @@ pub(crate) fn decode(
 }
 
 /// The record batches of an answer's Arrow IPC stream, without the pandas index columns,
-/// decoded as they are asked for: in chunks of at most [`ipc::DEFAULT_CHUNK_ROWS`] rows by
-/// [`ipc::Chunks`], or, for column types that reader does not know, whole by arrow-ipc.
+/// decoded as they are asked for, in chunks of at most [`ipc::DEFAULT_CHUNK_ROWS`] rows by
+/// [`ipc::Chunks`].
 pub struct BodyBatches {
     schema: SchemaRef,
     inner: Inner,
@@ -88,7 +99,6 @@ pub(crate) enum Pace {
 enum Inner {
     Chunks(ipc::Chunks),
     Prefetched(ipc::Prefetched),
-    Whole(std::vec::IntoIter<RecordBatch>),
 }
 
 impl BodyBatches {
@@ -99,30 +109,33 @@ impl BodyBatches {
 
     /// Start reading an answer body, in chunks of at most `chunk_rows` rows.
     pub fn with_chunk_rows(body: impl Into<Bytes>, chunk_rows: usize) -> Result<Self, String> {
-        Self::open(body.into(), chunk_rows, Pace::Ahead)
+        Self::open(
+            body.into(),
+            chunk_rows,
+            Pace::Ahead,
+            DecodeLimits::default(),
+        )
     }
 
-    /// Start reading an answer body, its chunks decoded at `pace`.
-    pub(crate) fn open(body: Bytes, chunk_rows: usize, pace: Pace) -> Result<Self, String> {
-        let chunks = ipc::Chunks::new(body.clone(), chunk_rows)?;
-        if ipc::Chunks::supports(chunks.stream_schema()) {
-            let cores = ipc::cores();
-            let schema = chunks.schema().clone();
-            // Big bodies: decompress the next chunk on another thread while this one is used
-            // (and a chunk's columns split over the cores).
-            let ahead = pace == Pace::Ahead && cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES;
-            let inner = if ahead {
-                Inner::Prefetched(chunks.threads(cores).prefetch(2))
-            } else {
-                Inner::Chunks(chunks)
-            };
-            return Ok(BodyBatches { schema, inner });
-        }
-        let (schema, batches) = read_whole(&body)?;
-        Ok(BodyBatches {
-            schema,
-            inner: Inner::Whole(batches.into_iter()),
-        })
+    /// Start reading an answer body within `limits`, its chunks decoded at `pace`.
+    pub(crate) fn open(
+        body: Bytes,
+        chunk_rows: usize,
+        pace: Pace,
+        limits: DecodeLimits,
+    ) -> Result<Self, String> {
+        let chunks = ipc::Chunks::with_limits(body.clone(), chunk_rows, limits)?;
+        let cores = ipc::cores();
+        let schema = chunks.schema().clone();
+        // Big bodies: decompress the next chunk on another thread while this one is used
+        // (and a chunk's columns split over the cores).
+        let ahead = pace == Pace::Ahead && cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES;
+        let inner = if ahead {
+            Inner::Prefetched(chunks.threads(cores).prefetch(2))
+        } else {
+            Inner::Chunks(chunks)
+        };
+        Ok(BodyBatches { schema, inner })
     }
 
     /// The schema of the batches (index columns left out).
@@ -136,7 +149,6 @@ impl BodyBatches {
         match &self.inner {
             Inner::Chunks(c) => c.rows_left(),
             Inner::Prefetched(c) => c.rows_left(),
-            Inner::Whole(b) => b.as_slice().iter().map(RecordBatch::num_rows).sum(),
         }
     }
 }
@@ -158,14 +170,18 @@ impl Iterator for BodyBatches {
         match &mut self.inner {
             Inner::Chunks(c) => c.next(),
             Inner::Prefetched(c) => c.next(),
-            Inner::Whole(b) => b.next().map(Ok),
         }
     }
 }
 
 /// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
 pub fn read_stream(body: impl Into<Bytes>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
-    let batches = BodyBatches::open(body.into(), ipc::DEFAULT_CHUNK_ROWS, Pace::OnDemand)?;
+    let batches = BodyBatches::open(
+        body.into(),
+        ipc::DEFAULT_CHUNK_ROWS,
+        Pace::OnDemand,
+        DecodeLimits::default(),
+    )?;
     let schema = batches.schema().clone();
     Ok((schema, batches.collect::<Result<_, _>>()?))
 }
@@ -196,49 +212,6 @@ pub fn read_rows<T: crate::Table>(
         )?;
     }
     Ok(rows)
-}
-
-/// The whole stream by arrow-ipc's reader (schemas [`ipc::Chunks`] does not read), after
-/// checking what that reader trusts; a panic inside it (a bug of arrow-ipc's on input it did
-/// not expect) is an error here, not the end of the caller's program.
-fn read_whole(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
-    ipc::check_declared_lengths(bytes)?;
-    std::panic::catch_unwind(|| read_whole_unchecked(bytes)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("a panic");
-        Err(format!("arrow-ipc could not read the stream: {what}"))
-    })
-}
-
-fn read_whole_unchecked(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
-    let reader = StreamReader::try_new(Cursor::new(bytes), None)
-        .map_err(|e| format!("the body is not an Arrow IPC stream: {e}"))?;
-    let schema = reader.schema();
-    let index = index_columns(&schema);
-    let keep: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| !index.contains(schema.field(i).name()))
-        .collect();
-    let out_schema = Arc::new(
-        schema
-            .project(&keep)
-            .map_err(|e| format!("cannot drop the index columns: {e}"))?,
-    );
-    let mut batches = Vec::new();
-    for (n, batch) in reader.enumerate() {
-        let batch = batch.map_err(|e| format!("record batch {n} of the Arrow stream: {e}"))?;
-        let batch = if keep.len() == batch.num_columns() {
-            batch
-        } else {
-            batch
-                .project(&keep)
-                .map_err(|e| format!("record batch {n}: {e}"))?
-        };
-        batches.push(batch);
-    }
-    Ok((out_schema, batches))
 }
 
 /// The names in the pandas metadata's `index_columns` (a `RangeIndex` is a dict there and has
@@ -295,12 +268,13 @@ fn resolution(headers: &HeaderMap) -> Result<Option<[f64; 3]>, String> {
         return Ok(None);
     }
     let parsed: Result<Vec<f64>, _> = values.iter().map(|v| v.parse::<f64>()).collect();
+    // Resolutions are kept as f32 (positions' `Resolution`): a value beyond f32 would be inf.
+    let fits = |v: &f64| v.is_finite() && *v > 0.0 && (*v as f32).is_finite() && *v as f32 > 0.0;
     match parsed.as_deref() {
-        Ok([x, y, z]) if [x, y, z].iter().all(|v| v.is_finite() && **v > 0.0) => {
-            Ok(Some([*x, *y, *z]))
-        }
+        Ok([x, y, z]) if [x, y, z].into_iter().all(fits) => Ok(Some([*x, *y, *z])),
         _ => Err(format!(
-            "the dataframe_resolution header is `{}`, not three positive numbers",
+            "the dataframe_resolution header is `{}`, not three positive numbers of a size an \
+             f32 holds",
             values.join(", ")
         )),
     }
@@ -323,6 +297,14 @@ mod tests {
         assert_eq!(resolution(&h), Ok(Some([1.0, 1.0, 1.0])));
         h.insert("dataframe_resolution", HeaderValue::from_static("1, x, 1"));
         assert!(resolution(&h).unwrap_err().contains("`1, x, 1`"));
+        // Beyond f32: inf once stored, so refused; as is a value that rounds to 0.
+        for beyond in ["1e300, 4, 40", "4, 1e-300, 40", "4, 4, 3.5e38"] {
+            h.insert(
+                "dataframe_resolution",
+                HeaderValue::from_str(beyond).unwrap(),
+            );
+            assert!(resolution(&h).is_err(), "{beyond}");
+        }
         assert_eq!(resolution(&HeaderMap::new()), Ok(None));
     }
 

@@ -15,16 +15,18 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 
 use crate::client::{At, Client, Paging};
 use crate::decode::Batch;
 use crate::error::Error;
 use crate::http::{ARROW_ACCEPT_ENCODING, Request};
+use crate::ipc::DecodeLimits;
 use crate::not_in;
 use crate::position::Resolution;
 use crate::pyjson;
@@ -61,6 +63,24 @@ pub(crate) struct Pager<'c> {
     done: bool,
     /// When the pages' chunks are decoded.
     pace: Pace,
+    /// What the server's pages must agree with ([`Pager::end_of_page`]).
+    guard: PageGuard,
+    /// Time spent on the query's requests so far.
+    spent: Duration,
+}
+
+/// The checks that stop a server from making a query page forever or repeat its rows.
+#[derive(Debug, Default)]
+struct PageGuard {
+    /// Rows the server sent over all pages (before not-in filtering).
+    server_rows: u64,
+    /// The most rows the server can send: the table's row count (materialized queries), once
+    /// a page says there are more.
+    bound: Option<(u64, u32)>,
+    /// The `id` each page started with, and the page.
+    first_ids: HashMap<i64, usize>,
+    /// The rows of the first page (to derive a page cap from the count).
+    first_page_rows: u64,
 }
 
 impl<'c> Pager<'c> {
@@ -90,6 +110,8 @@ impl<'c> Pager<'c> {
             progress: None,
             done: false,
             pace: Pace::Ahead,
+            guard: PageGuard::default(),
+            spent: Duration::ZERO,
         })
     }
 
@@ -110,8 +132,14 @@ impl<'c> Pager<'c> {
         self.schema.as_ref()
     }
 
-    /// The next non-empty piece, or `None` when the query is complete.
+    /// The next non-empty piece, or `None` when the query is complete. Errors come cleaned
+    /// of the token and of escape codes.
     pub(crate) async fn next(&mut self) -> Result<Option<Piece>, Error> {
+        let next = self.next_raw().await;
+        next.map_err(|e| self.client.http().clean_error(e))
+    }
+
+    async fn next_raw(&mut self) -> Result<Option<Piece>, Error> {
         loop {
             if self.done {
                 return Ok(None);
@@ -123,13 +151,22 @@ impl<'c> Pager<'c> {
             let Some(batch) = batches.next() else {
                 let (capped, server_rows) = (page.capped, *server_rows);
                 self.page = None;
-                self.end_of_page(capped, server_rows)?;
+                self.end_of_page(capped, server_rows).await?;
                 continue;
             };
             let batch = batch.map_err(|problem| Error::BadResponse {
                 url: self.url.clone(),
                 problem,
             })?;
+            if *server_rows == 0 && batch.num_rows() > 0 {
+                let page_no = self.info.pages;
+                self.guard
+                    .first_row(&batch, page_no)
+                    .map_err(|problem| Error::BadResponse {
+                        url: self.url.clone(),
+                        problem,
+                    })?;
+            }
             *server_rows += batch.num_rows() as u64;
             let resolution = page.resolution;
             let before = batch.num_rows();
@@ -169,18 +206,33 @@ impl<'c> Pager<'c> {
             At::Timestamp(t) => self.next.live_body(t),
         };
         let body = pyjson::to_string(&body);
-        let received = self
-            .client
-            .http()
+        let http = self.client.http();
+        let query_limit = http.timeouts().query;
+        let started = Instant::now();
+        let received = http
             .send(
                 &self.url,
                 Request::Post {
                     body: &body,
                     accept_encoding: ARROW_ACCEPT_ENCODING,
                 },
+                Some(query_limit.saturating_sub(self.spent)),
             )
-            .await?;
-        let (page, batches) = response::decode(&self.url, &received, self.pace)?;
+            .await;
+        self.spent += started.elapsed();
+        let received = received?;
+        let limits = http.limits();
+        let decode_limits = DecodeLimits {
+            max_columns: limits.max_columns,
+            max_decoded_bytes: limits.max_decoded_bytes,
+        };
+        let (page, batches) = response::decode(
+            &self.url,
+            &received,
+            self.pace,
+            decode_limits,
+            http.redactor(),
+        )?;
         self.info.pages += 1;
         self.info.add_warnings(&page);
         self.schema.get_or_insert_with(|| page.schema.clone());
@@ -189,11 +241,27 @@ impl<'c> Pager<'c> {
     }
 
     /// A page is read: stop, or set up the request of the next one.
-    fn end_of_page(&mut self, capped: bool, server_rows: u64) -> Result<(), Error> {
+    async fn end_of_page(&mut self, capped: bool, server_rows: u64) -> Result<(), Error> {
         self.offset += server_rows;
+        let page = self.info.pages;
+        if page == 1 {
+            self.guard.first_page_rows = server_rows;
+        }
+        self.guard.server_rows += server_rows;
+        let bad = |problem: String| Error::BadResponse {
+            url: self.url.clone(),
+            problem,
+        };
+        if capped && server_rows == 0 {
+            return Err(bad(format!(
+                "page {page} says the rows stopped at the server's limit but has none: paging \
+                 cannot move forward"
+            )));
+        }
         let want = self.spec.limit;
-        let more = capped && server_rows > 0 && want.is_none_or(|w| self.kept < w);
+        let more = capped && want.is_none_or(|w| self.kept < w);
         if !more {
+            self.check_bound().map_err(bad)?;
             self.finish();
             return Ok(());
         }
@@ -201,6 +269,37 @@ impl<'c> Pager<'c> {
             self.info.truncated = true;
             self.finish();
             return Ok(());
+        }
+        if self.guard.bound.is_none()
+            && let At::Version(v) = self.at
+        {
+            // The table's rows bound what any query of it can return: ask once, when a page
+            // says there are more. (A server that cannot count leaves the page cap.)
+            if let Ok(count) = self.client.count(&self.spec.table, Some(v)).await {
+                let skipped = self.spec.offset.unwrap_or(0);
+                self.guard.bound = Some((count.saturating_sub(skipped), v));
+            }
+        }
+        self.check_bound().map_err(bad)?;
+        if let Some((bound, _)) = self.guard.bound
+            && self.guard.server_rows >= bound
+        {
+            // Every row the table has is here: the cap warning was for the last full page.
+            self.finish();
+            return Ok(());
+        }
+        let cap = self.page_cap();
+        if page as u64 >= cap {
+            return Err(bad(format!(
+                "the answer would take more than {cap} pages ({} rows so far, {} per page){}: \
+                 the server keeps saying there are more",
+                self.guard.server_rows,
+                self.guard.first_page_rows,
+                match self.guard.bound {
+                    Some((rows, v)) => format!(", for a table of {rows} rows at version {v}"),
+                    None => " (ClientBuilder::limits, Limits::max_pages)".to_string(),
+                }
+            )));
         }
         if self.spec.random_sample.is_some() {
             self.finish();
@@ -226,6 +325,31 @@ impl<'c> Pager<'c> {
         Ok(())
     }
 
+    /// Rows past the table's count: pages overlap, or the server makes rows up.
+    fn check_bound(&self) -> Result<(), String> {
+        match self.guard.bound {
+            Some((rows, v)) if self.guard.server_rows > rows => Err(format!(
+                "after page {}, the server has sent {} rows, but the table has {rows} at version \
+                 {v}: its pages overlap (offset not applied?) or it sends rows that do not exist",
+                self.info.pages, self.guard.server_rows
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The most pages the query may take: what the row count allows at the first page's
+    /// size (and one more), else the client's page limit.
+    fn page_cap(&self) -> u64 {
+        let limit = self.client.http().limits().max_pages;
+        match self.guard.bound {
+            Some((rows, _)) if self.guard.first_page_rows > 0 => rows
+                .div_ceil(self.guard.first_page_rows)
+                .saturating_add(1)
+                .min(limit),
+            _ => limit,
+        }
+    }
+
     fn finish(&mut self) {
         self.done = true;
         self.info.rows = self.kept;
@@ -240,7 +364,7 @@ impl<'c> Pager<'c> {
         mut take: impl FnMut(Piece) -> Result<(), Error>,
     ) -> Result<(QueryInfo, Option<SchemaRef>), Error> {
         while let Some(piece) = self.next().await? {
-            take(piece)?;
+            take(piece).map_err(|e| self.client.http().clean_error(e))?;
         }
         Ok((std::mem::take(&mut self.info), self.schema.take()))
     }
@@ -294,7 +418,8 @@ impl<'c, T: Table> RowStream<'c, T> {
         match self.pager.next().await? {
             Some(piece) => {
                 let mut rows = Vec::with_capacity(piece.batch.num_rows());
-                decode_rows(&piece, self.fallback, &mut rows)?;
+                decode_rows(&piece, self.fallback, &mut rows)
+                    .map_err(|e| self.pager.client.http().clean_error(e))?;
                 Ok(Some(rows))
             }
             None => Ok(None),
@@ -378,6 +503,30 @@ fn progress_bar(table: &str) -> indicatif::ProgressBar {
     bar.set_message(format!("{table}: fetching"));
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+impl PageGuard {
+    /// A page's first row: a page starting with the row another page started with is that
+    /// page again (the server ignored the offset).
+    fn first_row(&mut self, batch: &RecordBatch, page: usize) -> Result<(), String> {
+        let Some(ids) = batch
+            .column_by_name("id")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+        else {
+            return Ok(());
+        };
+        if ids.is_null(0) {
+            return Ok(());
+        }
+        let id = ids.value(0);
+        if let Some(earlier) = self.first_ids.insert(id, page) {
+            return Err(format!(
+                "page {page} starts with the row of id {id}, as page {earlier} did: the server \
+                 sent a page again (offset not applied?)"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl QueryInfo {

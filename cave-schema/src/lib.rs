@@ -33,6 +33,7 @@ pub mod snapshot;
 pub mod suggest;
 pub mod token;
 pub mod types;
+pub mod untrusted;
 pub mod wire;
 
 pub use columns::{Column, ColumnRole, PointRef, WireType};
