@@ -733,49 +733,27 @@ impl Client {
     }
 }
 
-/// `url` as the client will use it (parsed, no trailing slash), if it is an `https://` URL, or
-/// an `http://` one with `insecure_ok`, or on loopback with `loopback_ok`.
+/// `url` as the client will use it (parsed, no trailing slash), if the token may go there
+/// ([`cave_schema::untrusted::check_transport`]: https, or http with `insecure_ok`, or http to
+/// this machine with `loopback_ok`).
 fn checked_url(
     what: &str,
     url: &str,
     insecure_ok: bool,
     loopback_ok: bool,
 ) -> Result<String, String> {
-    let shown = cave_schema::untrusted::printable(url);
-    let parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("the {what} `{shown}` is not a URL ({e})"))?;
-    match parsed.scheme() {
-        "https" => {}
-        "http" if insecure_ok || (loopback_ok && is_loopback(&parsed)) => {}
-        "http" => {
-            return Err(format!(
-                "the {what} `{shown}` is plain http to another machine: the token would travel                  unencrypted; only https is accepted there (ClientBuilder::allow_insecure_http                  allows it)"
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "the {what} `{shown}` is not an http:// or https:// URL"
-            ));
-        }
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("the {what} `{shown}` has no host"));
-    }
+    cave_schema::untrusted::check_transport(what, url, insecure_ok, loopback_ok)?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!(
+            "the {what} `{}` is not a URL ({e})",
+            cave_schema::untrusted::printable(url)
+        )
+    })?;
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
-/// Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`).
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 fn is_loopback_url(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u))
+    cave_schema::untrusted::is_loopback_url(url)
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Distinct id types, so that a root id cannot be passed where a supervoxel id is expected.
-//! All three travel as `int64`.
+//! All three travel as `int64`, and hold the value the server sent: a negative id (which no
+//! CAVE service makes; graphene ids are below 2^63, annotation ids count up from 1) is passed
+//! through as sent, not refused or changed. A server can be wrong about any value; this
+//! client checks the shape of an answer (columns, types, nulls, sizes), not its values.
 
 use std::fmt;
 use std::num::ParseIntError;

@@ -144,3 +144,21 @@ fn wrong_number_of_names_is_an_error_not_a_panic() {
         DecodeProblem::ColumnNames { found: 1, .. }
     ));
 }
+
+/// Ids are the server's int64 values as sent, negative ones included (no CAVE service makes
+/// them: a server that sends one is wrong, as it could be about any value, and the row shows
+/// what it sent rather than a value the client made up). Documented in `ids`.
+#[test]
+fn negative_ids_are_passed_through_as_sent() {
+    let roots: ArrayRef = Arc::new(Int64Array::from(vec![Some(-5), Some(i64::MIN)]));
+    let ids: ArrayRef = Arc::new(Int64Array::from(vec![-1, 0]));
+    let mut b = batch(Some(("pt_root_id", roots)), None);
+    let i = b.schema().index_of("id").unwrap();
+    let mut columns = b.columns().to_vec();
+    columns[i] = ids;
+    b = RecordBatch::try_new(b.schema(), columns).unwrap();
+    let rows = decode(&b).unwrap();
+    assert_eq!(rows[0].pt_root_id.map(|r| r.get()), Some(-5));
+    assert_eq!(rows[1].pt_root_id.map(|r| r.get()), Some(i64::MIN));
+    assert_eq!((rows[0].id.get(), rows[1].id.get()), (-1, 0));
+}

@@ -25,6 +25,7 @@ pub mod canonical_json;
 #[cfg(feature = "codegen")]
 pub mod codegen;
 pub mod columns;
+pub mod commit;
 #[cfg(feature = "fetch")]
 pub mod fetch;
 pub mod parse;

@@ -319,8 +319,14 @@ pub struct Snapshot {
 impl Snapshot {
     /// Load and validate the datastack folder `dir` (e.g. `schemas/minnie65_public`) and the
     /// schema types its `snapshot.json` points to.
+    ///
+    /// A snapshot a crash interrupted while it was being written is read as its journal says
+    /// (the whole new one, see [`crate::commit`]).
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, SnapshotError> {
-        let dir = dir.as_ref();
+        let logical = dir.as_ref();
+        let journal_dir = crate::commit::parent(logical);
+        let read_dir = crate::commit::view(logical, &journal_dir);
+        let dir = read_dir.as_path();
         let manifest_file = dir.join("snapshot.json");
         let manifest: Manifest = read_json(&manifest_file)?;
         if manifest.format_version != FORMAT_VERSION {
@@ -333,7 +339,7 @@ impl Snapshot {
                 ),
             ));
         }
-        let types_dir = dir.join(&manifest.types_dir);
+        let types_dir = crate::commit::view(&logical.join(&manifest.types_dir), &journal_dir);
         if !types_dir.is_dir() {
             return Err(SnapshotError::invalid(
                 &manifest_file,
@@ -387,9 +393,28 @@ impl Snapshot {
     }
 
     /// Write the datastack files into `dir` (not the shared types folder: see
-    /// [`TypeSet::write`]), touching only files whose content changes. Returns the files written.
+    /// [`TypeSet::write`] and [`Snapshot::write_with_types`]), touching only files whose content
+    /// changes, all or none of them ([`crate::commit`]). Returns the files written.
     pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
-        write_files(dir.as_ref(), self.render())
+        crate::commit::write_folders(&[(dir.as_ref().to_path_buf(), self.files())])
+    }
+
+    /// Write the datastack files into `dir` and the schema types into its `types_dir`, as one
+    /// commit: after a crash at any moment, both folders are old or both are new. Returns the
+    /// files written.
+    pub fn write_with_types(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
+        let dir = dir.as_ref();
+        crate::commit::write_folders(&[
+            (dir.to_path_buf(), self.files()),
+            (dir.join(&self.manifest.types_dir), self.types.files()?),
+        ])
+    }
+
+    fn files(&self) -> BTreeMap<String, String> {
+        self.render()
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect()
     }
 
     /// The version `v`, if the snapshot has it.
@@ -624,33 +649,6 @@ pub(crate) fn read_file(path: &Path) -> Result<String, SnapshotError> {
         action: "read the file",
         source,
     })
-}
-
-/// Write each `(file name, text)` into `dir` (created if missing), skipping files that already
-/// hold exactly that text. Returns the files written.
-pub(crate) fn write_files<N: AsRef<Path>>(
-    dir: &Path,
-    files: impl IntoIterator<Item = (N, String)>,
-) -> Result<Vec<PathBuf>, SnapshotError> {
-    std::fs::create_dir_all(dir).map_err(|source| SnapshotError::Io {
-        file: dir.to_path_buf(),
-        action: "create the folder",
-        source,
-    })?;
-    let mut written = Vec::new();
-    for (name, text) in files {
-        let path = dir.join(name);
-        if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
-            continue;
-        }
-        std::fs::write(&path, &text).map_err(|source| SnapshotError::Io {
-            file: path.clone(),
-            action: "write the file",
-            source,
-        })?;
-        written.push(path);
-    }
-    Ok(written)
 }
 
 /// Read and deserialize a snapshot file; errors carry the JSON path of the offending value.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::canonical_json;
 use crate::parse::{SchemaError, parse_json, parse_schema_type, types_all_documents};
 use crate::schema::SchemaType;
-use crate::snapshot::{SnapshotError, read_file, write_files};
+use crate::snapshot::{SnapshotError, read_file};
 
 /// The schema types of a snapshot, each with the service's document it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +42,8 @@ impl TypeSet {
     /// Load every `*.json` in `path` (one document per file, named after its type), or, when
     /// `path` is a file, a `types_all` response (`{type: document}`).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, SnapshotError> {
-        let path = path.as_ref();
+        let path = crate::commit::view(path.as_ref(), &crate::commit::parent(path.as_ref()));
+        let path = path.as_path();
         if path.is_file() {
             let text = read_file(path)?;
             let source = path.display().to_string();
@@ -130,8 +131,23 @@ impl TypeSet {
     }
 
     /// Write the folder form into `dir` (created if missing), touching only files whose content
-    /// changes. Returns the files written.
+    /// changes, all or none of them ([`crate::commit`]). Returns the files written. A type whose
+    /// name is not fit for a file name (a path, `..`) is an error, and nothing is written.
     pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, SnapshotError> {
-        write_files(dir.as_ref(), self.render())
+        crate::commit::write_folders(&[(dir.as_ref().to_path_buf(), self.files()?)])
+    }
+
+    /// The files of the folder form, names checked.
+    pub(crate) fn files(&self) -> Result<BTreeMap<String, String>, SnapshotError> {
+        for name in self.types.keys() {
+            crate::untrusted::check_file_name(name).map_err(|e| {
+                SnapshotError::invalid(
+                    std::path::Path::new(name),
+                    "$",
+                    format!("schema type {e}; no file was written"),
+                )
+            })?;
+        }
+        Ok(self.render())
     }
 }

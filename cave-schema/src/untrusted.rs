@@ -136,6 +136,58 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// The host of an `http(s)://` URL (userinfo and port left out, IPv6 without brackets).
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    host_port.split(':').next()
+}
+
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback_url(url: &str) -> bool {
+    match host_of(url) {
+        Some(h) if h.eq_ignore_ascii_case("localhost") => true,
+        Some(h) => h
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+/// Whether the token may be sent to `url` (the `what` of a message, e.g. `server`): over
+/// `https://`; over plain `http://` only with `insecure_ok`, or to this machine with
+/// `loopback_ok`. Anything else a URL does not have a token's business.
+pub fn check_transport(
+    what: &str,
+    url: &str,
+    insecure_ok: bool,
+    loopback_ok: bool,
+) -> Result<(), String> {
+    let shown = printable(url);
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if host_of(url).is_none_or(str::is_empty) {
+        return Err(format!(
+            "the {what} `{shown}` is not an http:// or https:// URL with a host"
+        ));
+    }
+    match scheme.as_deref() {
+        Some("https") => Ok(()),
+        Some("http") if insecure_ok || (loopback_ok && is_loopback_url(url)) => Ok(()),
+        Some("http") => Err(format!(
+            "the {what} `{shown}` is plain http to another machine: the token would travel \
+             unencrypted; only https is accepted there (allow_insecure_http, or \
+             --allow-insecure-http, allows it)"
+        )),
+        _ => Err(format!(
+            "the {what} `{shown}` is not an http:// or https:// URL"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +213,45 @@ mod tests {
         assert_eq!(v, serde_json::json!({"<token>": ["x<token>y", 1]}));
         // Short secrets are not replaced.
         assert_eq!(Redactor::new(Some("ab")).clean("abc"), "abc");
+    }
+
+    #[test]
+    fn the_token_goes_over_https_or_to_this_machine() {
+        for url in [
+            "http://localhost:8080/x",
+            "http://127.0.0.1",
+            "http://127.9.9.9:1",
+            "http://[::1]:9/a",
+            "http://LOCALHOST",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+            assert!(check_transport("server", url, false, true).is_ok(), "{url}");
+            assert!(
+                check_transport("server", url, false, false).is_err(),
+                "{url}"
+            );
+        }
+        for url in [
+            "http://localhost.evil.org",
+            "http://127.0.0.1.evil.org",
+            "http://127.0.0.1@evil.org",
+            "http://10.0.0.1",
+            "http://[::2]",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+            let e = check_transport("server", url, false, true).unwrap_err();
+            assert!(e.contains("only https"), "{e}");
+            assert!(check_transport("server", url, true, false).is_ok(), "{url}");
+        }
+        assert!(check_transport("server", "https://global.daf-apis.com", false, false).is_ok());
+        for bad in [
+            "ftp://x",
+            "global.daf-apis.com",
+            "http://",
+            "file:///etc/passwd",
+        ] {
+            assert!(check_transport("server", bad, true, true).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -177,6 +177,7 @@ fn config(base: &str, datastack: &str) -> FetchConfig {
     c.timeouts = Timeouts {
         connect: Duration::from_secs(5),
         read: Duration::from_secs(10),
+        total: Duration::from_secs(30),
     };
     c
 }
@@ -413,6 +414,7 @@ fn a_slow_server_times_out() {
         Timeouts {
             connect: Duration::from_secs(2),
             read: Duration::from_millis(300),
+            total: Duration::from_secs(30),
         },
     );
     let e = client

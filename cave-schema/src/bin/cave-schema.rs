@@ -163,6 +163,10 @@ struct ServerArgs {
     /// ~/.cloudvolume/secrets].
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
+    /// Allow plain http:// servers that are not on this machine (the token then travels
+    /// unencrypted) [default: only https://, and http:// on loopback].
+    #[arg(long)]
+    allow_insecure_http: bool,
 }
 
 impl ServerArgs {
@@ -180,6 +184,7 @@ impl ServerArgs {
         config.version = self.version;
         config.local_server = self.local_server.clone();
         config.token = token;
+        config.allow_insecure_http = self.allow_insecure_http;
         Ok(config)
     }
 
@@ -194,6 +199,9 @@ impl ServerArgs {
         }
         if let Some(local) = &self.local_server {
             let _ = write!(command, " --local-server {local}");
+        }
+        if self.allow_insecure_http {
+            command.push_str(" --allow-insecure-http");
         }
         let _ = write!(command, " --out {}", dir.display());
         command
@@ -220,8 +228,11 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     };
+    // Text from servers (and from the files they wrote) may hold terminal escape codes: what
+    // is printed has them escaped.
     match run(command) {
         Ok((text, status)) => {
+            let text = cave_schema::untrusted::printable(&text);
             // A closed pipe (`| head`) is the reader's choice, not an error.
             let mut stdout = std::io::stdout().lock();
             match stdout
@@ -237,7 +248,7 @@ fn main() -> ExitCode {
             }
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", cave_schema::untrusted::printable(&message));
             error_status
         }
     }
@@ -362,13 +373,7 @@ fn run_offline(command: Command) -> Result<String, String> {
         Command::Format { datastack_dir } => {
             let dir = resolve(datastack_dir, "schemas/minnie65_public")?;
             let snapshot = Snapshot::load(&dir).map_err(|e| e.to_string())?;
-            let mut written = snapshot.write(&dir).map_err(|e| e.to_string())?;
-            written.extend(
-                snapshot
-                    .types
-                    .write(dir.join(&snapshot.manifest.types_dir))
-                    .map_err(|e| e.to_string())?,
-            );
+            let written = snapshot.write_with_types(&dir).map_err(|e| e.to_string())?;
             Ok(report_written(&written))
         }
         Command::ImportTypes { from, out } => {
@@ -396,7 +401,7 @@ fn write_or_return(out: Option<PathBuf>, text: String) -> Result<String, String>
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
         return Ok(format!("{} is up to date\n", path.display()));
     }
-    std::fs::write(&path, &text).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    cave_schema::commit::write_file(&path, &text).map_err(|e| e.to_string())?;
     Ok(format!(
         "wrote {} ({} lines)\n",
         path.display(),

@@ -9,9 +9,11 @@ use serde_json::Value;
 
 use super::error::FetchError;
 use crate::token::{FoundToken, TOKEN_ENV};
+use crate::untrusted::Redactor;
 
-/// Answers larger than this are refused (types_all is about 60 kB; metadata lists are small).
-const BODY_LIMIT: u64 = 256 << 20;
+/// Answers larger than this, once gzip is undone, are refused (types_all is about 60 kB;
+/// metadata lists are small).
+pub const BODY_LIMIT: u64 = 32 << 20;
 
 /// Pauses before the retries of a 502, 503 or 504 (as caveclient: three retries).
 const RETRY_DELAYS: [Duration; 3] = [
@@ -27,6 +29,9 @@ pub struct Timeouts {
     pub connect: Duration,
     /// For the answer, and for each read of its body: 120 s by default.
     pub read: Duration,
+    /// For a whole request, the answer read to its end and retries included: 5 minutes by
+    /// default (a server sending a byte a second still ends in an error).
+    pub total: Duration,
 }
 
 impl Default for Timeouts {
@@ -34,6 +39,7 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(10),
             read: Duration::from_secs(120),
+            total: Duration::from_secs(300),
         }
     }
 }
@@ -43,6 +49,7 @@ pub struct Client {
     agent: ureq::Agent,
     token: Option<FoundToken>,
     timeouts: Timeouts,
+    redactor: Redactor,
 }
 
 impl fmt::Debug for Client {
@@ -74,11 +81,18 @@ impl Client {
             .timeout_per_read(Some(timeouts.read))
             .user_agent(concat!("cave-schema/", env!("CARGO_PKG_VERSION")))
             .build();
+        let redactor = Redactor::new(token.as_ref().map(|t| t.token.secret()));
         Client {
             agent: config.into(),
             token,
             timeouts,
+            redactor,
         }
+    }
+
+    /// Server text fit for a message: the token replaced, escape codes escaped.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// The token this client sends, if any.
@@ -86,12 +100,41 @@ impl Client {
         self.token.as_ref()
     }
 
-    /// GET `url` and parse the answer as JSON. 502, 503 and 504 are retried three times.
+    /// GET `url` and parse the answer as JSON. 502, 503 and 504 are retried three times,
+    /// within the request's deadline ([`Timeouts::total`]). Errors come cleaned of the token
+    /// and of escape codes.
     pub fn get_json(&self, url: &str) -> Result<Value, FetchError> {
+        self.get_json_raw(url)
+            .map_err(|e| e.cleaned(&self.redactor))
+    }
+
+    fn get_json_raw(&self, url: &str) -> Result<Value, FetchError> {
+        let deadline = std::time::Instant::now() + self.timeouts.total;
+        let timed_out = || FetchError::Timeout {
+            url: url.to_string(),
+            phase: format!(
+                "with no complete answer within {} s (the request's deadline)",
+                self.timeouts.total.as_secs_f64()
+            ),
+        };
         let mut attempt = 0;
         loop {
-            let (status, location, body) = self.get_once(url)?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(timed_out());
+            }
+            let (status, location, body) = match self.get_once(url, left) {
+                Err(FetchError::Timeout { .. })
+                    if std::time::Instant::now() + Duration::from_millis(50) >= deadline =>
+                {
+                    return Err(timed_out());
+                }
+                other => other?,
+            };
             if matches!(status, 502..=504) && attempt < RETRY_DELAYS.len() {
+                if std::time::Instant::now() + RETRY_DELAYS[attempt] >= deadline {
+                    return Err(timed_out());
+                }
                 std::thread::sleep(RETRY_DELAYS[attempt]);
                 attempt += 1;
                 continue;
@@ -99,21 +142,32 @@ impl Client {
             if !(200..300).contains(&status) {
                 return Err(self.status_error(url, status, location, &body));
             }
-            return serde_json::from_slice(&body).map_err(|e| {
+            let mut value: Value = serde_json::from_slice(&body).map_err(|e| {
                 FetchError::malformed(
                     url,
                     format!(
                         "expected JSON, found {} ({e})",
-                        self.redact(&snippet(&body))
+                        snippet(&self.redactor, &body)
                     ),
                 )
-            });
+            })?;
+            self.redactor.redact_json(&mut value);
+            return Ok(value);
         }
     }
 
-    /// One request: status, `Location`, body.
-    fn get_once(&self, url: &str) -> Result<(u16, Option<String>, Vec<u8>), FetchError> {
-        let mut request = self.agent.get(url);
+    /// One request within `left`: status, `Location`, body.
+    fn get_once(
+        &self,
+        url: &str,
+        left: Duration,
+    ) -> Result<(u16, Option<String>, Vec<u8>), FetchError> {
+        let mut request = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(left))
+            .build();
         if let Some(found) = &self.token {
             let secret = found.token.secret();
             request = request
@@ -140,6 +194,13 @@ impl Client {
                         self.timeouts.read.as_secs()
                     ),
                 },
+                ureq::Error::BodyExceedsLimit(limit) => FetchError::malformed(
+                    url,
+                    format!(
+                        "the answer is larger than the limit of {} MiB for a JSON answer",
+                        limit >> 20
+                    ),
+                ),
                 e => FetchError::malformed(url, format!("cannot read the answer: {e}")),
             })?;
         Ok((status, location, body))
@@ -197,7 +258,9 @@ impl Client {
         body: &[u8],
     ) -> FetchError {
         let json: Option<Value> = serde_json::from_slice(body).ok();
-        let message = self.redact(&server_message(json.as_ref(), body));
+        let message = self
+            .redactor
+            .clean(&server_message(json.as_ref(), body, &self.redactor));
         let source = self.token.as_ref().map(|t| t.source.to_string());
         let hint = match (status, &source) {
             (401, None) => Some(format!(
@@ -237,19 +300,11 @@ impl Client {
             hint,
         }
     }
-
-    /// `text` with the token, should a server echo it, replaced.
-    fn redact(&self, text: &str) -> String {
-        match &self.token {
-            Some(found) => text.replace(found.token.secret(), "<token>"),
-            None => text.to_string(),
-        }
-    }
 }
 
 /// The message of an error answer: the JSON `message` (with the `error` code of auth
 /// failures), a JSON string, `schema_errors`, or the start of the text.
-fn server_message(json: Option<&Value>, body: &[u8]) -> String {
+fn server_message(json: Option<&Value>, body: &[u8], redactor: &Redactor) -> String {
     match json {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Object(map)) => {
@@ -261,24 +316,23 @@ fn server_message(json: Option<&Value>, body: &[u8]) -> String {
                 _ => {
                     let mut compact = map.clone();
                     compact.remove("traceback");
-                    shorten(&Value::Object(compact).to_string())
+                    shorten(&redactor.redact(&Value::Object(compact).to_string()))
                 }
             }
         }
-        Some(other) => shorten(&other.to_string()),
+        Some(other) => shorten(&redactor.redact(&other.to_string())),
         None if body.is_empty() => String::new(),
-        None => snippet(body),
+        None => snippet(redactor, body),
     }
 }
 
-/// A short, one-line quotation of a body that is not the JSON expected.
-fn snippet(body: &[u8]) -> String {
+/// A short, one-line quotation of a body that is not the JSON expected (the token replaced
+/// before it is cut, escape codes escaped).
+fn snippet(redactor: &Redactor, body: &[u8]) -> String {
     if body.is_empty() {
         return "an empty answer".to_string();
     }
-    let text = String::from_utf8_lossy(body);
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    format!("`{}`", shorten(&line))
+    redactor.excerpt(body, 200)
 }
 
 fn shorten(text: &str) -> String {
@@ -311,22 +365,23 @@ mod tests {
     #[test]
     fn messages_of_the_server_error_shapes() {
         let wrapped = serde_json::json!({"code": 500, "message": "404 Not Found: version 9 not found in ds", "traceback": ["x"]});
+        let r = Redactor::new(None);
         assert_eq!(
-            server_message(Some(&wrapped), b""),
+            server_message(Some(&wrapped), b"", &r),
             "404 Not Found: version 9 not found in ds"
         );
         let auth =
             serde_json::json!({"error": "no_token", "message": "Unauthorized - No Token Provided"});
         assert_eq!(
-            server_message(Some(&auth), b""),
+            server_message(Some(&auth), b"", &r),
             "Unauthorized - No Token Provided (no_token)"
         );
         assert_eq!(
-            server_message(Some(&serde_json::json!("No version found")), b""),
+            server_message(Some(&serde_json::json!("No version found")), b"", &r),
             "No version found"
         );
         assert_eq!(
-            server_message(None, b"<html>\n <b>gone</b></html>"),
+            server_message(None, b"<html>\n <b>gone</b></html>", &r),
             "`<html> <b>gone</b></html>`"
         );
     }

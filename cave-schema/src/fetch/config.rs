@@ -19,6 +19,9 @@ pub struct FetchConfig {
     pub token: Option<FoundToken>,
     /// Connect and read timeouts.
     pub timeouts: Timeouts,
+    /// Send the token over plain `http://` to servers that are not on this machine (default:
+    /// only `https://`, and `http://` on loopback).
+    pub allow_insecure_http: bool,
 }
 
 impl FetchConfig {
@@ -31,6 +34,7 @@ impl FetchConfig {
             local_server: None,
             token: None,
             timeouts: Timeouts::default(),
+            allow_insecure_http: false,
         }
     }
 

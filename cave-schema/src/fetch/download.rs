@@ -9,10 +9,12 @@ use super::config::FetchConfig;
 use super::error::FetchError;
 use super::progress::Progress;
 use super::server_data::{
-    ServerData, ServerTable, ServerVersion, parse_info, parse_table_list, parse_table_metadata,
-    parse_tables_metadata, parse_types_all, parse_unique_values, parse_versions,
+    ServerData, ServerTable, ServerVersion, check_type_name, check_types, parse_info,
+    parse_table_list, parse_table_metadata, parse_tables_metadata, parse_types_all,
+    parse_unique_values, parse_versions,
 };
 use crate::snapshot::Snapshot;
+use crate::untrusted::{check_transport, is_loopback_url};
 
 /// Read what the snapshot needs from the server. `existing` (the snapshot being refreshed)
 /// decides which extra tables need metadata and which tables have value-set columns.
@@ -24,6 +26,15 @@ pub fn download(
 ) -> Result<ServerData, FetchError> {
     let server = config.server_url().to_string();
     let ds = segment(&config.datastack);
+    let insecure = config.allow_insecure_http;
+    let transport = |what: &str, url: &str, loopback_ok: bool| {
+        check_transport(what, url, insecure, loopback_ok)
+            .map_err(|message| FetchError::Server { message })
+    };
+    transport("server", &server, true)?;
+    if let Some(local) = &config.local_server {
+        transport("--local-server", local, true)?;
+    }
 
     progress.working("datastack info");
     let info_url = join_url(&server, &format!("/info/api/v2/datastack/full/{ds}"));
@@ -32,7 +43,15 @@ pub fn download(
 
     let local = match (&config.local_server, &info.local_server) {
         (Some(local), _) => local.clone(),
-        (None, Some(local)) if !local.is_empty() => local.clone(),
+        (None, Some(local)) if !local.is_empty() => {
+            // Plain http to this machine only when the global server is on it too.
+            transport(
+                "local_server of the info record",
+                local,
+                is_loopback_url(&server),
+            )?;
+            local.clone()
+        }
         _ => {
             return Err(FetchError::Server {
                 message: format!(
@@ -99,13 +118,21 @@ pub fn download(
         .get_json(&types_url)
         .and_then(|v| parse_types_all(&types_url, v))
     {
-        Ok(types) => (types, types_url),
+        Ok(types) => {
+            // An answer of the right shape with names that are paths, or thousands of types,
+            // is not a reason to ask another way: it is an error.
+            check_types(&types_url, &types)?;
+            (types, types_url)
+        }
         Err(e) => {
             notes.push(format!(
                 "types_all failed, so the schema types of the tables were read one by one: {e}"
             ));
             let wanted = referenced_types(&versions, &tables, existing);
             let mut types = BTreeMap::new();
+            for name in &wanted {
+                check_type_name(&join_url(&server, "/schema/api/v2/type/"), name)?;
+            }
             for (i, name) in wanted.iter().enumerate() {
                 progress.working(format!("types {i}/{}", wanted.len()));
                 let url = join_url(&server, &format!("/schema/api/v2/type/{}", segment(name)));
@@ -130,6 +157,9 @@ pub fn download(
     })
 }
 
+/// The most materialization versions a fetch reads (each costs a request).
+const MAX_VERSIONS: usize = 10_000;
+
 /// Every version with its table list.
 fn read_versions(
     client: &Client,
@@ -140,6 +170,16 @@ fn read_versions(
     progress.working("versions");
     let url = format!("{v3}/metadata?expired=True");
     let mut versions = parse_versions(&url, &client.get_json(&url)?)?;
+    if versions.len() > MAX_VERSIONS {
+        return Err(FetchError::malformed(
+            &url,
+            format!(
+                "{} versions listed, more than the {MAX_VERSIONS} a fetch reads (one request \
+                 each)",
+                versions.len()
+            ),
+        ));
+    }
     if versions.is_empty() {
         return Err(FetchError::Server {
             message: format!("GET {url} lists no materialization versions"),

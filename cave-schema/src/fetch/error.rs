@@ -59,6 +59,42 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// The error with every text from a server cleaned by `r`: the token replaced, escape
+    /// codes and bidi overrides escaped.
+    pub(crate) fn cleaned(self, r: &crate::untrusted::Redactor) -> Self {
+        let c = |s: String| r.clean(&s);
+        match self {
+            FetchError::Unreachable { url, reason } => FetchError::Unreachable {
+                url: c(url),
+                reason: c(reason),
+            },
+            FetchError::Timeout { url, phase } => FetchError::Timeout {
+                url: c(url),
+                phase: c(phase),
+            },
+            FetchError::Status {
+                url,
+                status,
+                message,
+                hint,
+            } => FetchError::Status {
+                url: c(url),
+                status,
+                message: c(message),
+                hint: hint.map(c),
+            },
+            FetchError::Malformed { url, message } => FetchError::Malformed {
+                url: c(url),
+                message: c(message),
+            },
+            FetchError::Server { message } => FetchError::Server {
+                message: c(message),
+            },
+            // Local files: the user's own text.
+            other @ (FetchError::TokenFile { .. } | FetchError::Snapshot(_)) => other,
+        }
+    }
+
     /// A malformed-answer error.
     pub(crate) fn malformed(url: &str, message: impl Into<String>) -> Self {
         FetchError::Malformed {

@@ -67,12 +67,13 @@ pub fn fetch_snapshot(
             summary: fetched_summary(&merged.snapshot, config.server_url(), version),
         };
     }
-    merged.snapshot.validate(out)?;
+    merged
+        .snapshot
+        .validate(out)
+        .map_err(|e| server_error(&redactor(config), e))?;
     let mut written = Vec::new();
     if changed {
-        let types_dir = out.join(&merged.snapshot.manifest.types_dir);
-        written.extend(merged.snapshot.types.write(&types_dir)?);
-        written.extend(merged.snapshot.write(out)?);
+        written = merged.snapshot.write_with_types(out)?;
     }
     Ok(FetchOutcome {
         snapshot: merged.snapshot,
@@ -93,7 +94,10 @@ pub fn check_snapshot(
     let existing = Snapshot::load(dir)?;
     check_datastack(config, &existing, dir)?;
     let (merged, version) = fetch_and_merge(config, Some(&existing), progress)?;
-    merged.snapshot.validate(dir)?;
+    merged
+        .snapshot
+        .validate(dir)
+        .map_err(|e| server_error(&redactor(config), e))?;
     let differs = data_differs(&existing, &merged.snapshot);
     let mut changes = diff(&existing, &merged.snapshot);
     if differs && changes.is_empty() {
@@ -116,9 +120,26 @@ fn fetch_and_merge(
     progress: &mut Progress,
 ) -> Result<(Merged, u32), FetchError> {
     let client = Client::new(config.token.clone(), config.timeouts);
-    let data = download(&client, config, existing, progress)?;
-    let merged = merge(existing, &data, &config.datastack)?;
+    let data =
+        download(&client, config, existing, progress).map_err(|e| e.cleaned(client.redactor()))?;
+    // What the server sent may not add up; its text (type names, values) is cleaned.
+    let merged = merge(existing, &data, &config.datastack)
+        .map_err(|e| server_error(client.redactor(), e))?;
     Ok((merged, data.chosen_version))
+}
+
+/// The redactor of the config's token.
+fn redactor(config: &FetchConfig) -> crate::untrusted::Redactor {
+    crate::untrusted::Redactor::new(config.token.as_ref().map(|t| t.token.secret()))
+}
+
+/// A snapshot error found in what the server sent, its text cleaned.
+fn server_error(r: &crate::untrusted::Redactor, e: impl std::fmt::Display) -> FetchError {
+    FetchError::Server {
+        message: r.clean(&format!(
+            "the server's answers do not make a valid snapshot: {e}"
+        )),
+    }
 }
 
 /// The snapshot at `out`, if there is one; an unreadable one is an error (it is not replaced).

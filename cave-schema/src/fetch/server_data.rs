@@ -339,6 +339,31 @@ pub fn parse_types_all(url: &str, value: Value) -> Result<BTreeMap<String, Value
     }
 }
 
+/// The most schema types a fetch accepts: each becomes a file.
+pub const MAX_SCHEMA_TYPES: usize = 1000;
+
+/// The types of a `types_all` answer checked before they can become files: at most
+/// [`MAX_SCHEMA_TYPES`], each name fit for a file name.
+pub fn check_types(url: &str, types: &BTreeMap<String, Value>) -> Result<(), FetchError> {
+    if types.len() > MAX_SCHEMA_TYPES {
+        return Err(FetchError::malformed(
+            url,
+            format!(
+                "the schema service lists {} types, more than the {MAX_SCHEMA_TYPES} a snapshot \
+                 takes (the service has 57); nothing was written",
+                types.len()
+            ),
+        ));
+    }
+    types.keys().try_for_each(|name| check_type_name(url, name))
+}
+
+/// A schema type name from a server, checked before it becomes a file name.
+pub fn check_type_name(url: &str, name: &str) -> Result<(), FetchError> {
+    crate::untrusted::check_file_name(name)
+        .map_err(|e| FetchError::malformed(url, format!("schema type {e}; nothing was written")))
+}
+
 pub use crate::wire::parse_time;
 
 fn expected(url: &str, at: &str, what: &str, found: Option<&Value>) -> FetchError {
