@@ -316,8 +316,8 @@ impl Http {
         let headers = response.headers().clone();
         let too_large = |size: String| {
             Failure::TooLarge(format!(
-                "the answer is {size}, over the limit of {} for {what} \
-                 (raise it with ClientBuilder::limits, Limits::{setting})",
+                "the answer {size} the limit of {} for {what} (raise it with \
+                 ClientBuilder::limits, Limits::{setting})",
                 crate::limits::size(limit)
             ))
         };
@@ -331,7 +331,9 @@ impl Http {
         if status.is_success()
             && let Some(n) = declared.filter(|n| *n > limit)
         {
-            return Err(too_large(format!("declared as {n} bytes")));
+            return Err(too_large(format!(
+                "declares {n} bytes (Content-Length), over"
+            )));
         }
         let mut bytes =
             bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(keep).min(64 << 20) as usize);
@@ -340,7 +342,7 @@ impl Http {
                 Ok(Some(chunk)) => {
                     if (bytes.len() + chunk.len()) as u64 > keep {
                         if status.is_success() {
-                            return Err(too_large("larger".to_string()));
+                            return Err(too_large("goes past".to_string()));
                         }
                         let room = keep as usize - bytes.len();
                         bytes.extend_from_slice(&chunk[..room]);

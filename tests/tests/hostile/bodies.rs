@@ -218,51 +218,43 @@ pub fn bomb_body(data_type: DataType, declared: u64, value_len: i64) -> Vec<u8> 
     let id = stored(&1i64.to_le_bytes());
     let bomb = compressed(declared as i64, &zstd_bomb(declared, b'a'));
     let empty = Vec::new();
-    match data_type {
-        DataType::Binary | DataType::Utf8 => {
-            let offsets: Vec<u8> = [0i32, value_len as i32]
+    let (offsets, list): (Vec<u8>, bool) = match data_type {
+        DataType::Binary | DataType::Utf8 => (
+            [0i32, value_len as i32]
                 .iter()
                 .flat_map(|o| o.to_le_bytes())
-                .collect();
-            crafted(
-                &schema,
-                1,
-                &[(1, 0), (1, 0)],
-                &[empty.clone(), id, empty, stored(&offsets), bomb],
-            )
-        }
-        DataType::LargeBinary | DataType::LargeUtf8 => {
-            let offsets: Vec<u8> = [0i64, value_len]
+                .collect(),
+            false,
+        ),
+        DataType::LargeBinary | DataType::LargeUtf8 | DataType::LargeList(_) => (
+            [0i64, value_len]
                 .iter()
                 .flat_map(|o| o.to_le_bytes())
-                .collect();
-            crafted(
-                &schema,
-                1,
-                &[(1, 0), (1, 0)],
-                &[empty.clone(), id, empty, stored(&offsets), bomb],
-            )
-        }
-        DataType::LargeList(_) => {
-            // The list's offsets, then its Int8 child's values.
-            let offsets: Vec<u8> = [0i64, value_len]
-                .iter()
-                .flat_map(|o| o.to_le_bytes())
-                .collect();
-            crafted(
-                &schema,
-                1,
-                &[(1, 0), (1, 0), (value_len, 0)],
-                &[
-                    empty.clone(),
-                    id,
-                    empty.clone(),
-                    stored(&offsets),
-                    empty,
-                    bomb,
-                ],
-            )
-        }
+                .collect(),
+            matches!(data_type, DataType::LargeList(_)),
+        ),
         other => panic!("no bomb for {other}"),
+    };
+    if list {
+        // The list's validity and offsets, then its Int8 child's validity and values.
+        return crafted(
+            &schema,
+            1,
+            &[(1, 0), (1, 0), (value_len, 0)],
+            &[
+                empty.clone(),
+                id,
+                empty.clone(),
+                stored(&offsets),
+                empty,
+                bomb,
+            ],
+        );
     }
+    crafted(
+        &schema,
+        1,
+        &[(1, 0), (1, 0)],
+        &[empty.clone(), id, empty, stored(&offsets), bomb],
+    )
 }

@@ -11,7 +11,7 @@ use cave_schema::fetch::{
 };
 use serde_json::json;
 
-use crate::scenarios::{self, ABSOLUTE_TARGET, Route2, Scenario, TOKEN, Workload};
+use crate::scenarios::{self, ABSOLUTE_TARGET, LocalServer, Scenario, TOKEN, Workload};
 
 mod minnie {
     cave_runtime::datastack!(
@@ -71,9 +71,9 @@ async fn run_workload(
 ) -> serde_json::Value {
     let reference = outcome(
         workload,
-        &client(direct, Route2::Explicit),
+        &client(direct, LocalServer::Explicit),
         direct,
-        Route2::Explicit,
+        LocalServer::Explicit,
     )
     .await
     .expect("the workload works against the devserver itself");
@@ -138,7 +138,7 @@ fn failed(e: impl std::fmt::Display + std::fmt::Debug) -> Failed {
     }
 }
 
-fn client(base: &str, local: Route2) -> Client {
+fn client(base: &str, local: LocalServer) -> Client {
     let mut builder = Client::builder("minnie65_public")
         .server(base)
         .token(TOKEN)
@@ -148,7 +148,7 @@ fn client(base: &str, local: Route2) -> Client {
         .timeout(TIMEOUT)
         .read_timeout(READ_TIMEOUT)
         .limits(LIMITS);
-    if local == Route2::Explicit {
+    if local == LocalServer::Explicit {
         builder = builder.local_server(base);
     }
     builder.build().expect("a client")
@@ -158,7 +158,7 @@ async fn outcome(
     workload: Workload,
     client: &Client,
     base: &str,
-    local: Route2,
+    local: LocalServer,
 ) -> Result<Done, Failed> {
     match workload {
         Workload::Info => {
@@ -253,10 +253,10 @@ fn fresh_copy() -> PathBuf {
 }
 
 /// `fetch` (or `check`) of a fresh copy of the committed snapshot.
-fn fetch(base: &str, local: Route2, check: bool) -> Result<Done, Failed> {
+fn fetch(base: &str, local: LocalServer, check: bool) -> Result<Done, Failed> {
     let dir = fresh_copy();
     let mut config = FetchConfig::new(base, "minnie65_public");
-    if local == Route2::Explicit {
+    if local == LocalServer::Explicit {
         config.local_server = Some(base.to_string());
     }
     config.token = find_token(Some(TOKEN), None, None, base).unwrap();

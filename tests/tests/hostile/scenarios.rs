@@ -67,7 +67,7 @@ pub enum Expect {
 
 /// How the client finds the materialization server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route2 {
+pub enum LocalServer {
     /// Told explicitly (as through an SSH tunnel): `local_server(<scenario base>)`.
     Explicit,
     /// From the info record's `local_server`.
@@ -81,7 +81,7 @@ pub struct Scenario {
     pub workloads: &'static [Workload],
     pub behaviour: Behaviour,
     pub expect: Expect,
-    pub local: Route2,
+    pub local: LocalServer,
     /// The longest a workload may take (seconds).
     pub max_secs: f64,
     /// The child process's peak memory allowed (MiB).
@@ -111,14 +111,14 @@ const fn scenario(
         workloads,
         behaviour,
         expect,
-        local: Route2::Explicit,
+        local: LocalServer::Explicit,
         max_secs: 10.0,
         max_peak_mib: 160,
     }
 }
 
 const fn from_info(mut s: Scenario) -> Scenario {
-    s.local = Route2::FromInfo;
+    s.local = LocalServer::FromInfo;
     s
 }
 
@@ -871,13 +871,17 @@ fn redirect_info_elsewhere(ex: &Exchange) -> Reply {
         a.set_header("Location", format!("{}{}", ex.foreign, ex.request.path));
         return Reply::Answer(a);
     }
-    // The other host's record names itself as the materialization server.
-    on(ex, Route::Info, |ex, mut a| {
-        let mut info: Value = serde_json::from_slice(&a.body).unwrap();
-        info["local_server"] = json!(ex.foreign);
-        a.body = info.to_string().into_bytes();
-        Reply::Answer(a)
-    })
+    // The other host serves the record to anyone (the redirect dropped the token), naming
+    // itself as the materialization server.
+    let mut request = ex.request.clone();
+    request
+        .headers
+        .push(("Authorization".into(), format!("Bearer {TOKEN}")));
+    let mut a = ex.forward_request(&request);
+    let mut info: Value = serde_json::from_slice(&a.body).unwrap();
+    info["local_server"] = json!(ex.foreign);
+    a.body = info.to_string().into_bytes();
+    Reply::Answer(a)
 }
 
 fn redirect_info_same_server(ex: &Exchange) -> Reply {
