@@ -61,6 +61,7 @@ pub fn run(name: &str) {
         println!("RESULT {line}");
     }
     println!("PEAK_KIB {}", peak_kib());
+    let _ = std::fs::remove_dir_all(fetch_root());
 }
 
 async fn run_workload(
