@@ -394,20 +394,21 @@ impl Http {
                 attempts,
             };
         }
+        // The error is cleaned whole by `send`; excerpts are redacted here, before the cut.
         let json: Option<Value> = serde_json::from_slice(&received.bytes).ok();
         let code = json
             .as_ref()
             .and_then(|j| j.get("error"))
             .and_then(Value::as_str)
-            .map(|c| self.clean(c));
+            .map(str::to_string);
         let message = json
             .as_ref()
             .and_then(|j| match j {
-                Value::String(s) => Some(self.clean(s)),
+                Value::String(s) => Some(s.clone()),
                 Value::Object(o) => o
                     .get("message")
                     .and_then(Value::as_str)
-                    .map(|m| self.clean(m))
+                    .map(str::to_string)
                     .or_else(|| Some(self.redactor.excerpt(j.to_string().as_bytes(), 300))),
                 _ => None,
             })
@@ -419,7 +420,7 @@ impl Http {
                 .as_ref()
                 .and_then(|j| j.pointer("/data/tos_form_url"))
                 .and_then(Value::as_str)
-                .map(|u| self.clean(u));
+                .map(str::to_string);
             return Error::Auth {
                 method,
                 url: url.to_string(),

@@ -54,7 +54,12 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        let l = crate::limits::Limits::default();
+        Self::from(&crate::limits::Limits::default())
+    }
+}
+
+impl From<&crate::limits::Limits> for DecodeLimits {
+    fn from(l: &crate::limits::Limits) -> Self {
         DecodeLimits {
             max_columns: l.max_columns,
             max_decoded_bytes: l.max_decoded_bytes,
@@ -193,10 +198,13 @@ impl Chunks {
                 }
                 Next::End => return Ok(None),
                 Next::Eof => {
+                    let after = match self.batch_no {
+                        0 => "its schema".to_string(),
+                        n => format!("record batch {}", n - 1),
+                    };
                     return Err(format!(
-                        "the Arrow stream ends after record batch {} without its end-of-stream \
-                         marker: the answer was cut short",
-                        self.batch_no.saturating_sub(1)
+                        "the Arrow stream ends after {after} without its end-of-stream marker: \
+                         the answer was cut short"
                     ));
                 }
             };
@@ -1264,7 +1272,15 @@ mod tests {
             let e = Chunks::new(body.slice(..body.len() - 8), 64)
                 .and_then(|c| c.collect::<Result<Vec<_>, _>>())
                 .unwrap_err();
-            assert!(e.contains("without its end-of-stream marker"), "{e}");
+            assert!(
+                e.contains("after record batch 0 without its end-of-stream marker"),
+                "{e}"
+            );
+            let schema_only = write(&schema, &[], codec);
+            let e = Chunks::new(schema_only.slice(..schema_only.len() - 8), 64)
+                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+                .unwrap_err();
+            assert!(e.contains("after its schema without"), "{e}");
             let mut longer = body.to_vec();
             longer.extend_from_slice(b"junk");
             let e = Chunks::new(Bytes::from(longer), 64)

@@ -29,8 +29,9 @@ pub(crate) struct Page {
     pub capped: bool,
 }
 
-/// Check the answer to a query POST to `url` and start reading its batches. Text from the
-/// server (warnings) comes cleaned by `redactor`.
+/// Check the answer to a query POST to `url` and start reading its batches. Warnings come
+/// cleaned by `redactor` (errors are cleaned by the caller; excerpts are redacted here, before
+/// they are cut).
 pub(crate) fn decode(
     url: &str,
     received: &Received,
@@ -49,8 +50,7 @@ pub(crate) fn decode(
         .unwrap_or("");
     if content_type != ARROW_CONTENT_TYPE {
         return Err(bad(format!(
-            "expected an Arrow stream (Content-Type: {ARROW_CONTENT_TYPE}), got Content-Type `{}` with {}",
-            redactor.clean(content_type),
+            "expected an Arrow stream (Content-Type: {ARROW_CONTENT_TYPE}), got Content-Type `{content_type}` with {}",
             redactor.excerpt(&received.bytes, 300)
         )));
     }
@@ -61,12 +61,7 @@ pub(crate) fn decode(
         limits,
     )
     .map_err(bad)?;
-    let warnings: Vec<String> = warnings(&received.headers)
-        .iter()
-        .take(MAX_WARNINGS)
-        .map(|w| redactor.clean(w))
-        .collect();
-    let capped = warnings.iter().any(|w| is_cap_warning(w));
+    let (warnings, capped) = kept_warnings(&received.headers, redactor);
     let page = Page {
         schema: batches.schema().clone(),
         resolution: resolution(&received.headers).map_err(bad)?,
@@ -233,6 +228,19 @@ pub(crate) fn index_columns(schema: &Schema) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The first [`MAX_WARNINGS`] warnings, cleaned, and whether any line (kept or not) says the
+/// rows were capped.
+fn kept_warnings(headers: &HeaderMap, redactor: &Redactor) -> (Vec<String>, bool) {
+    let all = warnings(headers);
+    let capped = all.iter().any(|w| is_cap_warning(w));
+    let kept = all
+        .iter()
+        .take(MAX_WARNINGS)
+        .map(|w| redactor.clean(w))
+        .collect();
+    (kept, capped)
+}
+
 /// Every `Warning` header line (a proxy may have joined them with `, `; they are kept as sent).
 fn warnings(headers: &HeaderMap) -> Vec<String> {
     headers
@@ -306,6 +314,29 @@ mod tests {
             assert!(resolution(&h).is_err(), "{beyond}");
         }
         assert_eq!(resolution(&HeaderMap::new()), Ok(None));
+    }
+
+    #[test]
+    fn warnings_are_bounded_and_cleaned_but_a_late_cap_warning_counts() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let mut h = HeaderMap::new();
+        for i in 0..40 {
+            h.append(
+                reqwest::header::WARNING,
+                HeaderValue::from_str(&format!("299 - \"note {i} {token}\"")).unwrap(),
+            );
+        }
+        h.append(
+            reqwest::header::WARNING,
+            HeaderValue::from_static("201 - \"Limited query to 1000 rows"),
+        );
+        let (kept, capped) = kept_warnings(&h, &Redactor::new(Some(token)));
+        assert!(capped);
+        assert_eq!(kept.len(), MAX_WARNINGS);
+        assert!(
+            kept.iter()
+                .all(|w| w.contains("<token>") && !w.contains(token))
+        );
     }
 
     #[test]

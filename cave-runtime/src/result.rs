@@ -21,7 +21,7 @@ pub struct QueryInfo {
     pub version: Option<u32>,
     /// The timestamp it ran at (live queries).
     pub timestamp: Option<DateTime<Utc>>,
-    /// The server's warnings (each once), row-cap warnings of pages included.
+    /// The server's warnings (each once, at most 100), row-cap warnings of pages included.
     pub warnings: Vec<String>,
     /// The table owners' notices among the warnings (`Table Owner Notice on ...`).
     pub notices: Vec<String>,
@@ -37,9 +37,16 @@ pub struct QueryInfo {
     pub truncated: bool,
 }
 
+/// The most warnings a query keeps, over all its pages.
+const MAX_KEPT_WARNINGS: usize = 100;
+
 impl QueryInfo {
     pub(crate) fn add_warnings(&mut self, page: &Page) {
         for w in &page.warnings {
+            // A server can send new ones on every page: keep a bounded number.
+            if self.warnings.len() >= MAX_KEPT_WARNINGS {
+                break;
+            }
             // Cap warnings differ per page only by their count; keep the first.
             let seen = if is_cap_warning(w) {
                 self.warnings.iter().any(|x| is_cap_warning(x))
@@ -171,5 +178,27 @@ impl Batches {
     /// The record batches and how the query went.
     pub fn into_parts(self) -> (Vec<RecordBatch>, QueryInfo) {
         (self.batches, self.info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_kept_over_many_pages_are_bounded() {
+        let mut info = QueryInfo::default();
+        for page in 0..50 {
+            info.add_warnings(&Page {
+                schema: std::sync::Arc::new(Schema::empty()),
+                warnings: (0..10)
+                    .map(|i| format!("299 - page {page} note {i}"))
+                    .collect(),
+                resolution: None,
+                capped: false,
+            });
+        }
+        assert_eq!(info.warnings.len(), MAX_KEPT_WARNINGS);
+        assert_eq!(info.warnings[0], "299 - page 0 note 0");
     }
 }

@@ -72,10 +72,8 @@ pub(crate) struct Pager<'c> {
 /// The checks that stop a server from making a query page forever or repeat its rows.
 #[derive(Debug, Default)]
 struct PageGuard {
-    /// Rows the server sent over all pages (before not-in filtering).
-    server_rows: u64,
-    /// The most rows the server can send: the table's row count (materialized queries), once
-    /// a page says there are more.
+    /// The most rows the server can send (from the query's own offset): the table's row count
+    /// at the version (materialized queries), once a page says there are more.
     bound: Option<(u64, u32)>,
     /// The `id` each page started with, and the page.
     first_ids: HashMap<i64, usize>,
@@ -221,16 +219,11 @@ impl<'c> Pager<'c> {
             .await;
         self.spent += started.elapsed();
         let received = received?;
-        let limits = http.limits();
-        let decode_limits = DecodeLimits {
-            max_columns: limits.max_columns,
-            max_decoded_bytes: limits.max_decoded_bytes,
-        };
         let (page, batches) = response::decode(
             &self.url,
             &received,
             self.pace,
-            decode_limits,
+            DecodeLimits::from(http.limits()),
             http.redactor(),
         )?;
         self.info.pages += 1;
@@ -247,7 +240,6 @@ impl<'c> Pager<'c> {
         if page == 1 {
             self.guard.first_page_rows = server_rows;
         }
-        self.guard.server_rows += server_rows;
         let bad = |problem: String| Error::BadResponse {
             url: self.url.clone(),
             problem,
@@ -282,7 +274,7 @@ impl<'c> Pager<'c> {
         }
         self.check_bound().map_err(bad)?;
         if let Some((bound, _)) = self.guard.bound
-            && self.guard.server_rows >= bound
+            && self.server_rows() >= bound
         {
             // Every row the table has is here: the cap warning was for the last full page.
             self.finish();
@@ -293,7 +285,7 @@ impl<'c> Pager<'c> {
             return Err(bad(format!(
                 "the answer would take more than {cap} pages ({} rows so far, {} per page){}: \
                  the server keeps saying there are more",
-                self.guard.server_rows,
+                self.server_rows(),
                 self.guard.first_page_rows,
                 match self.guard.bound {
                     Some((rows, v)) => format!(", for a table of {rows} rows at version {v}"),
@@ -325,13 +317,19 @@ impl<'c> Pager<'c> {
         Ok(())
     }
 
+    /// Rows the server sent over all pages (before not-in filtering).
+    fn server_rows(&self) -> u64 {
+        self.offset - self.spec.offset.unwrap_or(0)
+    }
+
     /// Rows past the table's count: pages overlap, or the server makes rows up.
     fn check_bound(&self) -> Result<(), String> {
         match self.guard.bound {
-            Some((rows, v)) if self.guard.server_rows > rows => Err(format!(
+            Some((rows, v)) if self.server_rows() > rows => Err(format!(
                 "after page {}, the server has sent {} rows, but the table has {rows} at version \
                  {v}: its pages overlap (offset not applied?) or it sends rows that do not exist",
-                self.info.pages, self.guard.server_rows
+                self.info.pages,
+                self.server_rows()
             )),
             _ => Ok(()),
         }

@@ -110,30 +110,16 @@ impl Client {
 
     fn get_json_raw(&self, url: &str) -> Result<Value, FetchError> {
         let deadline = std::time::Instant::now() + self.timeouts.total;
-        let timed_out = || FetchError::Timeout {
-            url: url.to_string(),
-            phase: format!(
-                "with no complete answer within {} s (the request's deadline)",
-                self.timeouts.total.as_secs_f64()
-            ),
-        };
         let mut attempt = 0;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Err(timed_out());
+                return Err(self.past_deadline(url));
             }
-            let (status, location, body) = match self.get_once(url, left) {
-                Err(FetchError::Timeout { .. })
-                    if std::time::Instant::now() + Duration::from_millis(50) >= deadline =>
-                {
-                    return Err(timed_out());
-                }
-                other => other?,
-            };
+            let (status, location, body) = self.get_once(url, left)?;
             if matches!(status, 502..=504) && attempt < RETRY_DELAYS.len() {
                 if std::time::Instant::now() + RETRY_DELAYS[attempt] >= deadline {
-                    return Err(timed_out());
+                    return Err(self.past_deadline(url));
                 }
                 std::thread::sleep(RETRY_DELAYS[attempt]);
                 attempt += 1;
@@ -156,7 +142,18 @@ impl Client {
         }
     }
 
-    /// One request within `left`: status, `Location`, body.
+    /// The request's deadline ([`Timeouts::total`], retries included) has passed.
+    fn past_deadline(&self, url: &str) -> FetchError {
+        FetchError::Timeout {
+            url: url.to_string(),
+            phase: format!(
+                "with no complete answer within {} s (the request's deadline)",
+                self.timeouts.total.as_secs_f64()
+            ),
+        }
+    }
+
+    /// One request within `left` (ureq's global timeout): status, `Location`, body.
     fn get_once(
         &self,
         url: &str,
@@ -187,6 +184,7 @@ impl Client {
             .limit(BODY_LIMIT)
             .read_to_vec()
             .map_err(|e| match e {
+                ureq::Error::Timeout(ureq::Timeout::Global) => self.past_deadline(url),
                 ureq::Error::Timeout(_) => FetchError::Timeout {
                     url: url.to_string(),
                     phase: format!(
@@ -212,6 +210,7 @@ impl Client {
             reason,
         };
         match e {
+            ureq::Error::Timeout(ureq::Timeout::Global) => self.past_deadline(url),
             ureq::Error::Timeout(t) => FetchError::Timeout {
                 url: url.to_string(),
                 phase: match t {
@@ -258,9 +257,8 @@ impl Client {
         body: &[u8],
     ) -> FetchError {
         let json: Option<Value> = serde_json::from_slice(body).ok();
-        let message = self
-            .redactor
-            .clean(&server_message(json.as_ref(), body, &self.redactor));
+        // Cleaned with every other error by `get_json`; redacted inside before any cut.
+        let message = server_message(json.as_ref(), body, &self.redactor);
         let source = self.token.as_ref().map(|t| t.source.to_string());
         let hint = match (status, &source) {
             (401, None) => Some(format!(
