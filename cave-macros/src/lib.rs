@@ -1,5 +1,5 @@
 //! The `datastack!` proc-macro: typed row structs, filter builders and enums for every table
-//! of a committed CAVE snapshot, generated at compile time by `cave_schema::codegen`.
+//! of a committed CAVE snapshot, generated at compile time by `cave_codegen`.
 //!
 //! ```ignore
 //! mod minnie {
@@ -19,12 +19,12 @@
 //! The expansion reads the snapshot's files with `include_bytes!`, so cargo rebuilds when they
 //! change. Errors are `compile_error!`s on the argument at fault; the macro never panics.
 //! A crate published with a snapshot must ship it in the package (`include` in Cargo.toml).
-//! This crate depends on `cave-schema` without its CLI and network features.
+//! Its build graph has no network, Arrow or CLI crates (`cave-schema` and `cave-codegen` only).
 
 use std::path::{Path, PathBuf};
 
+use cave_codegen::{self as codegen, CodegenError, Options};
 use cave_schema::Snapshot;
-use cave_schema::codegen::{self, CodegenError, Options};
 use cave_schema::suggest::did_you_mean;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -197,7 +197,7 @@ fn load(literal: &str, span: Span) -> syn::Result<(Snapshot, Vec<PathBuf>)> {
             .unwrap_or("DATASTACK");
         return Err(error(format!(
             "no datastack snapshot (a folder with snapshot.json) at \"{literal}\"; tried {} \
-             (folders relative to the crate's Cargo.toml). Create it with `cargo run -p cave-schema -- \
+             (folders relative to the crate's Cargo.toml). Create it with `cargo run -p cave-cli -- \
              fetch --server URL --datastack {datastack} --out {literal}`",
             shown.join(", ")
         )));

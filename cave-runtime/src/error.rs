@@ -56,8 +56,8 @@ impl fmt::Display for DecodeError {
             None => format!("table `{}`, column `{}`", self.table, self.column),
         };
         const DRIFT: &str = "the server's table no longer matches the snapshot the code was \
-                             generated from; run `cave-schema check` to see the differences \
-                             and `cave-schema fetch` to refresh the snapshot";
+                             generated from; run `cave check` to see the differences \
+                             and `cave fetch` to refresh the snapshot";
         match &self.problem {
             DecodeProblem::Missing { expected, present } => write!(
                 f,
@@ -291,13 +291,7 @@ mod tests {
         });
         assert!(matches!(e, Error::SchemaDrift(_)));
         let text = e.to_string();
-        for part in [
-            "synapses_pni_2",
-            "size",
-            "float32",
-            "Utf8",
-            "cave-schema check",
-        ] {
+        for part in ["synapses_pni_2", "size", "float32", "Utf8", "cave check"] {
             assert!(text.contains(part), "{part} in {text}");
         }
         assert!(matches!(

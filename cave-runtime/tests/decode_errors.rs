@@ -1,5 +1,5 @@
 //! Responses that do not match the snapshot give errors naming table, column, row, expected
-//! and found, and the `cave-schema check` command; never wrong data.
+//! and found, and the `cave check` command; never wrong data.
 
 use std::sync::Arc;
 
@@ -100,7 +100,7 @@ fn a_missing_column_is_named() {
         }
     ));
     let text = e.to_string();
-    assert!(text.contains("cave-schema check"), "{text}");
+    assert!(text.contains("cave check"), "{text}");
     let e = decode(&batch(None, Some("pt_position_y"))).unwrap_err();
     assert_eq!(e.column, "pt_position_y");
 }

@@ -24,7 +24,7 @@ pub enum WireType {
 }
 
 impl WireType {
-    /// The name used in `cave-schema columns` output.
+    /// The name used in `cave columns` output.
     pub fn as_str(self) -> &'static str {
         match self {
             WireType::Int64 => "int64",
@@ -58,7 +58,7 @@ pub enum ColumnRole {
 }
 
 impl ColumnRole {
-    /// The name used in `cave-schema columns` output.
+    /// The name used in `cave columns` output.
     pub fn as_str(self) -> &'static str {
         match self {
             ColumnRole::AnnotationId => "annotation_id",

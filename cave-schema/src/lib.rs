@@ -6,11 +6,9 @@
 //! - [`Snapshot`]: the committed, deterministic snapshot of a datastack (docs/SNAPSHOT.md):
 //!   schema types, datastack info, versions, tables, value sets.
 //!
-//! - [`fetch`] (feature `fetch`, on with the default `cli`): refresh a snapshot from a CAVE
-//!   server, or compare it with one.
-//!
-//! This crate is what the `datastack!` macro builds on; with `default-features = false` it has
-//! no CLI or network dependencies.
+//! This crate is what the `datastack!` macro builds on: it has no network, Arrow or CLI
+//! dependencies. The code generator is `cave-codegen`; refreshing a snapshot from a server is
+//! the `cave` command line (`cave-cli`).
 //!
 //! ```no_run
 //! let snapshot = cave_schema::Snapshot::load("schemas/minnie65_public")?;
@@ -22,12 +20,8 @@
 //! ```
 
 pub mod canonical_json;
-#[cfg(feature = "codegen")]
-pub mod codegen;
 pub mod columns;
 pub mod commit;
-#[cfg(feature = "fetch")]
-pub mod fetch;
 pub mod parse;
 pub mod schema;
 pub mod snapshot;

@@ -555,7 +555,7 @@ fn known(map: &Map<String, Value>) -> String {
 }
 
 /// The JSON kind of a value, for error messages.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

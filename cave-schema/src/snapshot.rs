@@ -101,7 +101,7 @@ impl From<SchemaError> for SnapshotError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provenance {
-    /// Read from a CAVE server by `cave-schema fetch`.
+    /// Read from a CAVE server by `cave fetch`.
     Server,
     /// Printed in a real response, or a fixture copied from one.
     Seen,
@@ -145,7 +145,7 @@ pub struct SnapshotProvenance {
 pub enum SnapshotKind {
     /// Put together from public documentation; no live server was read.
     Reconstructed,
-    /// Written by `cave-schema fetch` from a server.
+    /// Written by `cave fetch` from a server.
     Fetched,
 }
 
@@ -446,7 +446,7 @@ impl Snapshot {
 
     /// The cross-checks of [`Snapshot::load`], for a snapshot made in memory (`fetch`);
     /// errors name the files of `dir`.
-    pub(crate) fn validate(&self, dir: &Path) -> Result<(), SnapshotError> {
+    pub fn validate(&self, dir: &Path) -> Result<(), SnapshotError> {
         let versions_file = dir.join("versions.json");
         let tables_file = dir.join("tables.json");
         let values_file = dir.join("value_sets.json");

@@ -1,5 +1,5 @@
 //! The CAVE token: where it comes from (API.md §2.1) and how it is kept out of every message.
-//! Shared by `cave-schema fetch` and the `cave-runtime` client; no network code here.
+//! Shared by `cave fetch` and the `cave-runtime` client; no network code here.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

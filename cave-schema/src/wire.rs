@@ -1,5 +1,5 @@
 //! Small facts of the CAVE wire format that the client, the devserver, the code generator and
-//! `cave-schema fetch` share (API.md §6.2, §6.4): the filter families and their body keys, URL
+//! `cave fetch` share (API.md §6.2, §6.4): the filter families and their body keys, URL
 //! path segments, and the server's timestamps. No network code here.
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -141,7 +141,7 @@ fn load_then_write_gives_identical_bytes() {
         let on_disk = std::fs::read_to_string(dir().join(name)).unwrap();
         assert!(
             on_disk == text,
-            "{name} is not in canonical form; run `cargo run -p cave-schema -- format`"
+            "{name} is not in canonical form; run `cargo run -p cave-cli -- format`"
         );
     }
     for (name, text) in s.types.render() {

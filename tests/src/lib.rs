@@ -11,10 +11,10 @@ pub mod minnie {
 /// Columns named like keywords and builder methods, through `cave_macros::datastack!` directly
 /// (the macro crate's own path works as well as the runtime's re-export).
 pub mod keywords {
-    cave_macros::datastack!("cave-schema/tests/fixtures/keywords");
+    cave_macros::datastack!("cave-codegen/tests/fixtures/keywords");
 }
 
 /// Names that collide after casing.
 pub mod collisions {
-    cave_macros::datastack!("cave-schema/tests/fixtures/collisions");
+    cave_macros::datastack!("cave-codegen/tests/fixtures/collisions");
 }

@@ -32,6 +32,7 @@ fn cave_macros_builds_without_cli_or_network_crates() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert!(crates.contains(&"cave-schema"), "{tree}");
+    assert!(crates.contains(&"cave-codegen"), "{tree}");
     for banned in [
         "clap",
         "reqwest",

@@ -1,4 +1,4 @@
-//! `cave-schema fetch` and `check` against the local devserver, which serves exactly the
+//! `cave fetch` and `check` against the local devserver, which serves exactly the
 //! committed snapshot: fetching changes no byte, check agrees, and check names every change
 //! when the committed side is edited.
 
@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use cave_devserver::{BackgroundServer, ServerConfig};
-use cave_schema::Snapshot;
-use cave_schema::fetch::{
+use cave_cli::fetch::{
     Client, FetchConfig, Progress, Timeouts, check_snapshot, fetch_snapshot, find_token,
 };
+use cave_devserver::{BackgroundServer, ServerConfig};
+use cave_schema::Snapshot;
 use serde_json::{Value, json};
 
 /// What the real info record advertises; the devserver advertises it too, so that the fetched

@@ -5,23 +5,23 @@
 
 /// Columns named like keywords and builder methods.
 pub mod keywords {
-    cave_runtime::datastack!("cave-schema/tests/fixtures/keywords");
+    cave_runtime::datastack!("cave-codegen/tests/fixtures/keywords");
 }
 /// Names that collide after casing.
 pub mod collisions {
-    cave_runtime::datastack!("cave-schema/tests/fixtures/collisions");
+    cave_runtime::datastack!("cave-codegen/tests/fixtures/collisions");
 }
 /// Every column kind.
 pub mod every_kind {
-    cave_runtime::datastack!("cave-schema/tests/fixtures/every_kind");
+    cave_runtime::datastack!("cave-codegen/tests/fixtures/every_kind");
 }
 /// Optional points.
 pub mod nullable_points {
-    cave_runtime::datastack!("cave-schema/tests/fixtures/nullable_points");
+    cave_runtime::datastack!("cave-codegen/tests/fixtures/nullable_points");
 }
 /// Integer enums.
 pub mod int_enums {
-    cave_runtime::datastack!("cave-schema/tests/fixtures/int_enums");
+    cave_runtime::datastack!("cave-codegen/tests/fixtures/int_enums");
 }
 
 #[test]

@@ -7,8 +7,8 @@
 
 use std::path::PathBuf;
 
+use cave_cli::fetch::{Client, Timeouts, join_url};
 use cave_schema::TypeSet;
-use cave_schema::fetch::{Client, Timeouts, join_url};
 use serde_json::Value;
 
 const URL_ENV: &str = "CAVE_SCHEMA_SERVICE_URL";

@@ -53,13 +53,13 @@ fn commit_child() {
             }
         }
         ["fetch", url, dir] => {
-            let mut config = cave_schema::fetch::FetchConfig::new(*url, "minnie65_public");
+            let mut config = cave_cli::fetch::FetchConfig::new(*url, "minnie65_public");
             config.local_server = Some(url.to_string());
-            config.token = cave_schema::fetch::find_token(Some("t"), None, None, url).unwrap();
-            let outcome = cave_schema::fetch::fetch_snapshot(
+            config.token = cave_cli::fetch::find_token(Some("t"), None, None, url).unwrap();
+            let outcome = cave_cli::fetch::fetch_snapshot(
                 &config,
                 Path::new(dir),
-                &mut cave_schema::fetch::Progress::silent(),
+                &mut cave_cli::fetch::Progress::silent(),
             );
             println!("CHILD: {:?}", outcome.map(|o| o.written.len()));
         }

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cave_runtime::{Client, Error, TableQuery};
-use cave_schema::fetch::{
+use cave_cli::fetch::{
     FetchConfig, Progress, Timeouts, check_snapshot, fetch_snapshot, find_token,
 };
+use cave_runtime::{Client, Error, TableQuery};
 use serde_json::json;
 
 use crate::scenarios::{self, ABSOLUTE_TARGET, LocalServer, Scenario, TOKEN, Workload};

@@ -1,4 +1,4 @@
-//! The hostile-server suite: the client and `cave-schema fetch`/`check` against a server that
+//! The hostile-server suite: the client and `cave fetch`/`check` against a server that
 //! lies, cuts, bombs, stalls, redirects and echoes the token (`scenarios.rs`), each scenario
 //! in a child process of its own so that its peak memory and exit status are its own.
 //!

@@ -31,9 +31,9 @@ pub enum Workload {
     Stream,
     /// The typed query live, at a timestamp between versions.
     Live,
-    /// `cave-schema fetch` (the library call) into a copy of the committed snapshot.
+    /// `cave fetch` (the library call) into a copy of the committed snapshot.
     Fetch,
-    /// `cave-schema check` against the committed snapshot.
+    /// `cave check` against the committed snapshot.
     Check,
 }
 

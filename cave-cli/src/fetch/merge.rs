@@ -1,0 +1,210 @@
+//! The merge rules (docs/SNAPSHOT.md, "Refreshing"): what the server says goes into the
+//! existing snapshot so that a server serving exactly the committed snapshot changes nothing.
+//!
+//! - A fact whose value is unchanged keeps its recorded provenance; a changed or new fact gets
+//!   `server` (or no provenance when its new value is null).
+//! - Versions are the server's list (`expired=True`), with its tables.
+//! - Tables keep their entry; the server's metadata replaces it for the tables it was read for.
+//! - Value sets only grow: values the server reports for a mapped column that the set lacks
+//!   are appended with an empty doc. String columns without a value set are only reported.
+//! - Schema types: the existing ones, replaced or joined by those the service returned.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::error::FetchError;
+use super::server_data::{ServerData, ServerTable};
+use cave_schema::schema::FieldKind;
+use cave_schema::snapshot::{
+    FORMAT_VERSION, Manifest, Provenance, Snapshot, SnapshotKind, SnapshotProvenance, TableMeta,
+    TableProvenance, ValueDoc, ValueSets, Version,
+};
+use cave_schema::types::TypeSet;
+
+/// The types folder of a new snapshot, relative to its datastack folder.
+pub const DEFAULT_TYPES_DIR: &str = "../types";
+
+/// A merged snapshot and what the merge found worth telling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The snapshot with the server's facts merged in; its manifest is the existing one.
+    pub snapshot: Snapshot,
+    /// Remarks for the fetch summary: string columns without a value set, fallbacks taken.
+    pub notes: Vec<String>,
+}
+
+/// Merge `data` into `existing` (or into an empty snapshot of `datastack`).
+pub fn merge(
+    existing: Option<&Snapshot>,
+    data: &ServerData,
+    datastack: &str,
+) -> Result<Merged, FetchError> {
+    let base = existing
+        .cloned()
+        .map_or_else(|| empty_snapshot(datastack, data), Ok)?;
+
+    let versions = data
+        .versions
+        .iter()
+        .map(|sv| Version {
+            version: sv.version,
+            time_stamp: sv.time_stamp,
+            valid: sv.valid,
+            expires_on: sv.expires_on,
+            is_merged: sv.is_merged,
+            tables: sv.tables.clone(),
+            tables_provenance: match base.version(sv.version) {
+                Some(old) if old.tables == sv.tables => old.tables_provenance,
+                _ => Provenance::Server,
+            },
+        })
+        .collect();
+
+    let mut tables = base.tables.clone();
+    for (name, served) in &data.tables {
+        let merged = merge_table(base.tables.get(name), served);
+        tables.insert(name.clone(), merged);
+    }
+
+    let value_sets = grow_value_sets(&base.value_sets, &data.unique_values);
+
+    let mut documents: BTreeMap<String, Value> = base
+        .types
+        .names()
+        .filter_map(|n| Some((n.to_string(), base.types.get_doc(n)?.document.clone())))
+        .collect();
+    documents.extend(data.types.iter().map(|(n, d)| (n.clone(), d.clone())));
+    let types = TypeSet::from_documents(documents, &data.types_source)
+        .map_err(|e| FetchError::Snapshot(e.into()))?;
+
+    let snapshot = Snapshot {
+        manifest: base.manifest.clone(),
+        info: data.info.clone(),
+        versions,
+        tables,
+        value_sets,
+        types,
+    };
+    let mut notes = data.notes.clone();
+    notes.extend(unmapped_string_columns(&snapshot, data));
+    Ok(Merged { snapshot, notes })
+}
+
+/// An empty snapshot of `datastack`, for a first fetch.
+fn empty_snapshot(datastack: &str, data: &ServerData) -> Result<Snapshot, FetchError> {
+    Ok(Snapshot {
+        manifest: Manifest {
+            format_version: FORMAT_VERSION,
+            datastack: datastack.to_string(),
+            types_dir: DEFAULT_TYPES_DIR.to_string(),
+            provenance: SnapshotProvenance {
+                kind: SnapshotKind::Fetched,
+                server: Some(data.server.clone()),
+                summary: String::new(),
+            },
+        },
+        info: data.info.clone(),
+        versions: Vec::new(),
+        tables: BTreeMap::new(),
+        value_sets: ValueSets::default(),
+        types: TypeSet::from_documents(Vec::new(), "")
+            .map_err(|e| FetchError::Snapshot(e.into()))?,
+    })
+}
+
+/// The server's metadata of one table, keeping provenance where the value is unchanged.
+fn merge_table(old: Option<&TableMeta>, served: &ServerTable) -> TableMeta {
+    let provenance = |same: bool, kept: Option<Provenance>, known: bool| {
+        if same {
+            kept
+        } else if known {
+            Some(Provenance::Server)
+        } else {
+            None
+        }
+    };
+    let old_provenance = old.map(|o| &o.provenance);
+    TableMeta {
+        schema_type: served.schema_type.clone(),
+        reference_table: served.reference_table.clone(),
+        description: served.description.clone(),
+        notice_text: served.notice_text.clone(),
+        voxel_resolution: served.voxel_resolution,
+        provenance: TableProvenance {
+            schema_type: provenance(
+                old.is_some_and(|o| o.schema_type == served.schema_type),
+                old_provenance.and_then(|p| p.schema_type),
+                served.schema_type.is_some(),
+            ),
+            description: provenance(
+                old.is_some_and(|o| o.description == served.description),
+                old_provenance.and_then(|p| p.description),
+                served.description.is_some(),
+            ),
+        },
+    }
+}
+
+/// Append the values the server reports for mapped columns that their sets lack (sorted, with
+/// an empty doc). Values are never removed.
+fn grow_value_sets(
+    sets: &ValueSets,
+    unique: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
+) -> ValueSets {
+    let mut grown = sets.clone();
+    for (table, columns) in &sets.columns {
+        let Some(served) = unique.get(table) else {
+            continue;
+        };
+        for (column, set_name) in columns {
+            let (Some(values), Some(set)) =
+                (served.get(column), grown.value_sets.get_mut(set_name))
+            else {
+                continue;
+            };
+            let new: BTreeSet<&String> = values
+                .iter()
+                .filter(|v| !set.values.iter().any(|known| &known.value == *v))
+                .collect();
+            set.values.extend(new.into_iter().map(|v| ValueDoc {
+                value: v.clone(),
+                doc: String::new(),
+            }));
+        }
+    }
+    grown
+}
+
+/// String columns the server reported values for that have no value set (and are not enums of
+/// the schema): worth a look, never given one automatically.
+fn unmapped_string_columns(snapshot: &Snapshot, data: &ServerData) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (table, columns) in &data.unique_values {
+        for (column, values) in columns {
+            if values.is_empty() || snapshot.value_set(table, column).is_some() {
+                continue;
+            }
+            let is_enum = snapshot
+                .schema_of(table)
+                .and_then(|s| s.column(column))
+                .and_then(|c| c.field)
+                .is_some_and(|f| matches!(f.kind, FieldKind::Enum(_)));
+            if is_enum {
+                continue;
+            }
+            let shown: Vec<&str> = values.iter().take(6).map(String::as_str).collect();
+            let more = if values.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            };
+            notes.push(format!(
+                "{table}.{column}: {} distinct values on the server and no value set ({}{more}); map it in value_sets.json to get an enum",
+                values.len(),
+                shown.join(", ")
+            ));
+        }
+    }
+    notes
+}

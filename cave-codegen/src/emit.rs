@@ -1,0 +1,880 @@
+//! Tokens from a [`Plan`]: per table a row struct, its `Table`/`Row` impls and a module with
+//! the filter builder and column enum; the enums; datastack constants. Generated code is thin:
+//! one field, one decode line and one-line filter methods per column, calling the runtime.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use cave_schema::columns::{ColumnRole, WireType};
+use cave_schema::schema::{EnumRepr, EnumValue};
+
+use crate::doc::escape;
+use crate::plan::{
+    ColumnPlan, EnumPlan, FilterKind, FilterMethod, OTHER_VARIANT, Plan, Side, TablePlan, ValueType,
+};
+
+/// Paths the generated code uses, from where it stands.
+struct Paths {
+    /// The runtime's items: `::cave_runtime::__private` at the datastack's level, `rt` inside a
+    /// table module (which imports it under that name).
+    p: TokenStream,
+    /// The way to the datastack's items: empty at its level, `super::` in a table module.
+    up: TokenStream,
+}
+
+/// An identifier from planned text (`r#type` becomes a raw identifier).
+fn ident(text: &str) -> Ident {
+    match text.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(text, Span::call_site()),
+    }
+}
+
+/// `#[doc]` attributes, one per line (so formatted output shows `///` lines).
+fn doc(text: &str) -> TokenStream {
+    let lines = text.lines().map(|line| {
+        let lit = if line.is_empty() {
+            Literal::string("")
+        } else {
+            Literal::string(&format!(" {line}"))
+        };
+        quote!(#[doc = #lit])
+    });
+    quote!(#(#lines)*)
+}
+
+fn docs(lines: &[String]) -> TokenStream {
+    doc(&lines.join("\n\n"))
+}
+
+/// `text` as a Markdown code span (backslash escapes do not work inside one; a backtick in
+/// the text needs a longer fence).
+fn code_span(text: &str) -> String {
+    let one_line = text.replace(['\n', '\r'], " ");
+    if one_line.contains('`') {
+        format!("`` {one_line} ``")
+    } else if one_line.is_empty() {
+        "(empty)".to_string()
+    } else {
+        format!("`{one_line}`")
+    }
+}
+
+fn lit(s: &str) -> Literal {
+    Literal::string(s)
+}
+
+/// Emit the whole plan. `runtime` is the path of the runtime crate, e.g. `::cave_runtime`.
+pub fn emit(plan: &Plan, runtime: &TokenStream) -> TokenStream {
+    let top = Paths {
+        p: quote!(#runtime::__private),
+        up: TokenStream::new(),
+    };
+    let inner = Paths {
+        p: quote!(rt),
+        up: quote!(super::),
+    };
+    let mut out = TokenStream::new();
+    out.extend(datastack_items(plan));
+    for table in &plan.tables {
+        out.extend(table_items(plan, table, runtime, &top, &inner));
+    }
+    for e in &plan.enums {
+        out.extend(enum_items(e, &top));
+    }
+    out
+}
+
+fn datastack_items(plan: &Plan) -> TokenStream {
+    let datastack = lit(&plan.datastack);
+    let version = version_tokens(plan.version);
+    let tables = plan.tables.iter().map(|t| lit(&t.name));
+    let datastack_doc = doc(&format!(
+        "The datastack these types describe: `{}`.",
+        plan.datastack
+    ));
+    let version_doc = doc(&match plan.version {
+        Some(v) => format!(
+            "The materialization version the types were generated for (`version = {v}`); \
+             queries use it unless they set another."
+        ),
+        None => "The materialization version the types were generated for: none pinned \
+                 (every table of the snapshot)."
+            .to_string(),
+    });
+    let mut tables_doc = vec!["The tables with generated types, sorted.".to_string()];
+    if !plan.skipped.is_empty() {
+        let list: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|(t, why)| format!("{} ({})", code_span(t), escape(why)))
+            .collect();
+        tables_doc.push(format!("Tables without types: {}.", list.join("; ")));
+    }
+    let tables_doc = docs(&tables_doc);
+    quote! {
+        #datastack_doc
+        pub const DATASTACK: &str = #datastack;
+        #version_doc
+        pub const VERSION: ::core::option::Option<u32> = #version;
+        #tables_doc
+        pub const TABLES: &[&str] = &[#(#tables),*];
+    }
+}
+
+/// The Rust type of a value, as seen from the datastack's scope (`prefix` is empty there and
+/// `super::` inside a table module).
+fn value_type(ty: &ValueType, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    let prefix = &paths.up;
+    match ty {
+        ValueType::AnnotationId => quote!(#p::AnnotationId),
+        ValueType::RootId => quote!(#p::RootId),
+        ValueType::SupervoxelId => quote!(#p::SupervoxelId),
+        ValueType::Int64 => quote!(::core::primitive::i64),
+        ValueType::Int32 => quote!(::core::primitive::i32),
+        ValueType::Float32 => quote!(::core::primitive::f32),
+        ValueType::Bool => quote!(::core::primitive::bool),
+        ValueType::String => quote!(::std::string::String),
+        ValueType::Timestamp => quote!(#p::Timestamp),
+        ValueType::Position => quote!(#p::Position),
+        ValueType::Enum(name, _) => {
+            let name = ident(name);
+            quote!(#prefix #name)
+        }
+    }
+}
+
+fn field_type(c: &ColumnPlan, paths: &Paths) -> TokenStream {
+    let ty = value_type(&c.ty, paths);
+    if c.column.nullable {
+        quote!(::core::option::Option<#ty>)
+    } else {
+        ty
+    }
+}
+
+fn wire_label(c: &ColumnPlan) -> String {
+    match c.column.wire {
+        WireType::Position => format!(
+            "three `int32` columns `{0}_x`, `{0}_y`, `{0}_z`",
+            c.column.name
+        ),
+        WireType::Float32 => "`float` (float32)".to_string(),
+        WireType::Timestamp => "`timestamp[ns, tz=UTC]`".to_string(),
+        WireType::Utf8 => "`string`".to_string(),
+        w => format!("`{}`", w.as_str()),
+    }
+}
+
+/// The doc of a row field.
+pub fn column_doc(c: &ColumnPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = c.column.description_with(escape) {
+        lines.push(d);
+    }
+    let mut facts = format!(
+        "Column `{}`; CAVE type: {}; wire: {}",
+        c.column.name,
+        c.cave_type,
+        wire_label(c)
+    );
+    if c.column.nullable {
+        facts.push_str("; may be null");
+    }
+    if c.column.name == "superceded_id" {
+        facts.push_str(" (always `None` in joined rows: joins drop this column)");
+    }
+    facts.push('.');
+    lines.push(facts);
+    lines
+}
+
+/// The doc of a row struct.
+pub fn table_doc(table: &TablePlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut first = format!("A row of table `{}`", table.name);
+    match table.meta.description.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => {
+            first.push_str(": ");
+            first.push_str(&escape(d));
+        }
+        _ => first.push('.'),
+    }
+    lines.push(first);
+    let [x, y, z] = table.meta.voxel_resolution;
+    lines.push(format!(
+        "Schema type `{}`; positions in voxels of {x} × {y} × {z} nm.",
+        table.schema_type
+    ));
+    if let Some(target) = &table.target {
+        lines.push(format!(
+            "A reference table: each row annotates a row of `{}` (`target_id` = its `id`). \
+             Queries join the two, so each row carries its target in `{}`, and filters may use \
+             the target's columns.",
+            target.table,
+            target.field.trim_start_matches("r#")
+        ));
+    }
+    if let Some(why) = &table.unmerged_reason {
+        lines.push(format!(
+            "A reference table queried without its target: {}.",
+            escape(why)
+        ));
+    }
+    if let Some(notice) = table.meta.notice_text.as_deref().map(str::trim)
+        && !notice.is_empty()
+    {
+        lines.push(format!("Owner's notice: {}", escape(notice)));
+    }
+    lines.push(format!("Query it with `{}::filter()`.", table.rust_name));
+    lines
+}
+
+fn table_items(
+    plan: &Plan,
+    table: &TablePlan,
+    runtime: &TokenStream,
+    paths: &Paths,
+    inner: &Paths,
+) -> TokenStream {
+    let p = &inner.p;
+    let name = ident(&table.rust_name);
+    let module = ident(&table.module);
+    let struct_doc = docs(&table_doc(table));
+    let fields = table.columns.iter().map(|c| {
+        let f = ident(&c.field);
+        let ty = field_type(c, paths);
+        let d = docs(&column_doc(c));
+        quote!(#d pub #f: #ty,)
+    });
+    let target_field = table.target.as_ref().map(|t| {
+        let f = ident(&t.field);
+        let ty = ident(&t.rust_name);
+        let d = doc(&format!(
+            "The `{}` row this annotation refers to (its `id` is `target_id`), joined by the \
+             server. Its `superceded_id` is `None`: joins drop that column.",
+            t.table
+        ));
+        quote!(#d pub #f: #ty,)
+    });
+
+    let table_name = lit(&table.name);
+    let schema_type = lit(&table.schema_type);
+    let datastack = lit(&plan.datastack);
+    let version = version_tokens(plan.version);
+    let [rx, ry, rz] = table.meta.voxel_resolution.map(Literal::f64_unsuffixed);
+    let column_infos = table.columns.iter().map(|c| {
+        let n = lit(&c.column.name);
+        let wire = format_ident!("{}", wire_variant(c.column.wire));
+        let role = format_ident!("{}", role_variant(c.column.role));
+        let nullable = c.column.nullable;
+        quote!(#p::ColumnInfo::new(#n, #p::WireType::#wire, #nullable, #p::ColumnRole::#role))
+    });
+    let wire_names = table.columns.iter().map(|c| lit(&c.column.name));
+    let target_const = match &table.target {
+        Some(t) => {
+            let n = lit(&t.table);
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    let decode = decode_fn(table, inner);
+    let filter_doc = doc(&format!(
+        "Start a query of `{}`: chain filters, then run it with `.query(&client)`.",
+        table.name
+    ));
+    let module_items = module_items(table, inner);
+    let module_doc = doc(&format!(
+        "The filter builder and column list of table `{}`.",
+        table.name
+    ));
+    quote! {
+        #struct_doc
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #name {
+            #(#fields)*
+            #target_field
+        }
+
+        impl #name {
+            #filter_doc
+            pub fn filter() -> #module::Filter {
+                #module::Filter::new()
+            }
+        }
+
+        #module_doc
+        pub mod #module {
+            use #runtime::__private as rt;
+
+        impl #p::Table for super::#name {
+            const NAME: &'static str = #table_name;
+            const SCHEMA_TYPE: &'static str = #schema_type;
+            const DATASTACK: &'static str = #datastack;
+            const VERSION: ::core::option::Option<u32> = #version;
+            const VOXEL_RESOLUTION: [f64; 3] = [#rx, #ry, #rz];
+            const COLUMNS: &'static [#p::ColumnInfo] = &[#(#column_infos),*];
+            const WIRE_NAMES: &'static [&'static str] = &[#(#wire_names),*];
+            const TARGET: ::core::option::Option<&'static str> = #target_const;
+        }
+
+        #decode
+
+            #module_items
+        }
+    }
+}
+
+fn version_tokens(version: Option<u32>) -> TokenStream {
+    match version.map(Literal::u32_unsuffixed) {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn wire_variant(w: WireType) -> &'static str {
+    match w {
+        WireType::Int64 => "Int64",
+        WireType::Int32 => "Int32",
+        WireType::Float32 => "Float32",
+        WireType::Bool => "Bool",
+        WireType::Utf8 => "Utf8",
+        WireType::Timestamp => "Timestamp",
+        WireType::Position => "Position",
+    }
+}
+
+fn role_variant(r: ColumnRole) -> &'static str {
+    match r {
+        ColumnRole::AnnotationId => "AnnotationId",
+        ColumnRole::RootId => "RootId",
+        ColumnRole::SupervoxelId => "SupervoxelId",
+        ColumnRole::Position => "Position",
+        ColumnRole::ReferenceTarget => "ReferenceTarget",
+        ColumnRole::Bookkeeping => "Bookkeeping",
+        ColumnRole::Payload => "Payload",
+    }
+}
+
+/// `superceded_id` may be missing: joins drop it.
+fn may_be_absent(c: &ColumnPlan) -> bool {
+    c.column.name == "superceded_id" && c.column.role == ColumnRole::Bookkeeping
+}
+
+fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    let up = &paths.up;
+    let name = ident(&table.rust_name);
+    let n = table.columns.len();
+    let n_lit = Literal::usize_unsuffixed(n);
+    let names: Vec<Ident> = (0..n).map(|i| format_ident!("n{}", i)).collect();
+    let cols: Vec<Ident> = (0..n).map(|i| format_ident!("c{}", i)).collect();
+    let opens = table.columns.iter().enumerate().map(|(i, c)| {
+        let reader = format_ident!(
+            "{}",
+            match c.column.wire {
+                WireType::Int64 => "Int64Column",
+                WireType::Int32 => "Int32Column",
+                WireType::Float32 => "Float32Column",
+                WireType::Bool => "BoolColumn",
+                WireType::Utf8 => "Utf8Column",
+                WireType::Timestamp => "TimestampColumn",
+                WireType::Position => "PositionColumn",
+            }
+        );
+        let (col, nm) = (&cols[i], &names[i]);
+        if may_be_absent(c) {
+            quote!(let #col = #p::#reader::open_if_present(batch, #nm)?;)
+        } else {
+            quote!(let #col = #p::#reader::open(batch, #nm)?;)
+        }
+    });
+    let values = table.columns.iter().enumerate().map(|(i, c)| {
+        let f = ident(&c.field);
+        let v = value_expr(c, &cols[i], paths);
+        quote!(#f: #v,)
+    });
+    let table_name = lit(&table.name);
+    let (target_decode, target_loop, target_field) = match &table.target {
+        Some(t) => {
+            let target = ident(&t.rust_name);
+            let field = ident(&t.field);
+            let wire = t.wire_names.iter().map(|w| lit(w));
+            (
+                quote! {
+                    let targets = <#up #target as #p::Row>::decode(batch, &[#(#wire),*])?;
+                },
+                quote!(for (row, target_row) in targets.into_iter().enumerate()),
+                quote!(#field: target_row,),
+            )
+        }
+        None => (
+            TokenStream::new(),
+            quote!(for row in 0..batch.num_rows()),
+            TokenStream::new(),
+        ),
+    };
+    quote! {
+        impl #p::Row for #up #name {
+            fn decode_into(
+                batch: &#p::Batch<'_>,
+                names: &[&str],
+                rows: &mut ::std::vec::Vec<Self>,
+            ) -> ::core::result::Result<(), #p::DecodeError> {
+                let &[#(#names),*] = names else {
+                    return ::core::result::Result::Err(#p::names_error(#table_name, #n_lit, names.len()));
+                };
+                #(#opens)*
+                #target_decode
+                rows.reserve(batch.num_rows());
+                #target_loop {
+                    rows.push(Self {
+                        #(#values)*
+                        #target_field
+                    });
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+    }
+}
+
+/// The expression that reads column `c` (reader `col`) at `row`.
+fn value_expr(c: &ColumnPlan, col: &Ident, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    if may_be_absent(c) {
+        return quote!(#col.as_ref().and_then(|c| c.optional(row)).map(#p::AnnotationId));
+    }
+    let required = !c.column.nullable;
+    let wrap = |inner: TokenStream| -> (TokenStream, TokenStream) {
+        // (required form, optional form) of a conversion of the raw value.
+        (
+            quote!(#inner(#col.required(row)?)),
+            quote!(#col.optional(row).map(#inner)),
+        )
+    };
+    let up = &paths.up;
+    let (req, opt) = match &c.ty {
+        ValueType::AnnotationId => wrap(quote!(#p::AnnotationId)),
+        ValueType::RootId => wrap(quote!(#p::RootId)),
+        ValueType::SupervoxelId => wrap(quote!(#p::SupervoxelId)),
+        ValueType::Int64
+        | ValueType::Int32
+        | ValueType::Float32
+        | ValueType::Bool
+        | ValueType::Position => (quote!(#col.required(row)?), quote!(#col.optional(row))),
+        ValueType::Timestamp => (quote!(#col.required(row)?), quote!(#col.optional(row)?)),
+        ValueType::String => (
+            quote!(::std::borrow::ToOwned::to_owned(#col.required(row)?)),
+            quote!(#col.optional(row).map(::std::borrow::ToOwned::to_owned)),
+        ),
+        ValueType::Enum(name, repr) => {
+            let e = ident(name);
+            let e = quote!(#up #e);
+            match repr {
+                EnumRepr::Int32 => (
+                    quote!(#e::from_wire(::core::primitive::i64::from(#col.required(row)?))),
+                    quote!(#col.optional(row).map(|v| #e::from_wire(::core::primitive::i64::from(v)))),
+                ),
+                EnumRepr::Utf8 | EnumRepr::Int64 => wrap(quote!(#e::from_wire)),
+            }
+        }
+    };
+    if required { req } else { opt }
+}
+
+fn side_tokens(side: Side, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    match side {
+        Side::Table => quote!(#p::Side::Table),
+        Side::Target => quote!(#p::Side::Target),
+    }
+}
+
+/// The doc of a filter method.
+pub fn filter_doc(table: &TablePlan, m: &FilterMethod) -> String {
+    let column = match (m.side, &table.target) {
+        (Side::Target, Some(t)) => {
+            format!("the `{}` of the referenced `{}` row", m.column, t.table)
+        }
+        _ => format!("`{}`", m.column),
+    };
+    match m.kind {
+        FilterKind::Equal => format!("Keep rows whose {column} equals `value`."),
+        FilterKind::In => format!("Keep rows whose {column} is one of `values`."),
+        FilterKind::NotIn => format!(
+            "Keep rows whose {column} is none of `values` (sent, as caveclient sends it, in \
+             `filter_notin_dict`)."
+        ),
+        FilterKind::Greater => format!("Keep rows whose {column} is greater than `value`."),
+        FilterKind::GreaterEqual => {
+            format!("Keep rows whose {column} is greater than or equal to `value`.")
+        }
+        FilterKind::Less => format!("Keep rows whose {column} is less than `value`."),
+        FilterKind::LessEqual => {
+            format!("Keep rows whose {column} is less than or equal to `value`.")
+        }
+        FilterKind::Regex => {
+            format!("Keep rows whose {column} matches the PostgreSQL regular expression `pattern`.")
+        }
+        FilterKind::Spatial => format!(
+            "Keep rows whose {column} lies in the box from `min` to `max` (inclusive), in voxels \
+             of the table's resolution."
+        ),
+    }
+}
+
+fn filter_method(table: &TablePlan, m: &FilterMethod, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    let name = ident(&m.name);
+    let d = doc(&filter_doc(table, m));
+    let side = side_tokens(m.side, paths);
+    let col = lit(&m.column);
+    let is_str = m.ty == ValueType::String;
+    let ty = if is_str {
+        quote!(::core::primitive::str)
+    } else {
+        value_type(&m.ty, paths)
+    };
+    let (value_param, value_ref) = if is_str {
+        (quote!(&#ty), quote!(value))
+    } else {
+        (quote!(#ty), quote!(&value))
+    };
+    let values_param =
+        quote!(values: impl ::core::iter::IntoIterator<Item = impl ::core::borrow::Borrow<#ty>>);
+    let compare = |op: &str| {
+        let op = format_ident!("{}", op);
+        (
+            quote!(value: #value_param),
+            quote!(compare(#side, #col, #p::Compare::#op, #value_ref)),
+        )
+    };
+    let (params, call) = match m.kind {
+        FilterKind::Equal => (
+            quote!(value: #value_param),
+            quote!(equal(#side, #col, #value_ref)),
+        ),
+        FilterKind::In => (values_param, quote!(is_in::<#ty, _>(#side, #col, values))),
+        FilterKind::NotIn => (values_param, quote!(not_in::<#ty, _>(#side, #col, values))),
+        FilterKind::Greater => compare("Greater"),
+        FilterKind::GreaterEqual => compare("GreaterEqual"),
+        FilterKind::Less => compare("Less"),
+        FilterKind::LessEqual => compare("LessEqual"),
+        FilterKind::Regex => (
+            quote!(pattern: &::core::primitive::str),
+            quote!(regex(#side, #col, pattern)),
+        ),
+        FilterKind::Spatial => (
+            quote!(min: [::core::primitive::i32; 3], max: [::core::primitive::i32; 3]),
+            quote!(bbox(#side, #col, min, max)),
+        ),
+    };
+    quote! {
+        #d
+        #[inline]
+        pub fn #name(self, #params) -> Self {
+            Self { inner: self.inner.#call }
+        }
+    }
+}
+
+fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    let row = ident(&table.rust_name);
+    let methods = table.filters.iter().map(|m| filter_method(table, m, paths));
+    let filter_doc = doc(&format!(
+        "A query of `{}` under construction: one method per filter, then `.query(&client)`.",
+        table.name
+    ));
+    let variants = table.select.iter().map(|s| {
+        let v = ident(&s.variant);
+        let d = doc(&match (s.side, &table.target) {
+            (Side::Target, Some(t)) => {
+                format!("Column `{}` of the referenced `{}` row.", s.column, t.table)
+            }
+            _ => format!("Column `{}`.", s.column),
+        });
+        quote!(#d #v,)
+    });
+    let name_arms = table.select.iter().map(|s| {
+        let v = ident(&s.variant);
+        let c = lit(&s.column);
+        let side = side_tokens(s.side, paths);
+        quote!(Column::#v => (#side, #c),)
+    });
+    quote! {
+        #filter_doc
+        #[derive(Debug, Clone)]
+        #[must_use = "a filter does nothing until it is run with `.query(&client)`"]
+        pub struct Filter {
+            inner: #p::Query<super::#row>,
+        }
+
+        impl ::core::default::Default for Filter {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl Filter {
+            /// A query of the whole table.
+            pub fn new() -> Self {
+                Self { inner: #p::Query::new() }
+            }
+
+            #(#methods)*
+
+            /// At most `n` rows (the runtime pages past the server's row cap).
+            #[inline]
+            pub fn limit(self, n: u64) -> Self {
+                Self { inner: self.inner.limit(n) }
+            }
+
+            /// Skip the first `n` rows.
+            #[inline]
+            pub fn offset(self, n: u64) -> Self {
+                Self { inner: self.inner.offset(n) }
+            }
+
+            /// Positions in this resolution (nm per unit) instead of the table's voxels.
+            #[inline]
+            pub fn desired_resolution(self, nm_per_unit: [f64; 3]) -> Self {
+                Self { inner: self.inner.desired_resolution(nm_per_unit) }
+            }
+
+            /// Query the table as it was at `timestamp` (a live query), not at a version.
+            #[inline]
+            pub fn timestamp(self, timestamp: #p::Timestamp) -> Self {
+                Self { inner: self.inner.timestamp(timestamp) }
+            }
+
+            /// Query materialization version `v`.
+            #[inline]
+            pub fn version(self, v: u32) -> Self {
+                Self { inner: self.inner.version(v) }
+            }
+
+            /// About `n` randomly sampled rows.
+            #[inline]
+            pub fn random_sample(self, n: u64) -> Self {
+                Self { inner: self.inner.random_sample(n) }
+            }
+
+            /// Only these columns: the rows are then not whole rows, so the result is a
+            /// selection, run for untyped results.
+            pub fn select(
+                self,
+                columns: impl ::core::iter::IntoIterator<Item = Column>,
+            ) -> #p::Selection<super::#row> {
+                self.inner.select(columns.into_iter().map(Column::side_and_name).collect())
+            }
+
+            /// The query collected so far.
+            pub fn into_query(self) -> #p::Query<super::#row> {
+                self.inner
+            }
+
+            /// Run the query and decode its rows (every page past the server's row cap).
+            pub async fn query(
+                self,
+                client: &#p::Client,
+            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
+                client.query(self.inner).await
+            }
+
+            /// Run the query live, on the table as it was at `timestamp`.
+            pub async fn live_query(
+                self,
+                client: &#p::Client,
+                timestamp: #p::Timestamp,
+            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
+                client.live_query(self.inner, timestamp).await
+            }
+        }
+
+        impl ::core::convert::From<Filter> for #p::Query<super::#row> {
+            fn from(filter: Filter) -> Self {
+                filter.inner
+            }
+        }
+
+        /// The columns of the table, for `Filter::select`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Column {
+            #(#variants)*
+        }
+
+        impl Column {
+            /// Which table of the query the column is on, and its name.
+            pub const fn side_and_name(self) -> (#p::Side, &'static str) {
+                match self {
+                    #(#name_arms)*
+                }
+            }
+        }
+    }
+}
+
+fn enum_items(e: &EnumPlan, paths: &Paths) -> TokenStream {
+    let p = &paths.p;
+    let name = ident(&e.rust_name);
+    let other = ident(OTHER_VARIANT);
+    let mut lines = Vec::new();
+    lines.push(match &e.doc {
+        Some(d) if !d.trim().is_empty() => escape(d),
+        _ => "The values of a column.".to_string(),
+    });
+    let users: Vec<String> = e
+        .used_by
+        .iter()
+        .map(|(t, c)| format!("`{t}.{c}`"))
+        .collect();
+    lines.push(format!("Used by {}.", users.join(", ")));
+    lines.push(format!(
+        "Values the snapshot does not know decode as `{}::{}`, so a server that adds values \
+         before the snapshot is refreshed still decodes.",
+        e.rust_name, OTHER_VARIANT
+    ));
+    let enum_doc = docs(&lines);
+    let variants = e.variants.iter().map(|v| {
+        let id = ident(&v.ident);
+        let mut d = code_span(&v.value.to_string());
+        if let Some(text) = v.doc.as_deref().filter(|t| !t.trim().is_empty()) {
+            d.push_str(": ");
+            d.push_str(&escape(text));
+        }
+        let d = doc(&d);
+        quote!(#d #id,)
+    });
+    let known = e.variants.iter().map(|v| {
+        let id = ident(&v.ident);
+        quote!(Self::#id)
+    });
+    let (other_ty, as_wire, from_wire, display, from_str, operand) = match e.repr {
+        EnumRepr::Utf8 => {
+            let to_arms = e.variants.iter().map(|v| {
+                let id = ident(&v.ident);
+                let s = lit(&v.value.to_string());
+                quote!(Self::#id => #s,)
+            });
+            let from_arms = e.variants.iter().map(|v| {
+                let id = ident(&v.ident);
+                let s = lit(&v.value.to_string());
+                quote!(#s => Self::#id,)
+            });
+            (
+                quote!(::std::string::String),
+                quote! {
+                    /// The value as the server sends it.
+                    pub fn as_str(&self) -> &::core::primitive::str {
+                        match self {
+                            #(#to_arms)*
+                            Self::#other(value) => value,
+                        }
+                    }
+                },
+                quote! {
+                    /// The variant of a value as the server sends it (`Other` when unknown).
+                    pub fn from_wire(value: &::core::primitive::str) -> Self {
+                        match value {
+                            #(#from_arms)*
+                            other => Self::#other(::std::borrow::ToOwned::to_owned(other)),
+                        }
+                    }
+                },
+                quote!(f.write_str(self.as_str())),
+                quote! {
+                    type Err = ::core::convert::Infallible;
+                    fn from_str(s: &::core::primitive::str) -> ::core::result::Result<Self, Self::Err> {
+                        ::core::result::Result::Ok(Self::from_wire(s))
+                    }
+                },
+                quote!(#p::FilterOperand::to_filter_value(self.as_str())),
+            )
+        }
+        EnumRepr::Int32 | EnumRepr::Int64 => {
+            let to_arms = e.variants.iter().map(|v| {
+                let id = ident(&v.ident);
+                let n = Literal::i64_unsuffixed(match v.value {
+                    EnumValue::Int(i) => i,
+                    EnumValue::Str(_) => 0,
+                });
+                quote!(Self::#id => #n,)
+            });
+            let from_arms = e.variants.iter().map(|v| {
+                let id = ident(&v.ident);
+                let n = Literal::i64_unsuffixed(match v.value {
+                    EnumValue::Int(i) => i,
+                    EnumValue::Str(_) => 0,
+                });
+                quote!(#n => Self::#id,)
+            });
+            (
+                quote!(::core::primitive::i64),
+                quote! {
+                    /// The value as the server sends it.
+                    pub fn value(&self) -> ::core::primitive::i64 {
+                        match self {
+                            #(#to_arms)*
+                            Self::#other(value) => *value,
+                        }
+                    }
+                },
+                quote! {
+                    /// The variant of a value as the server sends it (`Other` when unknown).
+                    pub fn from_wire(value: ::core::primitive::i64) -> Self {
+                        match value {
+                            #(#from_arms)*
+                            other => Self::#other(other),
+                        }
+                    }
+                },
+                quote!(::core::fmt::Display::fmt(&self.value(), f)),
+                quote! {
+                    type Err = ::core::num::ParseIntError;
+                    fn from_str(s: &::core::primitive::str) -> ::core::result::Result<Self, Self::Err> {
+                        ::core::result::Result::Ok(Self::from_wire(s.trim().parse()?))
+                    }
+                },
+                quote!(#p::FilterOperand::to_filter_value(&self.value())),
+            )
+        }
+    };
+    quote! {
+        #enum_doc
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#variants)*
+            /// A value the snapshot does not know.
+            #other(#other_ty),
+        }
+
+        impl #name {
+            /// The values the snapshot knows, in its order.
+            pub const KNOWN: &'static [Self] = &[#(#known),*];
+
+            #as_wire
+
+            #from_wire
+        }
+
+        impl ::core::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #display
+            }
+        }
+
+        impl ::core::str::FromStr for #name {
+            #from_str
+        }
+
+        impl #p::FilterOperand for #name {
+            fn to_filter_value(&self) -> #p::FilterValue {
+                #operand
+            }
+        }
+    }
+}
