@@ -232,7 +232,7 @@ fn main() -> ExitCode {
     // is printed has them escaped.
     match run(command) {
         Ok((text, status)) => {
-            let text = cave_schema::untrusted::printable(&text);
+            let text = cave_wire::untrusted::printable(&text);
             // A closed pipe (`| head`) is the reader's choice, not an error.
             let mut stdout = std::io::stdout().lock();
             match stdout
@@ -248,7 +248,7 @@ fn main() -> ExitCode {
             }
         }
         Err(message) => {
-            eprintln!("error: {}", cave_schema::untrusted::printable(&message));
+            eprintln!("error: {}", cave_wire::untrusted::printable(&message));
             error_status
         }
     }

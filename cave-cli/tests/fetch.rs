@@ -12,9 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cave_cli::fetch::{
-    Client, FetchConfig, FetchError, Progress, Timeouts, Token, TokenSource, check_snapshot,
+    FetchConfig, FetchError, FoundToken, Progress, Token, TokenSource, check_snapshot,
     fetch_snapshot, find_token,
 };
+use cave_runtime::Timeouts;
+use cave_runtime::blocking::Client;
 use cave_schema::Snapshot;
 use cave_schema::snapshot::{Provenance, SnapshotKind};
 use serde_json::{Value, json};
@@ -176,10 +178,19 @@ fn config(base: &str, datastack: &str) -> FetchConfig {
     c.token = find_token(Some("test-token"), None, None, base).unwrap();
     c.timeouts = Timeouts {
         connect: Duration::from_secs(5),
-        read: Duration::from_secs(10),
-        total: Duration::from_secs(30),
+        idle: Duration::from_secs(10),
+        request: Duration::from_secs(30),
+        query: Duration::from_secs(30),
     };
     c
+}
+
+/// The client a fetch of `minnie65_public` from `base` uses, with `token`; its `info()` is a
+/// GET of `{base}/info/api/v2/datastack/full/minnie65_public`.
+fn fetch_client(base: &str, token: Option<FoundToken>) -> Client {
+    let mut c = FetchConfig::new(base, "minnie65_public");
+    c.token = token;
+    c.client().expect("a client")
 }
 
 /// A fetch of minnie65_public into a copy of the committed snapshot whose server fails as
@@ -221,24 +232,24 @@ fn unauthorized_names_url_status_message_and_a_token_hint_and_changes_nothing() 
     });
     let url = format!("{}/info/api/v2/datastack/full/minnie65_public", server.base);
     assert!(
-        text.contains(&format!("GET {url}: HTTP 401 Unauthorized")),
+        text.contains(&format!(
+            "GET {url}: HTTP 401 no_token: Unauthorized - No Token Provided"
+        )),
         "{text}"
     );
     assert!(
-        text.contains("Unauthorized - No Token Provided (no_token)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("hint: the token from --token was refused"),
+        text.contains("hint: the token given (`--token`") && text.contains("was refused"),
         "{text}"
     );
     assert!(!text.contains("test-token"), "{text}");
 
     // Without a token the hint says how to give one.
-    let client = Client::new(None, Timeouts::default());
-    let e = client.get_json(&url).unwrap_err().to_string();
+    let e = fetch_client(&server.base, None)
+        .info()
+        .unwrap_err()
+        .to_string();
     assert!(
-        e.contains("the server wants a token: pass --token, set CAVE_TOKEN"),
+        e.contains("no token was sent: give one (`--token`") && e.contains("set CAVE_TOKEN"),
         "{e}"
     );
 }
@@ -251,13 +262,12 @@ fn forbidden_carries_the_terms_of_service_link() {
             json!({"error": "missing_tos", "message": "Need to accept Terms of Service to access resource.", "data": {"tos_id": 2, "tos_form_url": "https://auth.example/api/v1/tos/2/accept"}}),
         )
     });
-    let client = Client::new(None, Timeouts::default());
-    let e = client
-        .get_json(&format!("{}/x", server.base))
+    let e = fetch_client(&server.base, None)
+        .info()
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("HTTP 403 Forbidden: Need to accept Terms of Service"),
+        e.contains("HTTP 403 missing_tos: Need to accept Terms of Service"),
         "{e}"
     );
     assert!(
@@ -304,7 +314,9 @@ fn wrapped_500_shows_the_servers_message_not_the_traceback() {
         server.base
     );
     assert!(
-        text.contains(&format!("GET {url}: HTTP 500 Internal Server Error: 404 Not Found: version 9 not found in minnie65_phase3_v1")),
+        text.contains(&format!(
+            "GET {url}: HTTP 500: 404 Not Found: version 9 not found in minnie65_phase3_v1"
+        )),
         "{text}"
     );
     assert!(
@@ -335,9 +347,15 @@ fn a_failure_after_the_first_requests_still_changes_nothing() {
         "{}/materialize/api/v3/datastack/minnie65_public/version/1300/tables/metadata",
         server.base
     );
-    assert!(text.contains(&format!("GET {url}: HTTP 403 Forbidden: Missing permission: view for dataset minnie65_phase3 (missing_permission)")), "{text}");
     assert!(
-        text.contains("hint: the token from --token lacks permission"),
+        text.contains(&format!(
+            "GET {url}: HTTP 403 missing_permission: Missing permission: view for dataset \
+             minnie65_phase3"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("is valid but its account may not read this dataset"),
         "{text}"
     );
 }
@@ -345,7 +363,15 @@ fn a_failure_after_the_first_requests_still_changes_nothing() {
 #[test]
 fn malformed_json_names_the_url_and_quotes_the_start() {
     let (text, server) = info_then(|_| reply(200, "<html><body>Sign in</body></html>"));
-    assert!(text.contains(&format!("GET {}/materialize/api/v3/datastack/minnie65_public/metadata?expired=True: expected JSON, found `<html><body>Sign in</body></html>`", server.base)), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}/materialize/api/v3/datastack/minnie65_public/metadata?expired=True: unexpected \
+             response: expected JSON, got `<html><body>Sign in</body></html>`",
+            server.base
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("--local-server"), "{text}");
 
     let (text, _) = info_then(|_| reply(200, r#"[{"version": 1300, "time_st"#));
     assert!(text.contains("expected JSON"), "{text}");
@@ -355,7 +381,9 @@ fn malformed_json_names_the_url_and_quotes_the_start() {
 fn json_of_the_wrong_shape_says_what_was_expected_where() {
     let (text, _) = info_then(|_| json_reply(200, json!({"versions": []})));
     assert!(
-        text.contains("expected a list of version objects, found an object"),
+        text.contains(
+            "not a list of version records: at $: invalid type: map, expected a sequence"
+        ),
         "{text}"
     );
 
@@ -370,7 +398,7 @@ fn json_of_the_wrong_shape_says_what_was_expected_where() {
         }
     });
     assert!(
-        text.contains("at [0].time_stamp: expected a timestamp, found a string `\"13 Jan 2025\"`"),
+        text.contains("at [0].time_stamp: expected a timestamp, found `13 Jan 2025`"),
         "{text}"
     );
 }
@@ -392,12 +420,15 @@ fn unreachable_server_is_reported_quickly_and_changes_nothing() {
     )
     .unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(5));
-    assert!(matches!(err, FetchError::Unreachable { .. }), "{err:?}");
+    assert!(
+        matches!(&err, FetchError::Request { error, .. } if error.status().is_none()),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(
         text.contains(&format!(
-            "GET {base}/info/api/v2/datastack/full/minnie65_public: connection refused"
-        )),
+            "GET {base}/info/api/v2/datastack/full/minnie65_public: cannot connect"
+        )) && text.contains("Connection refused"),
         "{text}"
     );
     assert_eq!(contents(tmp.path()), before);
@@ -409,19 +440,15 @@ fn a_slow_server_times_out() {
         delay: Duration::from_secs(3),
         ..json_reply(200, json!([]))
     });
-    let client = Client::new(
-        None,
-        Timeouts {
-            connect: Duration::from_secs(2),
-            read: Duration::from_millis(300),
-            total: Duration::from_secs(30),
-        },
-    );
-    let e = client
-        .get_json(&format!("{}/slow", server.base))
-        .unwrap_err();
-    assert!(matches!(e, FetchError::Timeout { .. }), "{e:?}");
-    assert!(e.to_string().contains("/slow: timed out"), "{e}");
+    let mut c = FetchConfig::new(&server.base, "minnie65_public");
+    c.timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        idle: Duration::from_millis(300),
+        request: Duration::from_secs(30),
+        query: Duration::from_secs(30),
+    };
+    let e = c.client().unwrap().info().unwrap_err();
+    assert!(e.to_string().contains("minnie65_public: timed out"), "{e}");
 }
 
 #[test]
@@ -432,7 +459,7 @@ fn gzip_answers_are_decoded() {
                 .is_some_and(|v| v.contains("gzip"))
         );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(json!({"synapse": [1, 2, 3]}).to_string().as_bytes())
+        gz.write_all(json!({"synapse_table": "synapses"}).to_string().as_bytes())
             .unwrap();
         Reply {
             headers: vec![("Content-Encoding", "gzip".into())],
@@ -440,9 +467,8 @@ fn gzip_answers_are_decoded() {
             ..reply(200, "")
         }
     });
-    let client = Client::new(None, Timeouts::default());
-    let v = client.get_json(&format!("{}/x", server.base)).unwrap();
-    assert_eq!(v, json!({"synapse": [1, 2, 3]}));
+    let info = fetch_client(&server.base, None).info().unwrap();
+    assert_eq!(info.synapse_table.as_deref(), Some("synapses"));
 }
 
 #[test]
@@ -450,7 +476,7 @@ fn gateway_errors_are_retried_and_redirects_reported() {
     let calls = Arc::new(Mutex::new(0));
     let c = calls.clone();
     let server = FakeServer::start(move |r| {
-        if r.path == "/login" {
+        if r.path.ends_with("/login") {
             return Reply {
                 headers: vec![("Location", "https://auth.example/authorize".into())],
                 ..reply(302, "")
@@ -461,23 +487,19 @@ fn gateway_errors_are_retried_and_redirects_reported() {
         if *n <= 2 {
             json_reply(503, json!({"message": "busy"}))
         } else {
-            json_reply(200, json!([2, 3]))
+            json_reply(200, json!({"soma_table": "nuclei"}))
         }
     });
-    let client = Client::new(None, Timeouts::default());
-    assert_eq!(
-        client.get_json(&format!("{}/x", server.base)).unwrap(),
-        json!([2, 3])
-    );
+    let info = fetch_client(&server.base, None).info().unwrap();
+    assert_eq!(info.soma_table.as_deref(), Some("nuclei"));
     assert_eq!(*calls.lock().unwrap(), 3);
-    let e = client
-        .get_json(&format!("{}/login", server.base))
-        .unwrap_err()
-        .to_string();
+    let mut c = FetchConfig::new(&server.base, "login");
+    c.token = None;
+    let e = c.client().unwrap().info().unwrap_err().to_string();
     assert!(
         e.contains("HTTP 302")
             && e.contains("redirected to https://auth.example/authorize")
-            && e.contains("--token"),
+            && e.contains("the token is missing or refused"),
         "{e}"
     );
 }
@@ -607,7 +629,7 @@ fn the_token_goes_as_bearer_header_and_cookie_and_never_into_debug_or_errors() {
     });
     let mut cfg = FetchConfig::new(&server.base, "minnie65_public");
     cfg.token = find_token(Some(secret), Some("other"), None, &server.base).unwrap();
-    let client = Client::new(cfg.token.clone(), cfg.timeouts);
+    let client = cfg.client().unwrap();
     for shown in [
         format!("{cfg:?}"),
         format!("{client:?}"),
@@ -616,12 +638,7 @@ fn the_token_goes_as_bearer_header_and_cookie_and_never_into_debug_or_errors() {
         assert!(!shown.contains(secret), "{shown}");
         assert!(shown.contains("redacted"), "{shown}");
     }
-    let err = client
-        .get_json(&format!(
-            "{}/info/api/v2/datastack/full/minnie65_public",
-            server.base
-        ))
-        .unwrap_err();
+    let err = client.info().unwrap_err();
     for shown in [err.to_string(), format!("{err:?}")] {
         assert!(!shown.contains(secret), "{shown}");
     }
@@ -647,9 +664,7 @@ fn the_token_goes_as_bearer_header_and_cookie_and_never_into_debug_or_errors() {
     );
 
     // No token: neither header nor cookie.
-    Client::new(None, Timeouts::default())
-        .get_json(&format!("{}/x", server.base))
-        .unwrap_err();
+    fetch_client(&server.base, None).info().unwrap_err();
     let r = server.seen().pop().unwrap();
     assert!(
         r.header("authorization").is_none() && r.header("cookie").is_none(),
@@ -1177,7 +1192,7 @@ fn cli_check_exits_0_1_2_and_fetch_reports() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("connection refused") && !stderr.contains("cli-secret"),
+        stderr.contains("Connection refused") && !stderr.contains("cli-secret"),
         "{stderr}"
     );
 }
@@ -1197,7 +1212,7 @@ fn an_unreachable_materialization_server_suggests_local_server() {
         .to_string();
     assert!(
         err.contains(&format!(
-            "GET {dead}/materialize/api/v3/datastack/tiny/metadata?expired=True: connection refused"
+            "GET {dead}/materialize/api/v3/datastack/tiny/metadata?expired=True: cannot connect"
         )),
         "{err}"
     );

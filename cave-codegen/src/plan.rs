@@ -124,7 +124,7 @@ impl ValueType {
     }
 }
 
-pub use cave_schema::wire::FilterKind;
+pub use cave_wire::FilterKind;
 
 /// The method name suffix of a filter kind: `col`, `col_in`, ..., `col_bbox`.
 fn method_suffix(kind: FilterKind) -> &'static str {

@@ -10,10 +10,13 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
+
+use cave_wire::{DatastackInfo, TableMetadata, VersionInfo};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::error::Error;
-use crate::info::{DatastackInfo, TableMetadata, VersionInfo};
 use crate::query::{Query, Selection};
 use crate::result::{Batches, Rows};
 use crate::table::Table;
@@ -84,6 +87,16 @@ impl Client {
         self.block(self.inner.versions_metadata())?
     }
 
+    /// See [`crate::Client::all_versions_metadata`].
+    pub fn all_versions_metadata(&self) -> Result<Vec<VersionInfo>, Error> {
+        self.block(self.inner.all_versions_metadata())?
+    }
+
+    /// See [`crate::Client::version_metadata`].
+    pub fn version_metadata(&self, version: u32) -> Result<VersionInfo, Error> {
+        self.block(self.inner.version_metadata(version))?
+    }
+
     /// See [`crate::Client::timestamp`].
     pub fn timestamp(&self, version: u32) -> Result<DateTime<Utc>, Error> {
         self.block(self.inner.timestamp(version))?
@@ -101,6 +114,34 @@ impl Client {
         version: Option<u32>,
     ) -> Result<TableMetadata, Error> {
         self.block(self.inner.table_metadata(table, version))?
+    }
+
+    /// See [`crate::Client::tables_metadata`].
+    pub fn tables_metadata(&self, version: Option<u32>) -> Result<Vec<TableMetadata>, Error> {
+        self.block(self.inner.tables_metadata(version))?
+    }
+
+    /// See [`crate::Client::unique_string_values`].
+    pub fn unique_string_values(
+        &self,
+        table: &str,
+    ) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        self.block(self.inner.unique_string_values(table))?
+    }
+
+    /// See [`crate::Client::schema_types_all`].
+    pub fn schema_types_all(&self) -> Result<BTreeMap<String, Value>, Error> {
+        self.block(self.inner.schema_types_all())?
+    }
+
+    /// See [`crate::Client::schema_type`].
+    pub fn schema_type(&self, name: &str) -> Result<Value, Error> {
+        self.block(self.inner.schema_type(name))?
+    }
+
+    /// See [`crate::Client::local_server`].
+    pub fn local_server(&self) -> Result<String, Error> {
+        self.block(self.inner.local_server())?
     }
 
     /// See [`crate::Client::count`].

@@ -13,24 +13,26 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cave_schema::wire::segment;
+use cave_wire::paths::{self, Template, materialize::v2, materialize::v3};
+use cave_wire::{DatastackInfo, TableMetadata, VersionInfo};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::error::Error;
 use crate::http::{Http, RetryPolicy};
-use crate::info::{DatastackInfo, TableMetadata, VersionInfo};
 use crate::limits::{Limits, Timeouts};
 use crate::query::{Query, Spec};
 use crate::response;
 use crate::result::{Batches, Rows};
 use crate::stream::{self, Pager, RowStream};
 use crate::table::Table;
+use crate::token::FoundToken;
 
 /// The global CAVE server caveclient uses by default (API.md §0).
 pub const DEFAULT_SERVER: &str = "https://global.daf-apis.com";
@@ -63,6 +65,7 @@ pub struct ClientBuilder {
     server: String,
     local_server: Option<String>,
     token: Option<String>,
+    found_token: Option<Option<FoundToken>>,
     token_env: bool,
     token_home: Option<PathBuf>,
     version: Option<u32>,
@@ -82,6 +85,7 @@ impl ClientBuilder {
             server: DEFAULT_SERVER.to_string(),
             local_server: None,
             token: None,
+            found_token: None,
             token_env: true,
             token_home: std::env::home_dir(),
             version: None,
@@ -112,6 +116,13 @@ impl ClientBuilder {
     /// `chunkedgraph-secret.json`).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// A token already looked up with [`crate::token::find_token`] (or `None`: send no token),
+    /// so that auth hints can say where it came from; no other search is made.
+    pub fn found_token(mut self, token: Option<FoundToken>) -> Self {
+        self.found_token = Some(token);
         self
     }
 
@@ -225,18 +236,23 @@ impl ClientBuilder {
         if self.datastack.is_empty() {
             return Err(Error::Config("the datastack name is empty".into()));
         }
-        let env = if self.token_env {
-            std::env::var(cave_schema::token::TOKEN_ENV).ok()
-        } else {
-            None
+        let token = match self.found_token {
+            Some(found) => found,
+            None => {
+                let env = if self.token_env {
+                    std::env::var(crate::token::TOKEN_ENV).ok()
+                } else {
+                    None
+                };
+                crate::token::find_token(
+                    self.token.as_deref(),
+                    env.as_deref(),
+                    self.token_home.as_deref(),
+                    &self.server,
+                )
+                .map_err(|e| Error::Config(e.to_string()))?
+            }
         };
-        let token = cave_schema::token::find_token(
-            self.token.as_deref(),
-            env.as_deref(),
-            self.token_home.as_deref(),
-            &self.server,
-        )
-        .map_err(|e| Error::Config(e.to_string()))?;
         let http = Http::new(
             token,
             server.clone(),
@@ -346,18 +362,8 @@ impl Client {
         self.inner
             .info
             .get_or_try_init(|| async {
-                let url = format!(
-                    "{}/info/api/v2/datastack/full/{}",
-                    self.inner.server,
-                    segment(&self.inner.datastack)
-                );
-                let value = self.http().get_json(&url).await?;
-                serde_json::from_value(value).map_err(|e| {
-                    self.http().clean_error(Error::BadResponse {
-                        url,
-                        problem: format!("not a datastack info record: {e}"),
-                    })
-                })
+                let url = self.info_url();
+                self.get(url, "a datastack info record").await
             })
             .await
             .cloned()
@@ -374,10 +380,7 @@ impl Client {
                 let info = self.info().await?;
                 let bad = |problem: String| {
                     self.http().clean_error(Error::BadResponse {
-                        url: format!(
-                            "{}/info/api/v2/datastack/full/{}",
-                            self.inner.server, self.inner.datastack
-                        ),
+                        url: self.info_url(),
                         problem,
                     })
                 };
@@ -391,7 +394,7 @@ impl Client {
                     "local_server of the info record",
                     &advertised,
                     self.inner.allow_insecure_http,
-                    cave_schema::untrusted::is_loopback_url(&self.inner.server),
+                    cave_wire::untrusted::is_loopback_url(&self.inner.server),
                 )
                 .map_err(bad)
             })
@@ -399,39 +402,39 @@ impl Client {
             .cloned()
     }
 
-    async fn v3(&self) -> Result<String, Error> {
-        Ok(format!(
-            "{}/materialize/api/v3/datastack/{}",
-            self.local_server().await?,
-            segment(&self.inner.datastack)
-        ))
+    fn info_url(&self) -> String {
+        paths::info::DATASTACK_FULL.url(&self.inner.server, &[&self.inner.datastack])
     }
 
-    async fn v2(&self) -> Result<String, Error> {
-        Ok(format!(
-            "{}/materialize/api/v2/datastack/{}",
-            self.local_server().await?,
-            segment(&self.inner.datastack)
-        ))
+    /// A materialization endpoint of this datastack: `template` filled with the datastack,
+    /// then `rest`, on the local server.
+    async fn materialize_url(&self, template: Template, rest: &[&str]) -> Result<String, Error> {
+        let mut values = Vec::with_capacity(rest.len() + 1);
+        values.push(self.inner.datastack.as_str());
+        values.extend_from_slice(rest);
+        Ok(template.url(&self.local_server().await?, &values))
     }
 
+    /// GET `url` and read it as `T` (a record of `cave_wire::records`, or plain JSON).
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         url: String,
         what: &str,
     ) -> Result<T, Error> {
         let value = self.http().get_json(&url).await?;
-        serde_json::from_value(value).map_err(|e| {
-            self.http().clean_error(Error::BadResponse {
-                url,
-                problem: format!("not {what}: {e}"),
-            })
+        cave_wire::from_json(value).map_err(|e| self.bad_record(url, what, e))
+    }
+
+    fn bad_record(&self, url: String, what: &str, e: cave_wire::RecordError) -> Error {
+        self.http().clean_error(Error::BadResponse {
+            url,
+            problem: format!("not {what}: {e}"),
         })
     }
 
     /// The valid materialization versions, oldest first.
     pub async fn versions(&self) -> Result<Vec<u32>, Error> {
-        let url = format!("{}/versions?expired=False", self.v3().await?);
+        let url = self.materialize_url(v3::VERSIONS, &[]).await? + "?expired=False";
         let mut versions: Vec<u32> = self.get(url, "a list of versions").await?;
         versions.sort_unstable();
         Ok(versions)
@@ -439,7 +442,7 @@ impl Client {
 
     /// The newest valid version.
     pub async fn latest_version(&self) -> Result<u32, Error> {
-        let url = format!("{}/versions?expired=False", self.v3().await?);
+        let url = self.materialize_url(v3::VERSIONS, &[]).await? + "?expired=False";
         self.versions()
             .await?
             .into_iter()
@@ -452,7 +455,16 @@ impl Client {
 
     /// The valid versions with their timestamps, oldest first.
     pub async fn versions_metadata(&self) -> Result<Vec<VersionInfo>, Error> {
-        let url = format!("{}/metadata?expired=False", self.v3().await?);
+        self.versions_metadata_where("False").await
+    }
+
+    /// Every version the server lists, expired ones too, with their timestamps, oldest first.
+    pub async fn all_versions_metadata(&self) -> Result<Vec<VersionInfo>, Error> {
+        self.versions_metadata_where("True").await
+    }
+
+    async fn versions_metadata_where(&self, expired: &str) -> Result<Vec<VersionInfo>, Error> {
+        let url = self.materialize_url(v3::METADATA, &[]).await? + "?expired=" + expired;
         let mut versions: Vec<VersionInfo> = self.get(url, "a list of version records").await?;
         versions.sort_by_key(|v| v.version);
         Ok(versions)
@@ -460,7 +472,9 @@ impl Client {
 
     /// One version's record.
     pub async fn version_metadata(&self, version: u32) -> Result<VersionInfo, Error> {
-        let url = format!("{}/version/{version}", self.v3().await?);
+        let url = self
+            .materialize_url(v3::VERSION, &[&version.to_string()])
+            .await?;
         self.get(url, "a version record").await
     }
 
@@ -479,8 +493,47 @@ impl Client {
     /// The tables of `version` (default: the client's version, else the latest).
     pub async fn tables(&self, version: Option<u32>) -> Result<Vec<String>, Error> {
         let v = self.version_or_default(version).await?;
-        let url = format!("{}/version/{v}/tables", self.v2().await?);
+        let url = self.materialize_url(v2::TABLES, &[&v.to_string()]).await?;
         self.get(url, "a list of table names").await
+    }
+
+    /// Every table's metadata at `version` (default: the client's version, else the latest),
+    /// in one request.
+    pub async fn tables_metadata(&self, version: Option<u32>) -> Result<Vec<TableMetadata>, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = self
+            .materialize_url(v3::TABLES_METADATA, &[&v.to_string()])
+            .await?;
+        let value = self.http().get_json(&url).await?;
+        TableMetadata::list_from_json(value)
+            .map_err(|e| self.bad_record(url, "a list of table metadata records", e))
+    }
+
+    /// The distinct values of `table`'s string columns, by column (at the newest version).
+    pub async fn unique_string_values(
+        &self,
+        table: &str,
+    ) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        let url = self
+            .materialize_url(v3::UNIQUE_STRING_VALUES, &[table])
+            .await?;
+        let value = self.http().get_json(&url).await?;
+        cave_wire::records::unique_string_values(value)
+            .map_err(|e| self.bad_record(url, "the values of string columns", e))
+    }
+
+    /// Every schema type's JSON Schema document, by name, from the global server's schema
+    /// service (as served; `cave_schema` parses them).
+    pub async fn schema_types_all(&self) -> Result<BTreeMap<String, Value>, Error> {
+        let url = paths::schema::TYPES_ALL.url(&self.inner.server, &[]);
+        self.get(url, "an object of schema type documents by name")
+            .await
+    }
+
+    /// One schema type's JSON Schema document, as served.
+    pub async fn schema_type(&self, name: &str) -> Result<Value, Error> {
+        let url = paths::schema::TYPE.url(&self.inner.server, &[name]);
+        self.http().get_json(&url).await
     }
 
     /// A table's metadata at `version` (default: the client's version, else the latest); cached.
@@ -494,18 +547,12 @@ impl Client {
         if let Some(m) = self.lock_metadata().get(&key) {
             return Ok(m.clone());
         }
-        let url = format!(
-            "{}/version/{v}/table/{}/metadata",
-            self.v3().await?,
-            segment(table)
-        );
+        let url = self
+            .materialize_url(v3::TABLE_METADATA, &[&v.to_string(), table])
+            .await?;
         let value = self.http().get_json(&url).await?;
-        let meta = TableMetadata::from_json(value).ok_or_else(|| {
-            self.http().clean_error(Error::BadResponse {
-                url,
-                problem: "not a table metadata record (no table_name)".into(),
-            })
-        })?;
+        let meta = TableMetadata::from_json(value)
+            .map_err(|e| self.bad_record(url, "a table metadata record", e))?;
         self.lock_metadata().insert(key, meta.clone());
         Ok(meta)
     }
@@ -522,11 +569,9 @@ impl Client {
     /// latest).
     pub async fn count(&self, table: &str, version: Option<u32>) -> Result<u64, Error> {
         let v = self.version_or_default(version).await?;
-        let url = format!(
-            "{}/version/{v}/table/{}/count",
-            self.v2().await?,
-            segment(table)
-        );
+        let url = self
+            .materialize_url(v2::TABLE_COUNT, &[&v.to_string(), table])
+            .await?;
         self.get(url, "a row count").await
     }
 
@@ -536,7 +581,7 @@ impl Client {
         self.inner
             .compatible
             .get_or_try_init(|| async {
-                let url = format!("{}/materialize/version", self.local_server().await?);
+                let url = paths::materialize::SERVER_VERSION.url(&self.local_server().await?, &[]);
                 let version: String = self.get(url.clone(), "a version string").await?;
                 let parsed: Vec<u64> = version
                     .split(['.', '-', '+'])
@@ -721,20 +766,26 @@ impl Client {
             .unwrap_or_default();
         Ok(match at {
             At::Version(v) => {
-                let base = format!("{}/version/{v}", self.v3().await?);
+                let v = v.to_string();
                 let path = match spec.target {
-                    Some(_) => format!("{base}/query"),
-                    None => format!("{base}/table/{}/query", segment(&spec.table)),
+                    Some(_) => self.materialize_url(v3::JOIN_QUERY, &[&v]).await?,
+                    None => {
+                        self.materialize_url(v3::TABLE_QUERY, &[&v, &spec.table])
+                            .await?
+                    }
                 };
                 format!("{path}?{FROZEN_FLAGS}{sample}&direct_sql_pandas=True")
             }
-            At::Timestamp(_) => format!("{}/query?{LIVE_FLAGS}{sample}", self.v3().await?),
+            At::Timestamp(_) => {
+                let path = self.materialize_url(v3::LIVE_QUERY, &[]).await?;
+                format!("{path}?{LIVE_FLAGS}{sample}")
+            }
         })
     }
 }
 
 /// `url` as the client will use it (parsed, no trailing slash), if the token may go there
-/// ([`cave_schema::untrusted::check_transport`]: https, or http with `insecure_ok`, or http to
+/// ([`cave_wire::untrusted::check_transport`]: https, or http with `insecure_ok`, or http to
 /// this machine with `loopback_ok`).
 fn checked_url(
     what: &str,
@@ -742,11 +793,11 @@ fn checked_url(
     insecure_ok: bool,
     loopback_ok: bool,
 ) -> Result<String, String> {
-    cave_schema::untrusted::check_transport(what, url, insecure_ok, loopback_ok)?;
+    cave_wire::untrusted::check_transport(what, url, insecure_ok, loopback_ok)?;
     let parsed = reqwest::Url::parse(url).map_err(|e| {
         format!(
             "the {what} `{}` is not a URL ({e})",
-            cave_schema::untrusted::printable(url)
+            cave_wire::untrusted::printable(url)
         )
     })?;
     Ok(parsed.as_str().trim_end_matches('/').to_string())

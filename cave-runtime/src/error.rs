@@ -181,7 +181,7 @@ impl From<DecodeError> for Error {
 
 impl DecodeError {
     /// The error with server text (column names, types) cleaned by `r`.
-    pub(crate) fn cleaned(self, r: &cave_schema::untrusted::Redactor) -> Self {
+    pub(crate) fn cleaned(self, r: &cave_wire::untrusted::Redactor) -> Self {
         let problem = match self.problem {
             DecodeProblem::Missing { expected, present } => DecodeProblem::Missing {
                 expected,
@@ -207,7 +207,7 @@ impl Error {
     /// The error with every text in it cleaned by `r`: a token the server echoed replaced,
     /// terminal escape codes and bidi overrides escaped. Every error that leaves the client
     /// has been through this.
-    pub(crate) fn cleaned(self, r: &cave_schema::untrusted::Redactor) -> Self {
+    pub(crate) fn cleaned(self, r: &cave_wire::untrusted::Redactor) -> Self {
         let c = |s: String| r.clean(&s);
         match self {
             Error::Http {
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn cleaning_reaches_every_text_of_every_error() {
         let token = "0123456789abcdef0123456789abcdef";
-        let r = cave_schema::untrusted::Redactor::new(Some(token));
+        let r = cave_wire::untrusted::Redactor::new(Some(token));
         let dirty = format!("x {token} \u{1b}[2J");
         let drift = DecodeError {
             table: dirty.clone(),

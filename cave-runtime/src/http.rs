@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use cave_schema::token::{FoundToken, TokenSource};
-use cave_schema::untrusted::Redactor;
+use crate::token::{FoundToken, TokenSource};
+use cave_wire::untrusted::Redactor;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde_json::Value;
 
@@ -442,7 +442,9 @@ impl Http {
     fn auth_hint(&self, code: &str, tos_url: Option<&str>) -> String {
         let source = match self.token.as_ref().map(|t| &t.source) {
             None => None,
-            Some(TokenSource::Argument) => Some("the token given to the client".to_string()),
+            Some(TokenSource::Argument) => {
+                Some("the token given (`--token`, or `.token(..)` of the client)".to_string())
+            }
             Some(TokenSource::Environment) => Some("the token from $CAVE_TOKEN".to_string()),
             Some(TokenSource::File(path)) => Some(format!("the token from {}", path.display())),
         };
@@ -463,10 +465,10 @@ impl Http {
                 "the server does not know this datastack; check its name".to_string()
             }
             (_, None) => format!(
-                "no token was sent: pass one to the client builder (`.token(..)`), set \
-                 CAVE_TOKEN, or save {{\"token\": \"...\"}} in \
+                "no token was sent: give one (`--token`, or `.token(..)` of the client \
+                 builder), set CAVE_TOKEN, or save {{\"token\": \"...\"}} in \
                  ~/.cloudvolume/secrets/{}-cave-secret.json; {new_token}",
-                cave_schema::token::netloc(&self.token_server)
+                crate::token::netloc(&self.token_server)
             ),
             (_, Some(source)) => {
                 format!("{source} was refused (invalid or expired); {new_token}")

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use cave_schema::wire::FilterKind;
+use cave_wire::FilterKind;
 
 use crate::ids::{AnnotationId, RootId, SupervoxelId};
 use crate::table::Table;

@@ -5,7 +5,7 @@
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 use bytes::Bytes;
-use cave_schema::untrusted::Redactor;
+use cave_wire::untrusted::Redactor;
 use reqwest::header::HeaderMap;
 
 use crate::error::Error;

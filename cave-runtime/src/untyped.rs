@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::client::Client;
 use crate::error::Error;
-use cave_schema::wire::FilterKind;
+use cave_wire::FilterKind;
 
 use crate::query::{Compare, FilterOperand, Selection, Side, Spec};
 use crate::result::Batches;

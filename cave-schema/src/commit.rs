@@ -298,7 +298,7 @@ fn check_plain_name(dir: &Path, name: &str) -> Result<(), SnapshotError> {
             "$",
             format!(
                 "the file name `{}` would leave the folder; nothing was written",
-                crate::untrusted::printable(name)
+                cave_wire::untrusted::printable(name)
             ),
         ))
     }

@@ -26,10 +26,7 @@ pub mod parse;
 pub mod schema;
 pub mod snapshot;
 pub mod suggest;
-pub mod token;
 pub mod types;
-pub mod untrusted;
-pub mod wire;
 
 pub use columns::{Column, ColumnRole, PointRef, WireType};
 pub use parse::{SchemaError, parse_schema_type, parse_schema_type_str, parse_types_all_str};

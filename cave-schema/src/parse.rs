@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::OnceLock;
 
+use cave_wire::json_kind;
 use serde_json::{Map, Value};
 
 use crate::schema::{
@@ -551,18 +552,6 @@ fn known(map: &Map<String, Value>) -> String {
         "there are none".to_string()
     } else {
         format!("known: {}", keys.join(", "))
-    }
-}
-
-/// The JSON kind of a value, for error messages.
-pub fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

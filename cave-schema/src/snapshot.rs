@@ -15,6 +15,7 @@ use crate::parse::SchemaError;
 use crate::schema::SchemaType;
 use crate::suggest::did_you_mean;
 use crate::types::TypeSet;
+use cave_wire::DatastackInfo;
 
 /// The snapshot format this crate reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -147,62 +148,6 @@ pub enum SnapshotKind {
     Reconstructed,
     /// Written by `cave fetch` from a server.
     Fetched,
-}
-
-/// `info.json`: the info service's datastack record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatastackInfo {
-    /// The aligned volume (imagery) the datastack is on.
-    pub aligned_volume: AlignedVolume,
-    /// The analysis database, if any.
-    pub analysis_database: Option<String>,
-    /// The default cell identification table.
-    pub cell_identification_table: Option<String>,
-    /// Human description of the datastack.
-    pub description: Option<String>,
-    /// The server of the materialization, chunkedgraph and annotation services.
-    pub local_server: Option<String>,
-    /// The default proofreading review table.
-    pub proofreading_review_table: Option<String>,
-    /// The default proofreading status table.
-    pub proofreading_status_table: Option<String>,
-    /// The segmentation (`graphene://...`).
-    pub segmentation_source: Option<String>,
-    /// The skeleton service source.
-    pub skeleton_source: Option<String>,
-    /// The soma (nucleus) table.
-    pub soma_table: Option<String>,
-    /// The synapse table.
-    pub synapse_table: Option<String>,
-    /// Viewer resolution, nm per voxel, x.
-    pub viewer_resolution_x: Option<f64>,
-    /// Viewer resolution, nm per voxel, y.
-    pub viewer_resolution_y: Option<f64>,
-    /// Viewer resolution, nm per voxel, z.
-    pub viewer_resolution_z: Option<f64>,
-    /// The viewer web site.
-    pub viewer_site: Option<String>,
-    /// Keys this crate does not know, kept so that a rewrite loses nothing.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
-}
-
-/// The aligned volume of a datastack.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlignedVolume {
-    /// Description of the alignment.
-    pub description: Option<String>,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// Numeric id.
-    pub id: Option<i64>,
-    /// The image source (`precomputed://...`).
-    pub image_source: Option<String>,
-    /// Name, e.g. `minnie65_phase3`.
-    pub name: Option<String>,
-    /// Keys this crate does not know.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -552,6 +497,14 @@ impl Snapshot {
                     ),
                 ));
             }
+        }
+
+        if self.info.aligned_volume.is_none() {
+            return Err(SnapshotError::invalid(
+                &info_file,
+                "$.aligned_volume",
+                "expected the datastack's aligned volume (an object), found nothing".to_string(),
+            ));
         }
 
         for (key, table) in [

@@ -140,7 +140,7 @@ impl TypeSet {
     /// The files of the folder form, names checked.
     pub(crate) fn files(&self) -> Result<BTreeMap<String, String>, SnapshotError> {
         for name in self.types.keys() {
-            crate::untrusted::check_file_name(name).map_err(|e| {
+            cave_wire::untrusted::check_file_name(name).map_err(|e| {
                 SnapshotError::invalid(
                     std::path::Path::new(name),
                     "$",

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use cave_cli::fetch::{
-    Client, FetchConfig, Progress, Timeouts, check_snapshot, fetch_snapshot, find_token,
-};
+use cave_cli::fetch::{FetchConfig, Progress, check_snapshot, fetch_snapshot, find_token};
 use cave_devserver::{BackgroundServer, ServerConfig};
 use cave_schema::Snapshot;
 use serde_json::{Value, json};
@@ -111,18 +109,18 @@ fn check_agrees_with_the_committed_snapshot() {
 
 /// A value the devserver reports for a value-set column (so the server "has" it).
 fn served_value(table: &str, column: &str) -> String {
-    let url = format!(
-        "{}/materialize/api/v3/datastack/minnie65_public/table/{table}/unique_string_values",
-        server().base_url
-    );
-    let client = Client::new(config().token, Timeouts::default());
-    let values = client.get_json(&url).unwrap();
-    values[column]
-        .as_array()
+    let values = config()
+        .client()
+        .unwrap()
+        .unique_string_values(table)
+        .unwrap();
+    values
+        .get(column)
         .and_then(|v| v.first())
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("the devserver reports no {column} values of {table}: {values}"))
-        .to_string()
+        .unwrap_or_else(|| {
+            panic!("the devserver reports no {column} values of {table}: {values:?}")
+        })
+        .clone()
 }
 
 #[test]

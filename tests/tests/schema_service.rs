@@ -7,9 +7,8 @@
 
 use std::path::PathBuf;
 
-use cave_cli::fetch::{Client, Timeouts, join_url};
+use cave_cli::fetch::FetchConfig;
 use cave_schema::TypeSet;
-use serde_json::Value;
 
 const URL_ENV: &str = "CAVE_SCHEMA_SERVICE_URL";
 
@@ -30,12 +29,10 @@ fn types_all_of_the_real_service_parses_to_the_committed_types() {
     let Some(base) = service_url() else {
         return;
     };
-    let client = Client::new(None, Timeouts::default());
-    let url = join_url(&base, "/schema/api/v2/types_all");
-    let served = match client.get_json(&url).unwrap() {
-        Value::Object(map) => TypeSet::from_documents(map, &url).unwrap(),
-        other => panic!("{url}: expected an object, found {other}"),
-    };
+    // The schema calls of the client `cave fetch` uses (the datastack is not asked for).
+    let client = FetchConfig::new(&base, "unused").client().unwrap();
+    let url = cave_wire::paths::schema::TYPES_ALL.url(&base, &[]);
+    let served = TypeSet::from_documents(client.schema_types_all().unwrap(), &url).unwrap();
     let committed =
         TypeSet::load(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas/types")).unwrap();
 
@@ -63,8 +60,7 @@ fn types_all_of_the_real_service_parses_to_the_committed_types() {
         "cell_type_reference",
         "compartment_proofread_status_strategy",
     ] {
-        let url = join_url(&base, &format!("/schema/api/v2/type/{name}"));
-        let doc = client.get_json(&url).unwrap();
-        assert_eq!(doc, served.get_doc(name).unwrap().document, "{url}");
+        let doc = client.schema_type(name).unwrap();
+        assert_eq!(doc, served.get_doc(name).unwrap().document, "{name}");
     }
 }

@@ -1,7 +1,9 @@
 //! What to fetch, from where, with which token.
 
-use super::client::Timeouts;
-use cave_schema::token::FoundToken;
+use std::time::Duration;
+
+use cave_runtime::token::FoundToken;
+use cave_runtime::{Limits, Timeouts};
 
 /// The options of `cave fetch` and `check`.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +19,7 @@ pub struct FetchConfig {
     pub local_server: Option<String>,
     /// The token to send (its `Debug` is redacted).
     pub token: Option<FoundToken>,
-    /// Connect and read timeouts.
+    /// Connect, read and per-request timeouts ([`FetchConfig::DEFAULT_TIMEOUTS`]).
     pub timeouts: Timeouts,
     /// Send the token over plain `http://` to servers that are not on this machine (default:
     /// only `https://`, and `http://` on loopback).
@@ -25,6 +27,20 @@ pub struct FetchConfig {
 }
 
 impl FetchConfig {
+    /// The timeouts of a fetch: 10 s to connect, 2 minutes of silence, 5 minutes for a
+    /// whole request with its retries (the answers are small; a server sending a byte a
+    /// second still ends in an error).
+    pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+        connect: Duration::from_secs(10),
+        idle: Duration::from_secs(120),
+        request: Duration::from_secs(300),
+        query: Duration::from_secs(300),
+    };
+
+    /// The largest answer a fetch reads, once gzip is undone: `types_all` is about 60 kB and
+    /// metadata lists are small.
+    pub const MAX_ANSWER_BYTES: u64 = 32 << 20;
+
     /// A config with no version, no override, no token and the default timeouts.
     pub fn new(server: impl Into<String>, datastack: impl Into<String>) -> Self {
         FetchConfig {
@@ -33,7 +49,7 @@ impl FetchConfig {
             version: None,
             local_server: None,
             token: None,
-            timeouts: Timeouts::default(),
+            timeouts: Self::DEFAULT_TIMEOUTS,
             allow_insecure_http: false,
         }
     }
@@ -41,5 +57,24 @@ impl FetchConfig {
     /// The global server without trailing slashes, as recorded in the snapshot.
     pub fn server_url(&self) -> &str {
         self.server.trim_end_matches('/')
+    }
+
+    /// The runtime's client for these settings: the token as found, the timeouts, the answer
+    /// limit, the transport rule, no progress bar.
+    pub fn client(&self) -> Result<cave_runtime::blocking::Client, cave_runtime::Error> {
+        let mut builder = cave_runtime::Client::builder(&self.datastack)
+            .server(self.server_url())
+            .found_token(self.token.clone())
+            .timeouts(self.timeouts)
+            .limits(Limits {
+                max_json_bytes: Self::MAX_ANSWER_BYTES,
+                ..Limits::default()
+            })
+            .allow_insecure_http(self.allow_insecure_http)
+            .progress(false);
+        if let Some(local) = &self.local_server {
+            builder = builder.local_server(local);
+        }
+        cave_runtime::blocking::Client::new(builder.build()?)
     }
 }

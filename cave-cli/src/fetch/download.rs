@@ -1,89 +1,79 @@
-//! The requests of a fetch, in order (API.md §4-§6): datastack info, versions and their tables,
+//! The requests of a fetch, in order (docs/WIRE.md): datastack info, versions and their tables,
 //! the chosen version's table metadata, unique string values, schema types. Everything is read
 //! into memory; nothing is written here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::client::{Client, join_url, segment};
+use cave_runtime::blocking::Client;
+use cave_wire::TableMetadata;
+use cave_wire::paths::{self, materialize::v3};
+
 use super::config::FetchConfig;
 use super::error::FetchError;
 use super::progress::Progress;
 use super::server_data::{
-    ServerData, ServerTable, ServerVersion, check_type_name, check_types, parse_info,
-    parse_table_list, parse_table_metadata, parse_tables_metadata, parse_types_all,
-    parse_unique_values, parse_versions,
+    ServerData, ServerVersion, check_table, check_type_name, check_types, check_versions,
 };
 use cave_schema::snapshot::Snapshot;
-use cave_schema::untrusted::{check_transport, is_loopback_url};
 
 /// Read what the snapshot needs from the server. `existing` (the snapshot being refreshed)
 /// decides which extra tables need metadata and which tables have value-set columns.
 pub fn download(
-    client: &Client,
     config: &FetchConfig,
     existing: Option<&Snapshot>,
     progress: &mut Progress,
 ) -> Result<ServerData, FetchError> {
     let server = config.server_url().to_string();
-    let ds = segment(&config.datastack);
-    let insecure = config.allow_insecure_http;
-    let transport = |what: &str, url: &str, loopback_ok: bool| {
-        check_transport(what, url, insecure, loopback_ok)
-            .map_err(|message| FetchError::Server { message })
-    };
-    transport("server", &server, true)?;
-    if let Some(local) = &config.local_server {
-        transport("--local-server", local, true)?;
-    }
+    let ds = config.datastack.as_str();
+    // The server and `--local-server` are checked here (https off loopback), the advertised
+    // local server when it is first used.
+    let client = config.client()?;
 
     progress.working("datastack info");
-    let info_url = join_url(&server, &format!("/info/api/v2/datastack/full/{ds}"));
-    let info = parse_info(&info_url, client.get_json(&info_url)?)?;
+    let info = client.info()?;
     progress.finished("datastack info");
-
-    let local = match (&config.local_server, &info.local_server) {
-        (Some(local), _) => local.clone(),
-        (None, Some(local)) if !local.is_empty() => {
-            // Plain http to this machine only when the global server is on it too.
-            transport(
-                "local_server of the info record",
-                local,
-                is_loopback_url(&server),
-            )?;
-            local.clone()
-        }
-        _ => {
-            return Err(FetchError::Server {
-                message: format!(
-                    "the datastack record at {info_url} names no local_server (the materialization server); pass --local-server URL"
-                ),
-            });
-        }
+    if config.local_server.is_none() && info.local_server.as_deref().is_none_or(str::is_empty) {
+        return Err(FetchError::Server {
+            message: format!(
+                "the datastack record at {} names no local_server (the materialization \
+                 server); pass --local-server URL",
+                paths::info::DATASTACK_FULL.url(&server, &[ds])
+            ),
+        });
+    }
+    let local = client.local_server()?;
+    let url = |template: paths::Template, rest: &[&str]| {
+        let mut values = vec![ds];
+        values.extend_from_slice(rest);
+        template.url(&local, &values)
     };
-    let v3 = join_url(&local, &format!("/materialize/api/v3/datastack/{ds}"));
-    let v2 = join_url(&local, &format!("/materialize/api/v2/datastack/{ds}"));
 
-    let versions = read_versions(client, &v2, &v3, progress).map_err(|e| match e {
-        FetchError::Unreachable { url, reason } if config.local_server.is_none() => {
-            FetchError::Unreachable {
-                url,
-                reason: format!(
-                    "{reason}\nhint: the datastack record names {local} as the materialization server; to reach it another way (an SSH tunnel), pass --local-server URL"
-                ),
+    let versions = read_versions(&client, &url, progress).map_err(|e| match e {
+        FetchError::Request { error, hint: None }
+            if config.local_server.is_none()
+                && matches!(*error, cave_runtime::Error::Transport { .. }) =>
+        {
+            FetchError::Request {
+                error,
+                hint: Some(format!(
+                    "the datastack record names {local} as the materialization server; to \
+                     reach it another way (an SSH tunnel), pass --local-server URL"
+                )),
             }
         }
         e => e,
     })?;
-    let chosen = choose_version(&versions, config.version, &v3)?;
+    let metadata_url = url(v3::METADATA, &[]) + "?expired=True";
+    let chosen = choose_version(&versions, config.version, &metadata_url)?;
     let chosen_tables: BTreeSet<&str> = versions
         .iter()
-        .find(|v| v.version == chosen)
+        .find(|v| v.version() == chosen)
         .map(|v| v.tables.iter().map(String::as_str).collect())
         .unwrap_or_default();
 
     let tables = read_tables(
-        client,
-        &v3,
+        &client,
+        &url,
         &versions,
         chosen,
         &chosen_tables,
@@ -103,8 +93,7 @@ pub fn download(
     let mut unique_values = BTreeMap::new();
     for (i, table) in mapped.iter().enumerate() {
         progress.working(format!("unique values {i}/{}", mapped.len()));
-        let url = format!("{v3}/table/{}/unique_string_values", segment(table));
-        let values = parse_unique_values(&url, &client.get_json(&url)?)?;
+        let values = client.unique_string_values(table)?;
         unique_values.insert((*table).clone(), values);
     }
     if !mapped.is_empty() {
@@ -113,11 +102,9 @@ pub fn download(
 
     progress.working("types");
     let mut notes = Vec::new();
-    let types_url = join_url(&server, "/schema/api/v2/types_all");
-    let (types, types_source) = match client
-        .get_json(&types_url)
-        .and_then(|v| parse_types_all(&types_url, v))
-    {
+    let types_url = paths::schema::TYPES_ALL.url(&server, &[]);
+    let one_type_url = paths::schema::TYPES.url(&server, &[]) + "/";
+    let (types, types_source) = match client.schema_types_all() {
         Ok(types) => {
             // An answer of the right shape with names that are paths, or thousands of types,
             // is not a reason to ask another way: it is an error.
@@ -129,16 +116,15 @@ pub fn download(
                 "types_all failed, so the schema types of the tables were read one by one: {e}"
             ));
             let wanted = referenced_types(&versions, &tables, existing);
-            let mut types = BTreeMap::new();
             for name in &wanted {
-                check_type_name(&join_url(&server, "/schema/api/v2/type/"), name)?;
+                check_type_name(&one_type_url, name)?;
             }
+            let mut types = BTreeMap::new();
             for (i, name) in wanted.iter().enumerate() {
                 progress.working(format!("types {i}/{}", wanted.len()));
-                let url = join_url(&server, &format!("/schema/api/v2/type/{}", segment(name)));
-                types.insert(name.clone(), client.get_json(&url)?);
+                types.insert(name.clone(), client.schema_type(name)?);
             }
-            (types, join_url(&server, "/schema/api/v2/type/"))
+            (types, one_type_url)
         }
     };
     progress.finished("types");
@@ -163,16 +149,15 @@ const MAX_VERSIONS: usize = 10_000;
 /// Every version with its table list.
 fn read_versions(
     client: &Client,
-    v2: &str,
-    v3: &str,
+    url: &dyn Fn(paths::Template, &[&str]) -> String,
     progress: &mut Progress,
 ) -> Result<Vec<ServerVersion>, FetchError> {
     progress.working("versions");
-    let url = format!("{v3}/metadata?expired=True");
-    let mut versions = parse_versions(&url, &client.get_json(&url)?)?;
+    let metadata_url = url(v3::METADATA, &[]) + "?expired=True";
+    let mut versions = check_versions(&metadata_url, client.all_versions_metadata()?)?;
     if versions.len() > MAX_VERSIONS {
         return Err(FetchError::malformed(
-            &url,
+            &metadata_url,
             format!(
                 "{} versions listed, more than the {MAX_VERSIONS} a fetch reads (one request \
                  each)",
@@ -182,14 +167,16 @@ fn read_versions(
     }
     if versions.is_empty() {
         return Err(FetchError::Server {
-            message: format!("GET {url} lists no materialization versions"),
+            message: format!("GET {metadata_url} lists no materialization versions"),
         });
     }
     let n = versions.len();
     for (i, version) in versions.iter_mut().enumerate() {
         progress.working(format!("versions {i}/{n}"));
-        let url = format!("{v2}/version/{}/tables", version.version);
-        version.tables = parse_table_list(&url, &client.get_json(&url)?)?;
+        let mut tables = client.tables(Some(version.version()))?;
+        tables.sort();
+        tables.dedup();
+        version.tables = tables;
     }
     progress.finished(format!("versions {n}/{n}"));
     Ok(versions)
@@ -199,17 +186,17 @@ fn read_versions(
 fn choose_version(
     versions: &[ServerVersion],
     wanted: Option<u32>,
-    v3: &str,
+    metadata_url: &str,
 ) -> Result<u32, FetchError> {
     let listed = || {
-        let all: Vec<String> = versions.iter().map(|v| v.version.to_string()).collect();
+        let all: Vec<String> = versions.iter().map(|v| v.version().to_string()).collect();
         all.join(", ")
     };
     match wanted {
-        Some(v) if versions.iter().any(|x| x.version == v) => Ok(v),
+        Some(v) if versions.iter().any(|x| x.version() == v) => Ok(v),
         Some(v) => Err(FetchError::Server {
             message: format!(
-                "version {v} is not among the versions {v3}/metadata?expired=True lists: {}",
+                "version {v} is not among the versions {metadata_url} lists: {}",
                 listed()
             ),
         }),
@@ -217,10 +204,10 @@ fn choose_version(
             .iter()
             .rev()
             .find(|v| v.valid)
-            .map(|v| v.version)
+            .map(ServerVersion::version)
             .ok_or_else(|| FetchError::Server {
                 message: format!(
-                    "{v3}/metadata?expired=True lists no valid version (only {}); pass --version",
+                    "{metadata_url} lists no valid version (only {}); pass --version",
                     listed()
                 ),
             }),
@@ -231,21 +218,21 @@ fn choose_version(
 /// left out and tables of other versions the existing snapshot does not describe.
 fn read_tables(
     client: &Client,
-    v3: &str,
+    url: &dyn Fn(paths::Template, &[&str]) -> String,
     versions: &[ServerVersion],
     chosen: u32,
     chosen_tables: &BTreeSet<&str>,
     existing: Option<&Snapshot>,
     progress: &mut Progress,
-) -> Result<BTreeMap<String, ServerTable>, FetchError> {
+) -> Result<BTreeMap<String, TableMetadata>, FetchError> {
     progress.working("tables metadata");
-    let url = format!("{v3}/version/{chosen}/tables/metadata");
-    let mut tables: BTreeMap<String, ServerTable> =
-        parse_tables_metadata(&url, &client.get_json(&url)?)?
-            .into_iter()
-            .filter(|t| chosen_tables.contains(t.name.as_str()))
-            .map(|t| (t.name.clone(), t))
-            .collect();
+    let list_url = url(v3::TABLES_METADATA, &[&chosen.to_string()]);
+    let mut tables = BTreeMap::new();
+    for t in client.tables_metadata(Some(chosen))? {
+        if chosen_tables.contains(t.table_name.as_str()) {
+            tables.insert(t.table_name.clone(), check_table(&list_url, t)?);
+        }
+    }
 
     let mut one_by_one: Vec<(String, u32)> = chosen_tables
         .iter()
@@ -259,15 +246,15 @@ fn read_tables(
                 && !chosen_tables.contains(t.as_str())
                 && !one_by_one.iter().any(|(x, _)| x == t)
             {
-                one_by_one.push((t.clone(), version.version));
+                one_by_one.push((t.clone(), version.version()));
             }
         }
     }
     for (i, (table, version)) in one_by_one.iter().enumerate() {
         progress.working(format!("tables metadata {i}/{}", one_by_one.len()));
-        let url = format!("{v3}/version/{version}/table/{}/metadata", segment(table));
-        let mut meta = parse_table_metadata(&url, &client.get_json(&url)?)?;
-        meta.name = table.clone();
+        let one_url = url(v3::TABLE_METADATA, &[&version.to_string(), table]);
+        let mut meta = check_table(&one_url, client.table_metadata(table, Some(*version))?)?;
+        meta.table_name = table.clone();
         tables.insert(table.clone(), meta);
     }
     progress.finished("tables metadata");
@@ -278,7 +265,7 @@ fn read_tables(
 /// the existing snapshot.
 fn referenced_types(
     versions: &[ServerVersion],
-    tables: &BTreeMap<String, ServerTable>,
+    tables: &BTreeMap<String, TableMetadata>,
     existing: Option<&Snapshot>,
 ) -> BTreeSet<String> {
     let mut names = BTreeSet::new();

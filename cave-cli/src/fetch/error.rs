@@ -1,40 +1,25 @@
 //! Why a fetch failed. Every error that comes from a request names its URL; none carries the
-//! token.
+//! token (the runtime's client cleans what it returns; text the fetch adds is cleaned here).
 
 use std::fmt;
 use std::path::PathBuf;
 
 use cave_schema::snapshot::SnapshotError;
+use cave_wire::untrusted::Redactor;
 
 /// Why fetching a datastack, or checking a snapshot against a server, failed.
 #[derive(Debug)]
 pub enum FetchError {
-    /// No connection: refused, unknown host, TLS failure.
-    Unreachable {
-        /// The URL requested.
-        url: String,
-        /// What went wrong, with a hint.
-        reason: String,
-    },
-    /// A timeout expired.
-    Timeout {
-        /// The URL requested.
-        url: String,
-        /// Which phase timed out.
-        phase: String,
-    },
-    /// The server answered with an error status.
-    Status {
-        /// The URL requested.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-        /// The server's message (the `message` of its JSON body, or the body's text).
-        message: String,
-        /// What to do about it, for auth failures and redirects.
+    /// A request failed: no connection, a timeout, an error status, an answer that is not
+    /// the record it should be (the runtime's error, with URL and status).
+    Request {
+        /// What the client said (boxed: it is large, and errors are rare).
+        error: Box<cave_runtime::Error>,
+        /// What to do about it, when the fetch knows more (e.g. `--local-server`).
         hint: Option<String>,
     },
-    /// The answer is not what the API promises (not JSON, or JSON of another shape).
+    /// An answer has the right shape but not what a snapshot needs (a version without
+    /// `valid`, names that cannot become files, too many types).
     Malformed {
         /// The URL requested.
         url: String,
@@ -61,26 +46,12 @@ pub enum FetchError {
 impl FetchError {
     /// The error with every text from a server cleaned by `r`: the token replaced, escape
     /// codes and bidi overrides escaped.
-    pub(crate) fn cleaned(self, r: &cave_schema::untrusted::Redactor) -> Self {
+    pub(crate) fn cleaned(self, r: &Redactor) -> Self {
         let c = |s: String| r.clean(&s);
         match self {
-            FetchError::Unreachable { url, reason } => FetchError::Unreachable {
-                url: c(url),
-                reason: c(reason),
-            },
-            FetchError::Timeout { url, phase } => FetchError::Timeout {
-                url: c(url),
-                phase: c(phase),
-            },
-            FetchError::Status {
-                url,
-                status,
-                message,
-                hint,
-            } => FetchError::Status {
-                url: c(url),
-                status,
-                message: c(message),
+            // The runtime's errors leave its client cleaned.
+            FetchError::Request { error, hint } => FetchError::Request {
+                error,
                 hint: hint.map(c),
             },
             FetchError::Malformed { url, message } => FetchError::Malformed {
@@ -104,28 +75,24 @@ impl FetchError {
     }
 }
 
+impl From<cave_runtime::Error> for FetchError {
+    fn from(error: cave_runtime::Error) -> Self {
+        FetchError::Request {
+            error: Box::new(error),
+            hint: None,
+        }
+    }
+}
+
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FetchError::Unreachable { url, reason } => write!(f, "GET {url}: {reason}"),
-            FetchError::Timeout { url, phase } => write!(f, "GET {url}: timed out {phase}"),
-            FetchError::Status {
-                url,
-                status,
-                message,
-                hint,
-            } => {
-                write!(f, "GET {url}: HTTP {status}")?;
-                if let Some(reason) = reason_phrase(*status) {
-                    write!(f, " {reason}")?;
+            FetchError::Request { error, hint } => {
+                error.fmt(f)?;
+                match hint {
+                    Some(hint) => write!(f, "\nhint: {hint}"),
+                    None => Ok(()),
                 }
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                if let Some(hint) = hint {
-                    write!(f, "\nhint: {hint}")?;
-                }
-                Ok(())
             }
             FetchError::Malformed { url, message } => write!(f, "GET {url}: {message}"),
             FetchError::Server { message } => f.write_str(message),
@@ -137,8 +104,8 @@ impl fmt::Display for FetchError {
     }
 }
 
-impl From<cave_schema::token::TokenFileError> for FetchError {
-    fn from(e: cave_schema::token::TokenFileError) -> Self {
+impl From<cave_runtime::token::TokenFileError> for FetchError {
+    fn from(e: cave_runtime::token::TokenFileError) -> Self {
         FetchError::TokenFile {
             file: e.file,
             message: e.message,
@@ -149,6 +116,7 @@ impl From<cave_schema::token::TokenFileError> for FetchError {
 impl std::error::Error for FetchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            FetchError::Request { error, .. } => Some(error.as_ref()),
             FetchError::Snapshot(e) => Some(e),
             _ => None,
         }
@@ -159,25 +127,4 @@ impl From<SnapshotError> for FetchError {
     fn from(e: SnapshotError) -> Self {
         FetchError::Snapshot(e)
     }
-}
-
-fn reason_phrase(status: u16) -> Option<&'static str> {
-    Some(match status {
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        410 => "Gone",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => return None,
-    })
 }

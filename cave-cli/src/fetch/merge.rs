@@ -14,13 +14,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::error::FetchError;
-use super::server_data::{ServerData, ServerTable};
+use super::server_data::ServerData;
 use cave_schema::schema::FieldKind;
 use cave_schema::snapshot::{
     FORMAT_VERSION, Manifest, Provenance, Snapshot, SnapshotKind, SnapshotProvenance, TableMeta,
     TableProvenance, ValueDoc, ValueSets, Version,
 };
 use cave_schema::types::TypeSet;
+use cave_wire::TableMetadata;
 
 /// The types folder of a new snapshot, relative to its datastack folder.
 pub const DEFAULT_TYPES_DIR: &str = "../types";
@@ -48,13 +49,13 @@ pub fn merge(
         .versions
         .iter()
         .map(|sv| Version {
-            version: sv.version,
-            time_stamp: sv.time_stamp,
+            version: sv.version(),
+            time_stamp: sv.record.time_stamp,
             valid: sv.valid,
-            expires_on: sv.expires_on,
-            is_merged: sv.is_merged,
+            expires_on: sv.record.expires_on,
+            is_merged: sv.record.is_merged,
             tables: sv.tables.clone(),
-            tables_provenance: match base.version(sv.version) {
+            tables_provenance: match base.version(sv.version()) {
                 Some(old) if old.tables == sv.tables => old.tables_provenance,
                 _ => Provenance::Server,
             },
@@ -114,7 +115,7 @@ fn empty_snapshot(datastack: &str, data: &ServerData) -> Result<Snapshot, FetchE
 }
 
 /// The server's metadata of one table, keeping provenance where the value is unchanged.
-fn merge_table(old: Option<&TableMeta>, served: &ServerTable) -> TableMeta {
+fn merge_table(old: Option<&TableMeta>, served: &TableMetadata) -> TableMeta {
     let provenance = |same: bool, kept: Option<Provenance>, known: bool| {
         if same {
             kept
@@ -130,7 +131,8 @@ fn merge_table(old: Option<&TableMeta>, served: &ServerTable) -> TableMeta {
         reference_table: served.reference_table.clone(),
         description: served.description.clone(),
         notice_text: served.notice_text.clone(),
-        voxel_resolution: served.voxel_resolution,
+        // `download` checked that every table has one.
+        voxel_resolution: served.voxel_resolution.unwrap_or_default(),
         provenance: TableProvenance {
             schema_type: provenance(
                 old.is_some_and(|o| o.schema_type == served.schema_type),

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::client::Client;
 use super::config::FetchConfig;
 use super::diff::{SnapshotDiff, diff};
 use super::download::download;
@@ -119,22 +118,21 @@ fn fetch_and_merge(
     existing: Option<&Snapshot>,
     progress: &mut Progress,
 ) -> Result<(Merged, u32), FetchError> {
-    let client = Client::new(config.token.clone(), config.timeouts);
-    let data =
-        download(&client, config, existing, progress).map_err(|e| e.cleaned(client.redactor()))?;
+    let redactor = redactor(config);
+    let data = download(config, existing, progress).map_err(|e| e.cleaned(&redactor))?;
     // What the server sent may not add up; its text (type names, values) is cleaned.
-    let merged = merge(existing, &data, &config.datastack)
-        .map_err(|e| server_error(client.redactor(), e))?;
+    let merged =
+        merge(existing, &data, &config.datastack).map_err(|e| server_error(&redactor, e))?;
     Ok((merged, data.chosen_version))
 }
 
 /// The redactor of the config's token.
-fn redactor(config: &FetchConfig) -> cave_schema::untrusted::Redactor {
-    cave_schema::untrusted::Redactor::new(config.token.as_ref().map(|t| t.token.secret()))
+fn redactor(config: &FetchConfig) -> cave_wire::untrusted::Redactor {
+    cave_wire::untrusted::Redactor::new(config.token.as_ref().map(|t| t.token.secret()))
 }
 
 /// A snapshot error found in what the server sent, its text cleaned.
-fn server_error(r: &cave_schema::untrusted::Redactor, e: impl std::fmt::Display) -> FetchError {
+fn server_error(r: &cave_wire::untrusted::Redactor, e: impl std::fmt::Display) -> FetchError {
     FetchError::Server {
         message: r.clean(&format!(
             "the server's answers do not make a valid snapshot: {e}"

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 
-pub use cave_schema::wire::FilterKind;
+pub use cave_wire::FilterKind;
 
 /// One filter: `table.column <kind> value`.
 #[derive(Debug, Clone, PartialEq)]

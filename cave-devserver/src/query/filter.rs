@@ -93,7 +93,7 @@ fn number(view: &View, value: &Value) -> Result<Num, ApiError> {
 
 fn timestamp_ns(view: &View, value: &Value) -> Result<i64, ApiError> {
     let text = value.as_str().ok_or_else(|| type_error(view, value))?;
-    let parsed = cave_schema::wire::parse_time(text).ok_or_else(|| type_error(view, value))?;
+    let parsed = cave_wire::parse_time(text).ok_or_else(|| type_error(view, value))?;
     parsed
         .timestamp_nanos_opt()
         .ok_or_else(|| type_error(view, value))

@@ -52,7 +52,16 @@ pub async fn datastack_full(
 
 /// `GET /info/api/v2/aligned_volume`.
 pub async fn aligned_volumes(State(state): State<Arc<AppState>>) -> Response {
-    ok(json!([state.snapshot.info.aligned_volume.name]))
+    let names: Vec<&String> = aligned_volume(&state)
+        .and_then(|v| v.name.as_ref())
+        .into_iter()
+        .collect();
+    ok(json!(names))
+}
+
+/// The snapshot's aligned volume (a loaded snapshot always has one).
+fn aligned_volume(state: &AppState) -> Option<&cave_wire::AlignedVolume> {
+    state.snapshot.info.aligned_volume.as_ref()
 }
 
 fn aligned_volume_value(state: &AppState) -> Value {
@@ -60,11 +69,11 @@ fn aligned_volume_value(state: &AppState) -> Value {
 }
 
 /// `GET /info/api/v2/aligned_volume/{name}`.
-pub async fn aligned_volume(
+pub async fn aligned_volume_by_name(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    if state.snapshot.info.aligned_volume.name.as_deref() == Some(name.as_str()) {
+    if aligned_volume(&state).and_then(|v| v.name.as_deref()) == Some(name.as_str()) {
         Ok(ok(aligned_volume_value(&state)))
     } else {
         Err(ApiError::Returned(
@@ -79,7 +88,7 @@ pub async fn aligned_volume_by_id(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let known = state.snapshot.info.aligned_volume.id;
+    let known = aligned_volume(&state).and_then(|v| v.id);
     if id.parse::<i64>().ok().is_some_and(|id| Some(id) == known) {
         Ok(ok(aligned_volume_value(&state)))
     } else {

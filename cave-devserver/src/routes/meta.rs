@@ -217,7 +217,12 @@ pub fn table_metadata_object(state: &AppState, version: &Version, t: &str) -> Op
             .keys()
             .position(|x| x == t)
             .unwrap_or(0) as u64;
-    let aligned_volume = state.snapshot.info.aligned_volume.name.clone();
+    let aligned_volume = state
+        .snapshot
+        .info
+        .aligned_volume
+        .as_ref()
+        .and_then(|v| v.name.clone());
     let pcg_table = state
         .snapshot
         .info

@@ -12,98 +12,63 @@ mod meta;
 mod query;
 mod schema;
 
-/// Every route of the three services.
+/// Every route of the three services, at the paths of `cave_wire::paths` (the ones the client
+/// fills in).
 pub fn routes(state: Arc<AppState>) -> Router {
-    let v3 = "/materialize/api/v3/datastack/{ds}";
-    let v2 = "/materialize/api/v2/datastack/{ds}";
+    use cave_wire::paths::materialize::{self as mat, v2, v3};
+    use cave_wire::paths::{info as i, schema as s};
     Router::new()
-        // Info service (API.md §4).
-        .route("/info/version", get(info::version))
-        .route("/info/api/versions", get(info::api_versions))
-        .route("/info/api/v2/datastacks", get(info::datastacks))
+        // Info service.
+        .route(i::VERSION.as_str(), get(info::version))
+        .route(i::API_VERSIONS.as_str(), get(info::api_versions))
+        .route(i::DATASTACKS.as_str(), get(info::datastacks))
+        .route(i::DATASTACK_FULL.as_str(), get(info::datastack_full))
+        .route(i::ALIGNED_VOLUMES.as_str(), get(info::aligned_volumes))
         .route(
-            "/info/api/v2/datastack/full/{ds}",
-            get(info::datastack_full),
-        )
-        .route("/info/api/v2/aligned_volume", get(info::aligned_volumes))
-        .route(
-            "/info/api/v2/aligned_volume/{name}",
-            get(info::aligned_volume),
+            i::ALIGNED_VOLUME.as_str(),
+            get(info::aligned_volume_by_name),
         )
         .route(
-            "/info/api/v2/aligned_volume/id/{id}",
+            i::ALIGNED_VOLUME_BY_ID.as_str(),
             get(info::aligned_volume_by_id),
         )
-        // Schema service (API.md §5).
-        .route("/schema/versions", get(schema::versions))
-        .route("/schema/api/v2/type", get(schema::types))
-        .route("/schema/api/v2/type/{schema_type}", get(schema::type_doc))
-        .route("/schema/api/v2/types_all", get(schema::types_all))
-        .route("/schema/api/v2/types", post(schema::types_multi))
-        // Materialization service metadata (API.md §6.1-§6.3, §6.7, §6.8).
-        .route("/materialize/api/versions", get(meta::api_versions))
-        .route("/materialize/version", get(meta::server_version))
-        .route(&format!("{v3}/versions"), get(meta::versions))
-        .route(&format!("{v2}/versions"), get(meta::versions))
-        .route(&format!("{v3}/version/{{v}}"), get(meta::version))
-        .route(&format!("{v2}/version/{{v}}"), get(meta::version))
-        .route(&format!("{v3}/metadata"), get(meta::versions_metadata))
-        .route(&format!("{v2}/metadata"), get(meta::versions_metadata))
-        .route(&format!("{v2}/version/{{v}}/tables"), get(meta::tables))
-        .route(&format!("{v3}/version/{{v}}/tables"), get(meta::tables))
+        // Schema service.
+        .route(s::VERSIONS.as_str(), get(schema::versions))
+        .route(s::TYPES.as_str(), get(schema::types))
+        .route(s::TYPE.as_str(), get(schema::type_doc))
+        .route(s::TYPES_ALL.as_str(), get(schema::types_all))
+        .route(s::TYPES_MANY.as_str(), post(schema::types_multi))
+        // Materialization service metadata.
+        .route(mat::API_VERSIONS.as_str(), get(meta::api_versions))
+        .route(mat::SERVER_VERSION.as_str(), get(meta::server_version))
+        .route(v3::VERSIONS.as_str(), get(meta::versions))
+        .route(v2::VERSIONS.as_str(), get(meta::versions))
+        .route(v3::VERSION.as_str(), get(meta::version))
+        .route(v2::VERSION.as_str(), get(meta::version))
+        .route(v3::METADATA.as_str(), get(meta::versions_metadata))
+        .route(v2::METADATA.as_str(), get(meta::versions_metadata))
+        .route(v2::TABLES.as_str(), get(meta::tables))
+        .route(v3::TABLES.as_str(), get(meta::tables))
+        .route(v2::TABLE_COUNT.as_str(), get(meta::count))
+        .route(v3::TABLE_COUNT.as_str(), get(meta::count))
+        .route(v3::TABLE_METADATA.as_str(), get(meta::table_metadata))
+        .route(v2::TABLE_METADATA.as_str(), get(meta::table_metadata))
+        .route(v3::TABLES_METADATA.as_str(), get(meta::tables_metadata))
         .route(
-            &format!("{v2}/version/{{v}}/table/{{t}}/count"),
-            get(meta::count),
-        )
-        .route(
-            &format!("{v3}/version/{{v}}/table/{{t}}/count"),
-            get(meta::count),
-        )
-        .route(
-            &format!("{v3}/version/{{v}}/table/{{t}}/metadata"),
-            get(meta::table_metadata),
-        )
-        .route(
-            &format!("{v2}/version/{{v}}/table/{{t}}/metadata"),
-            get(meta::table_metadata),
-        )
-        .route(
-            &format!("{v3}/version/{{v}}/tables/metadata"),
-            get(meta::tables_metadata),
-        )
-        .route(
-            &format!("{v3}/table/{{t}}/unique_string_values"),
+            v3::UNIQUE_STRING_VALUES.as_str(),
             get(meta::unique_string_values),
         )
-        .route(&format!("{v3}/version/{{v}}/views"), get(meta::views))
-        .route(
-            &format!("{v3}/version/{{v}}/views/schemas"),
-            get(meta::view_schemas),
-        )
-        .route(
-            &format!("{v3}/version/{{v}}/views/{{view}}/metadata"),
-            get(meta::view_missing),
-        )
-        .route(
-            &format!("{v3}/version/{{v}}/views/{{view}}/schema"),
-            get(meta::view_missing),
-        )
-        // Queries (API.md §6.4-§6.6).
-        .route(
-            &format!("{v3}/version/{{v}}/table/{{t}}/query"),
-            post(query::simple),
-        )
-        .route(
-            &format!("{v2}/version/{{v}}/table/{{t}}/query"),
-            post(query::simple),
-        )
-        .route(&format!("{v3}/version/{{v}}/query"), post(query::join))
-        .route(&format!("{v2}/version/{{v}}/query"), post(query::join))
-        .route(&format!("{v3}/query"), post(query::live))
-        .route(
-            &format!("{v3}/version/{{v}}/views/{{view}}/query"),
-            post(query::view),
-        )
+        .route(v3::VIEWS.as_str(), get(meta::views))
+        .route(v3::VIEW_SCHEMAS.as_str(), get(meta::view_schemas))
+        .route(v3::VIEW_METADATA.as_str(), get(meta::view_missing))
+        .route(v3::VIEW_SCHEMA.as_str(), get(meta::view_missing))
+        // Queries.
+        .route(v3::TABLE_QUERY.as_str(), post(query::simple))
+        .route(v2::TABLE_QUERY.as_str(), post(query::simple))
+        .route(v3::JOIN_QUERY.as_str(), post(query::join))
+        .route(v2::JOIN_QUERY.as_str(), post(query::join))
+        .route(v3::LIVE_QUERY.as_str(), post(query::live))
+        .route(v3::VIEW_QUERY.as_str(), post(query::view))
         .fallback(meta::not_found)
         .with_state(state)
 }

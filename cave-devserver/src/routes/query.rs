@@ -236,7 +236,7 @@ pub async fn view(
 }
 
 fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ApiError> {
-    cave_schema::wire::parse_time(text).ok_or_else(|| {
+    cave_wire::parse_time(text).ok_or_else(|| {
         ApiError::SchemaErrors(serde_json::json!({"timestamp": ["Not a valid datetime."]}))
     })
 }

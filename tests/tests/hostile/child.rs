@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cave_cli::fetch::{
-    FetchConfig, Progress, Timeouts, check_snapshot, fetch_snapshot, find_token,
-};
+use cave_cli::fetch::{FetchConfig, Progress, check_snapshot, fetch_snapshot, find_token};
 use cave_runtime::{Client, Error, TableQuery};
 use serde_json::json;
 
@@ -209,8 +207,8 @@ async fn outcome(
                 shown: format!("{:?}", batches.info()),
             })
         }
-        Workload::Fetch => fetch(base, local, false),
-        Workload::Check => fetch(base, local, true),
+        Workload::Fetch => fetch_on_a_thread(base, local, false),
+        Workload::Check => fetch_on_a_thread(base, local, true),
     }
 }
 
@@ -253,6 +251,15 @@ fn fresh_copy() -> PathBuf {
     root.join("schemas").join("minnie65_public")
 }
 
+/// `fetch` runs the blocking client, which refuses to run on a thread of an async runtime.
+fn fetch_on_a_thread(base: &str, local: LocalServer, check: bool) -> Result<Done, Failed> {
+    std::thread::scope(|s| {
+        s.spawn(|| fetch(base, local, check))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// `fetch` (or `check`) of a fresh copy of the committed snapshot.
 fn fetch(base: &str, local: LocalServer, check: bool) -> Result<Done, Failed> {
     let dir = fresh_copy();
@@ -261,10 +268,11 @@ fn fetch(base: &str, local: LocalServer, check: bool) -> Result<Done, Failed> {
         config.local_server = Some(base.to_string());
     }
     config.token = find_token(Some(TOKEN), None, None, base).unwrap();
-    config.timeouts = Timeouts {
+    config.timeouts = cave_runtime::Timeouts {
         connect: READ_TIMEOUT,
-        read: READ_TIMEOUT,
-        total: TIMEOUT,
+        idle: READ_TIMEOUT,
+        request: TIMEOUT,
+        query: TIMEOUT,
     };
     let mut progress = Progress::silent();
     if check {

@@ -1,0 +1,21 @@
+//! The shape of CAVE's HTTP API, with no I/O: the records its services answer with
+//! ([`records`]), the URL paths of its endpoints ([`paths`]), the filter families of a query
+//! body ([`FilterKind`]), its timestamps ([`parse_time`]), and the rules for text and names
+//! that come from a server ([`untrusted`]).
+//!
+//! The client (`cave-runtime`), the `cave` tool and the devserver all use this crate, so that
+//! a record or a path is written once. docs/WIRE.md in the repository describes the protocol
+//! these types follow.
+
+mod filters;
+pub mod paths;
+pub mod records;
+mod time;
+pub mod untrusted;
+
+pub use filters::FilterKind;
+pub use paths::{Template, join_url, segment};
+pub use records::{
+    AlignedVolume, DatastackInfo, RecordError, TableMetadata, VersionInfo, from_json, json_kind,
+};
+pub use time::parse_time;
