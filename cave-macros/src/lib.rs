@@ -197,8 +197,11 @@ fn load(literal: &str, span: Span) -> syn::Result<(Snapshot, Vec<PathBuf>)> {
             .unwrap_or("DATASTACK");
         return Err(error(format!(
             "no datastack snapshot (a folder with snapshot.json) at \"{literal}\"; tried {} \
-             (folders relative to the crate's Cargo.toml). Create it with `cargo run -p cave-cli -- \
-             fetch --server URL --datastack {datastack} --out {literal}`",
+             (folders relative to the crate's Cargo.toml, or to $CAVE_SCHEMA_DIR when set). \
+             Create it with the `cave` tool, in the crate's folder: `cave fetch --server \
+             https://global.daf-apis.com --datastack {datastack} --out {literal}` (install the \
+             tool with `cargo install cave-cli`, or `cargo install --path cave-cli` in a cave-rs \
+             checkout)",
             shown.join(", ")
         )));
     };
