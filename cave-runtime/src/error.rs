@@ -85,7 +85,11 @@ impl std::error::Error for DecodeError {}
 
 /// Everything that can go wrong talking to CAVE. Each variant says what went wrong and where
 /// (URL, status, table, column, row); none of them ever contains the token.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` shows the message, as `Display` does (as anyhow's errors do), so that
+/// `fn main() -> Result<(), cave_runtime::Error>` ends with a readable `Error: ...`; `{:#?}`
+/// adds the variant's name. Match on the variants for the details.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with an error status (after any retries).
@@ -158,6 +162,31 @@ pub enum Error {
     /// The server is too old or too different for this client.
     #[error("{0}")]
     Incompatible(String),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            write!(f, "Error::{}: ", self.variant())?;
+        }
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Error {
+    fn variant(&self) -> &'static str {
+        match self {
+            Error::Http { .. } => "Http",
+            Error::Auth { .. } => "Auth",
+            Error::Transport { .. } => "Transport",
+            Error::BadResponse { .. } => "BadResponse",
+            Error::SchemaDrift(_) => "SchemaDrift",
+            Error::Decode(_) => "Decode",
+            Error::InvalidArgument(_) => "InvalidArgument",
+            Error::Config(_) => "Config",
+            Error::Incompatible(_) => "Incompatible",
+        }
+    }
 }
 
 fn attempts_note(attempts: u32) -> String {
@@ -281,6 +310,16 @@ mod tests {
             row: None,
             problem,
         })
+    }
+
+    #[test]
+    fn debug_is_the_message_so_main_prints_it_readably() {
+        let e = Error::Config("the datastack name is empty".into());
+        assert_eq!(format!("{e:?}"), "client setup: the datastack name is empty");
+        assert_eq!(
+            format!("{e:#?}"),
+            "Error::Config: client setup: the datastack name is empty"
+        );
     }
 
     #[test]
