@@ -57,6 +57,15 @@ pub use cave_schema;
 pub use cave_wire;
 pub use cave_wire::{AlignedVolume, DatastackInfo, TableMetadata, VersionInfo};
 pub use chrono;
+
+/// The Arrow crates of the record batches this runtime returns ([`Batches`], [`BatchStream`]).
+/// Name Arrow types through this module: an `arrow-array` of another major version in your
+/// `Cargo.toml` compiles, but its `downcast_ref` then finds nothing at run time.
+pub mod arrow {
+    pub use arrow_array as array;
+    pub use arrow_array::RecordBatch;
+    pub use arrow_schema as schema;
+}
 pub use client::{Client, ClientBuilder, DEFAULT_SERVER, Paging};
 pub use error::{DecodeError, DecodeProblem, Error};
 pub use http::RetryPolicy;

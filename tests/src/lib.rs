@@ -18,3 +18,9 @@ pub mod keywords {
 pub mod collisions {
     cave_macros::datastack!("cave-codegen/tests/fixtures/collisions");
 }
+
+/// The README's Rust examples, compiled by `cargo test --doc -p cave-tests` (they are
+/// `no_run`: they would need a CAVE server).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
