@@ -3,6 +3,9 @@
 //! Run from the repository as `cargo run -p cave-cli -- <subcommand>`. `fetch` and `check`
 //! read a CAVE server (`cave_cli::fetch`); the other commands work offline.
 
+// The doc comments below are clap's help text (`[default: ..]` included), not rustdoc.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
