@@ -1,4 +1,4 @@
-//! Fuzzing the devserver's query-body parser (issue 6), `cave_devserver::query::body::parse`,
+//! Fuzzing the devserver's query-body parser, `cave_devserver::query::body::parse`,
 //! and what runs on a body that parses: the query engine (`engine::simple` / `engine::join`
 //! over small tables of the minnie65_public schemas) and the encoders (`arrow_stream` with each
 //! compression, `json_records`).

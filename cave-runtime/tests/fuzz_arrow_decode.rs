@@ -1,4 +1,4 @@
-//! Fuzzing the Arrow IPC decoding of query answers (issue 6): `response::read_stream`,
+//! Fuzzing the Arrow IPC decoding of query answers: `response::read_stream`,
 //! `response::BodyBatches` (the chunked `ipc::Chunks` reader) and `response::read_rows::<T>`
 //! for generated row types of
 //! `synapses_pni_2` and `proofreading_status_and_strategy`.
@@ -29,7 +29,7 @@
 //! What it found is in `tests/fuzz-regressions/` (README there), fixed in beb7411 and checked
 //! by the `regression_*` tests: a batch without data columns came as endless empty chunks, and
 //! an LZ4 buffer's declared length on the arrow-ipc fallback was allocated (a TiB: abort). That
-//! fallback is gone (issue 13): types the chunked reader does not read are refused.
+//! fallback is gone: types the chunked reader does not read are refused.
 //!
 //! CI runs 600 cases per property, 16 of the big body, and the byte-by-byte tests over nine
 //! bodies (about 7 s in debug on two cores; proptest picks a new seed each run). Run longer

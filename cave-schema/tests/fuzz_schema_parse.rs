@@ -1,4 +1,4 @@
-//! Fuzzing the schema-service parser (issue 6): `parse_schema_type`, `parse_schema_type_str` and
+//! Fuzzing the schema-service parser: `parse_schema_type`, `parse_schema_type_str` and
 //! `parse_types_all_str` on
 //!
 //! - arbitrary JSON values (nested, with the schema vocabulary as keys and strings so that the

@@ -1,4 +1,4 @@
-//! Fuzzing the snapshot loader (issue 6): `Snapshot::load` on damaged copies of a small
+//! Fuzzing the snapshot loader: `Snapshot::load` on damaged copies of a small
 //! datastack folder cut down from `schemas/minnie65_public` (four tables, three versions, their
 //! schema types and value sets), written into a temporary folder for each case.
 //!

@@ -1,4 +1,4 @@
-//! Deterministic sample data for `minnie65_public` (issue 3, "Sample data").
+//! Deterministic sample data for `minnie65_public`.
 //!
 //! One universe of 144,120 nuclei (types, multi-soma merges, positions, nucleus ids) is built
 //! from the seed; every sampled version sees it through its own root ids (about 10 % of objects
