@@ -8,7 +8,7 @@
 # Environment: EMAS_VENV    venv location (default: target/venv-emas; reused when it works)
 #              EMAS_PYTHON  python to build the venv with (default: python3; 3.11 tested)
 #
-# The steps are those of shared/cave/schema-service/run_schema_service.sh: the
+# How the service is set up: the
 # `emannotationschemas[service]` extra is uninstallable (flask-cors pins conflict), so the base
 # package is installed with the service pins the app imports (Flask 2.1.3, Werkzeug 2.1.2,
 # flask-restx 1.3.0, pandas 2.0.3). No database or config is needed.

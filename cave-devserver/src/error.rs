@@ -1,4 +1,4 @@
-//! Errors shaped as the real services send them (API.md §2.3, §11.2).
+//! Errors shaped as the real services send them (docs/WIRE.md: "Auth answers", "Server errors").
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ const AUTH_REALM: &str = "https://global.daf-apis.com/auth/api/v1/authorize";
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
     /// Anything raised inside a materialization resource: flask-restx turns it into HTTP 500
-    /// `{"code": 500, "message": ..., "traceback": [...]}` (API.md §11.2).
+    /// `{"code": 500, "message": ..., "traceback": [...]}` (docs/WIRE.md, "Server errors").
     Wrapped(String),
     /// A request body that fails validation: HTTP 500 `{"schema_errors": {...}}`.
     SchemaErrors(Value),

@@ -1,6 +1,6 @@
 //! A local CAVE-compatible server over deterministic `minnie65_public` sample data: the info
 //! service, the schema service and the materialization service on one base URL, speaking the
-//! wire format of API.md (status codes, error bodies, Arrow IPC responses, headers), for tests,
+//! wire format of docs/WIRE.md (status codes, error bodies, Arrow IPC responses, headers), for tests,
 //! benchmarks, examples and the README's main command.
 //!
 //! In-process, on an ephemeral loopback port:

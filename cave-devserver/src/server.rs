@@ -26,7 +26,7 @@ use crate::faults::{FaultAction, FaultSpec, Faults};
 use crate::sample::{self, SampleConfig};
 use crate::store::Dataset;
 
-/// The engine's default row cap (`QUERY_LIMIT_SIZE`, API.md §6.4).
+/// The engine's default row cap (`QUERY_LIMIT_SIZE`, docs/WIRE.md, "Query bodies").
 pub const DEFAULT_ROW_LIMIT: usize = 200_000;
 
 /// How to run a server.
@@ -306,7 +306,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(256 << 20))
 }
 
-/// Paths the real services serve without a token (API.md §2.3).
+/// Paths the real services serve without a token (docs/WIRE.md, "Auth answers").
 fn is_open(path: &str) -> bool {
     matches!(
         path,

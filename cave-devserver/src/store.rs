@@ -1,5 +1,5 @@
 //! The in-memory tables the server queries: one [`TableData`] per (version, table), each column
-//! an Arrow array in the wire type of API.md §7.3, so that answering a query is selecting rows
+//! an Arrow array in the wire type of docs/WIRE.md, "Wire types", so that answering a query is selecting rows
 //! (`take`) and writing the arrays out.
 
 use std::collections::BTreeMap;

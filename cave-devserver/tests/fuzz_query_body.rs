@@ -9,7 +9,7 @@
 //!   body-shaped objects whose values are right, wrong or odd (negative or huge limits,
 //!   resolutions of zero, NaN-like strings, bad bounding boxes, invalid regexes, unknown tables
 //!   and columns);
-//! - mutated real caveclient bodies (API.md §6.4-§6.6): a key deleted, set to null or to a value
+//! - mutated real caveclient bodies (docs/WIRE.md: "Query bodies", "Join queries", "Live queries"): a key deleted, set to null or to a value
 //!   of another kind, an unknown key added, a key written twice, the text truncated, bits
 //!   flipped.
 //!
@@ -621,7 +621,7 @@ fn compression() -> impl Strategy<Value = Compression> {
     ]
 }
 
-/// Real bodies as caveclient sends them (API.md §6.4-§6.6), for the tables of the store.
+/// Real bodies as caveclient sends them (docs/WIRE.md: "Query bodies", "Join queries", "Live queries"), for the tables of the store.
 fn real_bodies() -> Vec<(Endpoint, Value)> {
     vec![
         (

@@ -1,4 +1,4 @@
-//! The devserver's query routes against the wire contract (API.md §6.4-§7) and the published
+//! The devserver's query routes against the wire contract (docs/WIRE.md: "Query bodies", "Join queries", "Live queries", "Answers", "Wire types") and the published
 //! minnie65_public numbers the sample reproduces.
 
 mod common;
@@ -85,7 +85,7 @@ fn proofreading_table_whole_matches_the_published_counts() {
     assert_eq!(axon["axon_interareal"], 130);
     assert_eq!(axon["axon_fully_extended"], 127);
     assert_eq!(axon["none"], 149);
-    // Wire types of API.md §7.3, split positions, pandas metadata.
+    // Wire types of docs/WIRE.md, "Wire types", split positions, pandas metadata.
     let field = |n: &str| schema.field_with_name(n).unwrap().data_type().clone();
     assert_eq!(field("id"), DataType::Int64);
     assert_eq!(field("pt_root_id"), DataType::Int64);

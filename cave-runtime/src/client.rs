@@ -34,17 +34,17 @@ use crate::stream::{self, Pager, RowStream};
 use crate::table::Table;
 use crate::token::FoundToken;
 
-/// The global CAVE server caveclient uses by default (API.md §0).
+/// The global CAVE server caveclient uses by default (docs/WIRE.md, "Servers and services").
 pub const DEFAULT_SERVER: &str = "https://global.daf-apis.com";
 
 /// The oldest materialization server that answers queries as this client expects (caveclient
-/// refuses older ones too, API.md §3).
+/// refuses older ones too, docs/WIRE.md, "Bootstrap").
 pub const MIN_SERVER_VERSION: (u64, u64, u64) = (5, 13, 0);
 
-/// Query-string flags of materialized queries, in caveclient's order (API.md §6.4);
+/// Query-string flags of materialized queries, in caveclient's order (docs/WIRE.md, "Query bodies");
 /// `random_sample` goes before `direct_sql_pandas`.
 const FROZEN_FLAGS: &str = "return_pyarrow=True&arrow_format=True&split_positions=True";
-/// Query-string flags of live queries (API.md §6.6); `random_sample` goes last.
+/// Query-string flags of live queries (docs/WIRE.md, "Live queries"); `random_sample` goes last.
 const LIVE_FLAGS: &str = "return_pyarrow=True&arrow_format=True&merge_reference=False&allow_missing_lookups=False&allow_invalid_root_ids=False&direct_sql_pandas=True";
 
 /// How many pages a query may fetch.
@@ -624,7 +624,7 @@ impl Client {
         Ok(Rows::new(rows, info))
     }
 
-    /// Run a typed query live, at `timestamp` (API.md §6.6).
+    /// Run a typed query live, at `timestamp` (docs/WIRE.md, "Live queries").
     pub async fn live_query<T: Table>(
         &self,
         query: impl Into<Query<T>>,
@@ -745,7 +745,7 @@ impl Client {
     }
 
     /// A live query at `t`, or the version materialized at exactly `t`: servers refuse live
-    /// queries at a version's timestamp (API.md §6.6), and caveclient's `query_table` asks for
+    /// queries at a version's timestamp (docs/WIRE.md, "Live queries"), and caveclient's `query_table` asks for
     /// the version then.
     async fn live_or_version(&self, t: DateTime<Utc>) -> Result<At, Error> {
         let versions = self

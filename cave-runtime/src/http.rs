@@ -1,4 +1,4 @@
-//! HTTP as caveclient speaks it (API.md §1, §2.2, §11.3): the token as `Authorization: Bearer`
+//! HTTP as caveclient speaks it (docs/WIRE.md: "HTTP conventions", "Sending the token", "Retries"): the token as `Authorization: Bearer`
 //! and as the `middle_auth_token` cookie, one pooled connection set per client, and retries of
 //! 502/503/504 and of broken connections with caveclient's backoff (0 s, 0.2 s, 0.4 s, ...),
 //! waiting as told by `Retry-After` on 429 and 503.
@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::limits::{Limits, Timeouts};
 
-/// How a client retries (API.md §11.3).
+/// How a client retries (docs/WIRE.md, "Retries").
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (caveclient: 3, so 4 attempts in all).

@@ -1,6 +1,6 @@
 //! Not-in filters applied to the rows that came back. caveclient sends them as
-//! `filter_notin_dict`, which MaterializationEngine 5.26 validates and then ignores (API.md
-//! §11.5), so every row the server returns is checked here too. Nulls are kept: a missing
+//! `filter_notin_dict`, which MaterializationEngine 5.26 validates and then ignores (docs/WIRE.md,
+//! "Not-in filters"), so every row the server returns is checked here too. Nulls are kept: a missing
 //! value is none of the listed values (pandas' `~isin`, which caveclient's own post-filter
 //! uses).
 

@@ -1,5 +1,5 @@
 //! JSON text exactly as caveclient writes request bodies: Python's `json.dumps` defaults
-//! (API.md §1.3): separators `", "` and `": "`, non-ASCII escaped as `\uXXXX`, and floats in
+//! (docs/WIRE.md, "JSON text"): separators `", "` and `": "`, non-ASCII escaped as `\uXXXX`, and floats in
 //! Python's `repr` (`1.5`, `100.0`, `1e-05`, `1e+16`). Keys keep their insertion order.
 
 use serde_json::Value;

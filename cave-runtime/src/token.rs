@@ -1,4 +1,4 @@
-//! The CAVE token: where it comes from (API.md §2.1) and how it is kept out of every message.
+//! The CAVE token: where it comes from (docs/WIRE.md, "Token discovery") and how it is kept out of every message.
 //! Shared by `cave fetch` and the `cave-runtime` client; no network code here.
 
 use std::fmt;
@@ -74,7 +74,7 @@ pub struct FoundToken {
 }
 
 /// Find the token to send, in this order: `explicit` (`--token`), `env` (the value of
-/// `CAVE_TOKEN`), then caveclient's token files under `home` (API.md §2.1):
+/// `CAVE_TOKEN`), then caveclient's token files under `home` (docs/WIRE.md, "Token discovery"):
 /// `~/.cloudvolume/secrets/<netloc>-cave-secret.json` for the global `server` if it exists,
 /// else `cave-secret.json`; when that file lacks the `token` key (or is missing),
 /// `chunkedgraph-secret.json`. Empty values count as absent. `home` is a parameter so that

@@ -1,5 +1,5 @@
 //! The JSON bodies typed filter builders render: the keys, nesting and order caveclient 8.2.1
-//! sends for the same query (shared/cave/API.md §6.4-§6.6).
+//! sends for the same query (docs/WIRE.md: "Query bodies", "Join queries", "Live queries").
 
 use cave_runtime::{AnnotationId, RootId, SupervoxelId};
 use chrono::{TimeZone, Utc};

@@ -1,6 +1,6 @@
 //! Flatten a schema type into the columns a materialization query returns
 //! (emannotationschemas' `flatten_fields` plus the bookkeeping columns; see
-//! shared/cave/schema-service/REPORT.md §4-§5 and API.md §7.3).
+//! docs/WIRE.md: "Columns", "Wire types").
 
 use crate::schema::{EnumRepr, Field, FieldKind, PointKind, SchemaType};
 

@@ -1,5 +1,5 @@
 //! The JSON body of a query, validated the way the server's marshmallow schemas do (unknown
-//! keys and wrong types answer HTTP 500 `{"schema_errors": {...}}`, API.md §11.2).
+//! keys and wrong types answer HTTP 500 `{"schema_errors": {...}}`, docs/WIRE.md, "Server errors").
 
 use serde_json::{Map, Value, json};
 

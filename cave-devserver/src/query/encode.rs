@@ -1,4 +1,4 @@
-//! Writing a [`Frame`] as the server does (API.md §7.1, §7.3): an Arrow IPC stream (one schema
+//! Writing a [`Frame`] as the server does (docs/WIRE.md: "Answers", "Wire types"): an Arrow IPC stream (one schema
 //! message, one record batch) with pandas metadata so that pyarrow's `read_pandas()` restores
 //! the nullable dtypes, buffers compressed per `Accept-Encoding`; or `df.to_json(orient="records")`.
 

@@ -1,5 +1,5 @@
 //! Answering simple and join queries over the stored tables, as the server's
-//! `generate_simple_query_dataframe` / `generate_complex_query_dataframe` do (API.md §6.4, §6.5).
+//! `generate_simple_query_dataframe` / `generate_complex_query_dataframe` do (docs/WIRE.md: "Query bodies", "Join queries").
 
 use std::collections::HashMap;
 use std::sync::Arc;

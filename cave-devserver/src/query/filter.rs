@@ -1,5 +1,5 @@
 //! Evaluating one filter of a query body over a stored table, with the server's semantics
-//! (API.md §6.4): SQL comparison (NULL never matches), bbox intersection inclusive of its
+//! (docs/WIRE.md, "Query bodies"): SQL comparison (NULL never matches), bbox intersection inclusive of its
 //! faces, `~` regex on strings only, and 500s with the server's messages for misuse.
 
 use std::collections::HashSet;

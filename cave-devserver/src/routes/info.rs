@@ -1,4 +1,4 @@
-//! The info service (API.md §4): the datastack record from the snapshot, with `local_server`
+//! The info service (docs/WIRE.md, "Records"): the datastack record from the snapshot, with `local_server`
 //! pointing at this server so that clients send their materialization requests here.
 
 use std::sync::Arc;

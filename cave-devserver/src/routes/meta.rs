@@ -1,5 +1,5 @@
 //! Materialization metadata routes: versions, tables, table metadata, counts, unique string
-//! values and views (API.md §6.1-§6.3, §6.7, §6.8), answered from the snapshot and the sample.
+//! values and views (docs/WIRE.md: "Endpoints", "Records"), answered from the snapshot and the sample.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -120,7 +120,7 @@ pub async fn versions(State(state): State<Arc<AppState>>, RawQuery(query): RawQu
     ok(json!(list))
 }
 
-/// A version object as `AnalysisVersionSchema` dumps it (API.md §6.2).
+/// A version object as `AnalysisVersionSchema` dumps it (docs/WIRE.md, "Records").
 pub fn version_object(ds: &str, index: usize, v: &Version) -> Value {
     json!({
         "id": 100 + index,
@@ -198,7 +198,7 @@ pub async fn count(
     Ok(ok(json!(data.valid_rows())))
 }
 
-/// The metadata object of table `t` at `version` (API.md §6.3). The snapshot holds the facts
+/// The metadata object of table `t` at `version` (docs/WIRE.md, "Records"). The snapshot holds the facts
 /// that matter (schema type, reference, description, notice, resolution); the bookkeeping
 /// fields are stable made-up values of the real shape.
 pub fn table_metadata_object(state: &AppState, version: &Version, t: &str) -> Option<Value> {

@@ -1,4 +1,4 @@
-//! Query routes (API.md §6.4-§6.7): parse the query string and body, answer from the sample,
+//! Query routes (docs/WIRE.md: "Query bodies", "Join queries", "Live queries", "Endpoints"): parse the query string and body, answer from the sample,
 //! and send the answer with the server's headers.
 
 use std::io::Write;

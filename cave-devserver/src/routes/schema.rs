@@ -1,4 +1,4 @@
-//! The schema service (API.md §5), answering from the snapshot's type documents.
+//! The schema service (docs/WIRE.md, "Schema documents"), answering from the snapshot's type documents.
 
 use std::sync::Arc;
 

@@ -3,8 +3,8 @@
 //! One universe of 144,120 nuclei (types, multi-soma merges, positions, nucleus ids) is built
 //! from the seed; every sampled version sees it through its own root ids (about 10 % of objects
 //! change between versions, proofread cells among them). Each table of a version's table list
-//! that has a schema type gets rows: the published counts of shared/cave/minnie65_public.md
-//! where known (§4, §6, §7), plausible guesses elsewhere, and a generic filling for tables of
+//! that has a schema type gets rows: the published `minnie65_public` counts (the MICrONS
+//! tutorials and table notices) where known, plausible guesses elsewhere, and a generic filling for tables of
 //! other versions. Columns that do not change between versions are shared by `Arc`.
 //!
 //! Module map: `rng` random streams; `ids` root/supervoxel ids and time; `celltypes`; `cells`

@@ -45,7 +45,7 @@ def discover(client) -> dict:
     )
     assert len(rows) < 1000, "the roots' synapses fit one page"
     # The equal filter matches the first row, whose post root the not-in filter excludes:
-    # servers ignore filter_notin_dict (API.md §11.5), the Rust client applies it to the rows.
+    # servers ignore filter_notin_dict (docs/WIRE.md, "Not-in filters"), the Rust client applies it to the rows.
     post = int(rows["post_pt_root_id"].iloc[0])
     size = float(rows["size"].iloc[0])
     assert size == int(size), "an integral size, written the same by Python and Rust"
