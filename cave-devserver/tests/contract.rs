@@ -147,14 +147,10 @@ fn faults_token_and_request_log() {
     server
         .faults()
         .push(FaultSpec::parse("truncate=3,path=/schema/api/v2/types_all").unwrap());
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let cut = agent
-        .get(&format!("{base}/schema/api/v2/types_all"))
-        .call()
-        .and_then(|mut r| r.body_mut().with_config().limit(u64::MAX).read_to_vec());
+    let cut = agent()
+        .get(format!("{base}/schema/api/v2/types_all"))
+        .send()
+        .and_then(|r| r.bytes());
     assert!(
         cut.is_err(),
         "a cut body must fail to read, got {} bytes",

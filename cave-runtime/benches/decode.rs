@@ -46,19 +46,26 @@ fn body() -> Bytes {
             "{}/materialize/api/v3/datastack/minnie65_public/version/1300/table/synapses_pni_2/query?return_pyarrow=True&arrow_format=True&split_positions=True",
             server.base_url
         );
-        let mut response = ureq::post(&url)
+        // The body as sent: no content coding undone on the way.
+        let client = reqwest::blocking::Client::builder()
+            .timeout(None)
+            .no_gzip()
+            .no_deflate()
+            .no_brotli()
+            .no_zstd()
+            .build()
+            .expect("an HTTP client");
+        client
+            .post(&url)
             .header("Authorization", "Bearer bench")
             .header("Accept-Encoding", "zstd")
             .header("Content-Type", "application/json")
-            .send(format!(r#"{{"limit": {ROWS}}}"#).as_bytes())
-            .expect("the query answers");
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_vec()
-            .expect("the body");
-        Bytes::from(body)
+            .body(format!(r#"{{"limit": {ROWS}}}"#))
+            .send()
+            .and_then(|r| r.error_for_status())
+            .expect("the query answers")
+            .bytes()
+            .expect("the body")
     })
     .clone()
 }

@@ -824,20 +824,26 @@ fn arrow_streams_decode_with_every_compression() {
         "{}{QUERY_PATH}nucleus_detection_v0/query?return_pyarrow=True&arrow_format=True&split_positions=True&direct_sql_pandas=True",
         server().base_url
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
+    // The bodies as sent: no content coding undone on the way.
+    let agent = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .no_gzip()
+        .no_deflate()
+        .no_brotli()
+        .no_zstd()
         .build()
-        .into();
+        .unwrap();
     let fetch = |encoding: &str| {
-        let mut response = agent
+        let response = agent
             .post(&url)
             .header("Authorization", format!("Bearer {TOKEN}"))
             .header("Content-Type", "application/json")
             .header("Accept-Encoding", encoding)
-            .send(r#"{"limit": 300}"#.as_bytes())
+            .body(r#"{"limit": 300}"#)
+            .send()
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
-        let body = response.body_mut().read_to_vec().unwrap();
+        let body = response.bytes().unwrap().to_vec();
         let (schema, batches) = cave_runtime::response::read_stream(body.clone()).unwrap();
         (body, schema, batches)
     };

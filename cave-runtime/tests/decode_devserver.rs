@@ -44,16 +44,21 @@ fn run<T: Table>(query: Query<T>) -> Vec<T> {
         Some(_) => format!("{ds}/query?{FLAGS}"),
         None => format!("{ds}/table/{}/query?{FLAGS}", T::NAME),
     };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
+    let agent = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .no_gzip()
+        .no_deflate()
+        .no_brotli()
+        .no_zstd()
         .build()
-        .into();
-    let mut response = agent
+        .unwrap();
+    let response = agent
         .post(&url)
         .header("Authorization", "Bearer test-token")
         .header("Accept-Encoding", "zstd")
         .header("Content-Type", "application/json")
-        .send(query.body().to_string().as_bytes())
+        .body(query.body().to_string())
+        .send()
         .expect("request reaches the server");
     let status = response.status().as_u16();
     let resolution: Vec<f64> = response
@@ -62,12 +67,7 @@ fn run<T: Table>(query: Query<T>) -> Vec<T> {
         .iter()
         .map(|v| v.to_str().unwrap().parse().unwrap())
         .collect();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(u64::MAX)
-        .read_to_vec()
-        .unwrap();
+    let body = response.bytes().unwrap().to_vec();
     assert_eq!(
         status,
         200,

@@ -554,14 +554,14 @@ fn summary(r: &Value) -> String {
 
 /// `GET /__wire_marker__/<name>`: the log splits into one run of requests per query.
 fn marker(base: &str, name: &str) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
+    let agent = reqwest::blocking::Client::builder()
+        .timeout(None)
         .build()
-        .into();
+        .unwrap();
     let status = agent
         .get(format!("{base}{MARKER}{name}"))
         .header("Authorization", "Bearer marker")
-        .call()
+        .send()
         .expect("the marker reaches the server")
         .status();
     assert_eq!(status.as_u16(), 404, "marker {name}");

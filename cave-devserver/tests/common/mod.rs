@@ -72,15 +72,25 @@ impl Reply {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// The HTTP client of the tests: no timeout, answers of any status, gzip bodies decoded (and
+/// no other content coding), a new connection per request.
+pub fn agent() -> &'static reqwest::blocking::Client {
+    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .timeout(None)
+            .gzip(true)
+            .no_deflate()
+            .no_brotli()
+            .no_zstd()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("an HTTP client")
+    })
 }
 
-fn collect(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-    let mut response = response.expect("request reaches the server");
+fn collect(response: reqwest::Result<reqwest::blocking::Response>) -> Reply {
+    let response = response.expect("request reaches the server");
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -92,12 +102,7 @@ fn collect(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> R
             )
         })
         .collect();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(u64::MAX)
-        .read_to_vec()
-        .expect("body");
+    let body = response.bytes().expect("body").to_vec();
     Reply {
         status,
         headers,
@@ -111,13 +116,13 @@ pub fn get(url: &str) -> Reply {
         agent()
             .get(url)
             .header("Authorization", "Bearer test-token")
-            .call(),
+            .send(),
     )
 }
 
 /// GET with no token.
 pub fn get_anonymous(url: &str) -> Reply {
-    collect(agent().get(url).call())
+    collect(agent().get(url).send())
 }
 
 /// POST a JSON body with a token and `Accept-Encoding`.
@@ -128,7 +133,8 @@ pub fn post(url: &str, body: &str, accept_encoding: &str) -> Reply {
             .header("Authorization", "Bearer test-token")
             .header("Accept-Encoding", accept_encoding)
             .header("Content-Type", "application/json")
-            .send(body.as_bytes()),
+            .body(body.to_string())
+            .send(),
     )
 }
 

@@ -177,7 +177,7 @@ pub struct Exchange<'a> {
     /// Which listener took the request: `main` or `foreign`.
     pub listener: &'static str,
     upstream: &'a str,
-    agent: &'a ureq::Agent,
+    agent: &'a reqwest::blocking::Client,
 }
 
 impl Exchange<'_> {
@@ -189,9 +189,18 @@ impl Exchange<'_> {
     /// The devserver's answer to `request`.
     pub fn forward_request(&self, request: &Request) -> Answer {
         let url = format!("{}{}", self.upstream, request.path);
-        let mut builder = ureq::http::Request::builder()
-            .method(request.method.as_str())
-            .uri(&url);
+        let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
+            Ok(m) => m,
+            Err(e) => return Answer::new(502, "text/plain", format!("proxy: {e}")),
+        };
+        let with_body = !request.body.is_empty()
+            || [
+                reqwest::Method::POST,
+                reqwest::Method::PUT,
+                reqwest::Method::PATCH,
+            ]
+            .contains(&method);
+        let mut builder = self.agent.request(method, &url);
         for (n, v) in &request.headers {
             let skip = ["host", "content-length", "connection", "accept-encoding"];
             if !skip.iter().any(|s| n.eq_ignore_ascii_case(s)) {
@@ -208,8 +217,10 @@ impl Exchange<'_> {
         } else {
             builder = builder.header("Accept-Encoding", "identity");
         }
-        let http_request = builder.body(request.body.clone()).expect("a request");
-        let mut response = match self.agent.run(http_request) {
+        if with_body {
+            builder = builder.body(request.body.clone());
+        }
+        let response = match builder.send() {
             Ok(r) => r,
             Err(e) => return Answer::new(502, "text/plain", format!("proxy: {e}")),
         };
@@ -227,12 +238,14 @@ impl Exchange<'_> {
                 )
             })
             .collect();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_vec()
-            .unwrap_or_default();
+        // The body as the devserver sent it, up to 1 GiB; none when longer or cut.
+        const MAX_BODY: u64 = 1 << 30;
+        let mut body = Vec::new();
+        if response.take(MAX_BODY + 1).read_to_end(&mut body).is_err()
+            || body.len() as u64 > MAX_BODY
+        {
+            body = Vec::new();
+        }
         Answer {
             status,
             headers,
@@ -267,7 +280,7 @@ struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
     main: SocketAddr,
     foreign: SocketAddr,
-    agent: ureq::Agent,
+    agent: reqwest::blocking::Client,
 }
 
 impl Proxy {
@@ -280,11 +293,17 @@ impl Proxy {
             .or_else(|_| TcpListener::bind("127.0.0.1:0"))
             .expect("bind a second listener");
         let (main_addr, foreign_addr) = (main.local_addr().unwrap(), foreign.local_addr().unwrap());
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
+        // Answers pass through as they are: redirects not followed, bodies not decoded, no
+        // time limit of its own.
+        let agent = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
+            .no_deflate()
+            .no_brotli()
+            .no_zstd()
+            .timeout(None)
             .build()
-            .into();
+            .expect("the proxy's HTTP client");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
