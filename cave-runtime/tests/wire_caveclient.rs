@@ -10,14 +10,14 @@
 //! Intentional differences, asserted as such rather than copied:
 //! - `table_manager_target_filter`: caveclient's table manager
 //!   (`client.materialize.tables.<t>(...).query()`) sends the join with
-//!   `suffix_map = {reference table: "_ref", target: ""}` (API.md §6.5, §9.6); typed queries
+//!   `suffix_map = {reference table: "_ref", target: ""}` (docs/WIRE.md, "Join queries"); typed queries
 //!   follow `query_table(merge_reference=True)`: `{reference table: "", target: "_ref"}`. The
 //!   true equivalent of a typed query with a target filter is `join_query` with those suffixes
 //!   (`reference_target_filter`, compared byte for byte). For the table manager, the body must
 //!   equal the Rust one once its `suffix_map` is swapped. (Its outer table order in a filter
-//!   dict is Python set order when one dict holds both tables, API.md §14.9; the query here
+//!   dict is Python set order when one dict holds both tables, docs/WIRE.md, "Open questions"; the query here
 //!   puts one table in each dict, so the order is deterministic and compared.)
-//! - not-in filters: sent as `filter_notin_dict` by both, which servers ignore (API.md §11.5);
+//! - not-in filters: sent as `filter_notin_dict` by both, which servers ignore (docs/WIRE.md, "Not-in filters");
 //!   the Rust client also drops the excluded rows itself, so its row count is the one caveclient
 //!   would have with the filter applied.
 //! - `desired_resolution` is written as floats on both sides (`[4.0, 4.0, 40.0]`): caveclient
@@ -63,7 +63,7 @@ const RUST_ONLY_GETS: &[(&str, &str)] = &[(
     "/materialize/api/v3/datastack/minnie65_public/metadata?expired=False",
     "before its first live query, the versions with their timestamps: a live query at a \
      version's exact timestamp runs as a query of that version (servers refuse it live, \
-     API.md §6.6), as caveclient's query_table(timestamp=...) does (API.md §10 step 1); \
+     docs/WIRE.md, 'Live queries'), as caveclient's query_table(timestamp=...) does; \
      caveclient's live_live_query sends the live query as it is",
 )];
 
@@ -486,7 +486,7 @@ fn compare_post(name: &str, py: &Value, rs: &Value, problems: &mut Vec<String>) 
 }
 
 /// The table manager's join body with `suffix_map` as `query_table(merge_reference=True)` and
-/// typed queries give it; its own must be the reverse (API.md §6.5).
+/// typed queries give it; its own must be the reverse (docs/WIRE.md, "Join queries").
 fn table_manager_as_merge_reference(body: &str, problems: &mut Vec<String>) -> String {
     let mut value: Value = serde_json::from_str(body).expect("a JSON body");
     assert_eq!(

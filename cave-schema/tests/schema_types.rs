@@ -384,7 +384,10 @@ fn string_enums_keep_their_values() {
         .flat_map(|t| t.fields.iter())
         .filter(|f| matches!(f.kind, FieldKind::Enum(_)))
         .count();
-    assert_eq!(enums, 10, "docs/WIRE.md, 'Schema documents', counts 10 enum properties");
+    assert_eq!(
+        enums, 10,
+        "docs/WIRE.md, 'Schema documents', counts 10 enum properties"
+    );
 }
 
 #[test]
@@ -413,7 +416,10 @@ fn user_id_is_64_bit_even_when_it_looks_like_int32() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 6, "docs/WIRE.md, 'Schema documents': six AutoUserIdFields");
+    assert_eq!(
+        seen, 6,
+        "docs/WIRE.md, 'Schema documents': six AutoUserIdFields"
+    );
     // One of them is written as ["number", "null"].
     let nullable = types.iter().filter(|t| {
         let doc = &types.get_doc(&t.name).unwrap().document;

@@ -93,8 +93,15 @@ pub fn with_columns(
 
 /// A gzip stream's parts: a head that decodes to 16 MiB of zeros, and a piece that adds 16 MiB
 /// of zeros more each time it follows (after a full flush, the same input compresses to the
-/// same bytes). The stream has no end: a reader stops at a limit, or never.
+/// same bytes). The stream has no end: a reader stops at a limit, or never. Made once per
+/// process (compressing 32 MiB in a debug build takes seconds, which a loaded machine would
+/// count against the client's timeout).
 pub fn gzip_parts() -> (Vec<u8>, Vec<u8>) {
+    static PARTS: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    PARTS.get_or_init(make_gzip_parts).clone()
+}
+
+fn make_gzip_parts() -> (Vec<u8>, Vec<u8>) {
     let block = vec![0u8; 16 << 20];
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(&block).unwrap();

@@ -56,6 +56,8 @@ fn main() {
     config.advertise_local_server = Some("https://minnie.microns-daf.com".into());
     let server = BackgroundServer::start(config).expect("the devserver starts");
     let proxy = proxy::Proxy::start(&server.base_url, scenarios::behaviour);
+    // Made before any scenario's clock starts.
+    let _ = bodies::gzip_parts();
 
     let queue = Arc::new(Mutex::new(chosen.clone()));
     let reports = Arc::new(Mutex::new(Vec::new()));
