@@ -32,7 +32,6 @@
 //!   says so ([`QueryInfo::truncated`]).
 
 pub mod blocking;
-mod buffer_pool;
 pub mod client;
 pub mod decode;
 pub mod error;
@@ -51,7 +50,6 @@ pub mod stream;
 pub mod table;
 pub mod token;
 pub mod untyped;
-mod zstd_frame;
 
 pub use cave_schema;
 pub use cave_wire;

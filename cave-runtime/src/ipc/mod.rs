@@ -28,8 +28,13 @@ use arrow_ipc::{CompressionType, MessageHeader, MetadataVersion};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::{Buf, Bytes};
 
-use crate::buffer_pool::BufferPool;
-use crate::zstd_frame::{ZstdStream, decompress_small};
+use buffers::buffer_pool::BufferPool;
+use buffers::zstd_frame::{ZstdStream, decompress_small};
+
+mod buffers {
+    pub(super) mod buffer_pool;
+    pub(super) mod zstd_frame;
+}
 
 /// Rows per chunk by default: a chunk of synapse columns (about 100 bytes a row) stays in the
 /// CPU caches while rows are built from it.
