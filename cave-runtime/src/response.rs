@@ -3,7 +3,7 @@
 //! table owner notices, the resolution of positions, and whether the server capped the rows.
 
 use arrow_array::RecordBatch;
-use arrow_schema::{Schema, SchemaRef};
+use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use cave_wire::untrusted::Redactor;
 use reqwest::header::HeaderMap;
@@ -119,7 +119,8 @@ impl BodyBatches {
         pace: Pace,
         limits: DecodeLimits,
     ) -> Result<Self, String> {
-        let chunks = ipc::Chunks::with_limits(body.clone(), chunk_rows, limits)?;
+        let chunks = ipc::Chunks::with_limits(body.clone(), chunk_rows, limits)
+            .map_err(|e| e.to_string())?;
         let cores = ipc::cores();
         let schema = chunks.schema().clone();
         // Big bodies: decompress the next chunk on another thread while this one is used
@@ -163,8 +164,8 @@ impl Iterator for BodyBatches {
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
-            Inner::Chunks(c) => c.next(),
-            Inner::Prefetched(c) => c.next(),
+            Inner::Chunks(c) => c.next().map(|r| r.map_err(|e| e.to_string())),
+            Inner::Prefetched(c) => c.next().map(|r| r.map_err(|e| e.to_string())),
         }
     }
 }
@@ -207,25 +208,6 @@ pub fn read_rows<T: crate::Table>(
         )?;
     }
     Ok(rows)
-}
-
-/// The names in the pandas metadata's `index_columns` (a `RangeIndex` is a dict there and has
-/// no column).
-pub(crate) fn index_columns(schema: &Schema) -> Vec<String> {
-    let Some(pandas) = schema.metadata().get("pandas") else {
-        return Vec::new();
-    };
-    let Ok(meta) = serde_json::from_str::<serde_json::Value>(pandas) else {
-        return Vec::new();
-    };
-    meta.get("index_columns")
-        .and_then(|v| v.as_array())
-        .map(|cols| {
-            cols.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The first [`MAX_WARNINGS`] warnings, cleaned, and whether any line (kept or not) says the
