@@ -315,7 +315,10 @@ mod tests {
     #[test]
     fn debug_is_the_message_so_main_prints_it_readably() {
         let e = Error::Config("the datastack name is empty".into());
-        assert_eq!(format!("{e:?}"), "client setup: the datastack name is empty");
+        assert_eq!(
+            format!("{e:?}"),
+            "client setup: the datastack name is empty"
+        );
         assert_eq!(
             format!("{e:#?}"),
             "Error::Config: client setup: the datastack name is empty"
