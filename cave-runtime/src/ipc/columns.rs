@@ -30,6 +30,8 @@ pub(super) struct ColumnReader {
 }
 
 impl ColumnReader {
+    /// A column of `field`'s type over its buffers' `sources`, in the order the batch lists
+    /// them (validity, then values or offsets, then string bytes).
     pub(super) fn new(field: &Field, null_count: usize, sources: Vec<Source>) -> Self {
         let mut sources = sources.into_iter();
         let mut next = || sources.next().unwrap_or(Source::Empty);

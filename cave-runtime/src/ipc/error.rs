@@ -2,7 +2,8 @@
 //!
 //! The place is kept apart from the problem so that each layer adds what it knows (a column
 //! reader its column, the batch reader the batch's number) without formatting; the text is
-//! made once, when the error leaves the reader ([`IpcError::at`]).
+//! made once, when the error leaves the reader: as `Error::BadResponse` ([`IpcError::at`]),
+//! or as the message of the public `BodyBatches` and `read_stream`.
 
 use std::fmt;
 
@@ -20,7 +21,7 @@ struct Place {
     batch: Option<usize>,
     /// The column's name.
     column: Option<String>,
-    /// The buffer of the column.
+    /// The buffer of the column (named only with its column).
     buffer: Option<Part>,
 }
 
