@@ -3,7 +3,7 @@
 //! A synapse answer of 200,000 rows, made once by the devserver (sample data, ZSTD level 1 as
 //! the real server sends), then:
 //! - `rows_from_batch`: the hot loop alone, generated `decode_into` over record batches
-//!   already in memory (chunks of `ipc::DEFAULT_CHUNK_ROWS` rows), into a reused buffer;
+//!   already in memory (chunks of `bench::DEFAULT_CHUNK_ROWS` rows), into a reused buffer;
 //! - `read_rows`: the whole typed decode of the body (decompression included);
 //! - `read_batches`: the body into Arrow record batches (untyped);
 //! - `arrow_ipc_stream_reader`: arrow-ipc's own `StreamReader` on the same body, for scale;
@@ -122,5 +122,5 @@ fn decompress_only(bencher: divan::Bencher) {
     let body = body();
     bencher
         .counter(divan::counter::ItemsCount::new(ROWS))
-        .bench(|| cave_runtime::ipc::decompress_only(&body).unwrap());
+        .bench(|| cave_runtime::bench::decompress_only(&body).unwrap());
 }

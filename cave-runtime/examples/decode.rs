@@ -146,7 +146,7 @@ fn decode_once(args: &Args, body: &bytes::Bytes) -> Result<usize, String> {
                 .map(|b| b.num_rows())
                 .sum())
         }
-        "zstd" => cave_runtime::ipc::decompress_only(body).map(|(rows, _bytes)| rows),
+        "zstd" => cave_runtime::bench::decompress_only(body).map(|(rows, _bytes)| rows),
         other => Err(format!("--mode {other}: expected typed, untyped or zstd")),
     }
 }

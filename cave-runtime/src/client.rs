@@ -30,7 +30,7 @@ use crate::limits::{Limits, Timeouts};
 use crate::query::{Query, Spec};
 use crate::response;
 use crate::result::{Batches, Rows};
-use crate::stream::{self, Pager, RowStream};
+use crate::stream::{Pager, RowStream};
 use crate::table::Table;
 use crate::token::FoundToken;
 
@@ -618,7 +618,7 @@ impl Client {
             .await?
             .for_each(|piece| {
                 response::reserve_rows(&mut rows, piece.batch.num_rows() + piece.rows_left);
-                stream::decode_rows::<T>(&piece, fallback, &mut rows)
+                response::decode_rows::<T>(&piece.batch, piece.resolution, fallback, &mut rows)
             })
             .await?;
         Ok(Rows::new(rows, info))

@@ -32,13 +32,12 @@
 //!   says so ([`QueryInfo::truncated`]).
 
 pub mod blocking;
-mod buffer_pool;
 pub mod client;
 pub mod decode;
 pub mod error;
 mod http;
 pub mod ids;
-pub mod ipc;
+mod ipc;
 pub mod limits;
 mod memory;
 mod not_in;
@@ -51,7 +50,6 @@ pub mod stream;
 pub mod table;
 pub mod token;
 pub mod untyped;
-mod zstd_frame;
 
 pub use cave_schema;
 pub use cave_wire;
@@ -83,6 +81,24 @@ pub use cave_macros::datastack;
 
 /// A point in time, UTC (the type of `created` columns and live-query timestamps).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// What the benchmarks, examples and tests of this crate measure the reader with. Not an API:
+/// it changes with the reader.
+#[doc(hidden)]
+pub mod bench {
+    /// Rows per chunk of a query's answer.
+    pub const DEFAULT_CHUNK_ROWS: usize = crate::ipc::DEFAULT_CHUNK_ROWS;
+
+    /// Bodies at least this big are decoded ahead on a thread of their own.
+    pub const PREFETCH_MIN_BYTES: usize = crate::ipc::PREFETCH_MIN_BYTES;
+
+    /// Decompress every buffer of every record batch of an Arrow IPC stream, serially, in one
+    /// call each: the time ZSTD or LZ4 alone need. Returns the rows of the batches and the
+    /// bytes produced.
+    pub fn decompress_only(bytes: &[u8]) -> Result<(usize, usize), String> {
+        crate::ipc::decompress_only(bytes).map_err(|e| e.to_string())
+    }
+}
 
 /// What generated code refers to. Not a stable API.
 #[doc(hidden)]

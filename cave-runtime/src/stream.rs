@@ -1,5 +1,5 @@
 //! Rows as they arrive: a query's pages are fetched one at a time and each page's Arrow stream
-//! is decoded in chunks ([`crate::ipc`]), so memory holds one page's body and one chunk of rows,
+//! is decoded in chunks ([`BodyBatches`]), so memory holds one page's body and one chunk of rows,
 //! however many rows the query has. [`Client::query`] collects the same chunks into one
 //! [`Rows`](crate::Rows); [`RowStream`] hands them out.
 //!
@@ -23,12 +23,10 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 
 use crate::client::{At, Client, Paging};
-use crate::decode::Batch;
 use crate::error::Error;
 use crate::http::{ARROW_ACCEPT_ENCODING, Request};
 use crate::ipc::DecodeLimits;
 use crate::not_in;
-use crate::position::Resolution;
 use crate::pyjson;
 use crate::query::{Query, Spec};
 use crate::response::{self, BodyBatches, Pace, Page};
@@ -146,16 +144,13 @@ impl<'c> Pager<'c> {
                 self.fetch().await?;
                 continue;
             };
-            let Some(batch) = batches.next() else {
+            let Some(batch) = batches.next_batch() else {
                 let (capped, server_rows) = (page.capped, *server_rows);
                 self.page = None;
                 self.end_of_page(capped, server_rows).await?;
                 continue;
             };
-            let batch = batch.map_err(|problem| Error::BadResponse {
-                url: self.url.clone(),
-                problem,
-            })?;
+            let batch = batch.map_err(|e| e.at(&self.url))?;
             if *server_rows == 0 && batch.num_rows() > 0 {
                 let page_no = self.info.pages;
                 self.guard
@@ -376,23 +371,9 @@ impl Drop for Pager<'_> {
     }
 }
 
-/// Decode a piece into typed rows, appended to `rows`.
-pub(crate) fn decode_rows<T: Table>(
-    piece: &Piece,
-    fallback: [f64; 3],
-    rows: &mut Vec<T>,
-) -> Result<(), Error> {
-    let resolution = Resolution::from_f64(piece.resolution.unwrap_or(fallback));
-    Ok(T::decode_into(
-        &Batch::new(&piece.batch, T::NAME, resolution),
-        T::WIRE_NAMES,
-        rows,
-    )?)
-}
-
-/// The rows of a typed query, handed out chunk by chunk (at most
-/// [`ipc::DEFAULT_CHUNK_ROWS`](crate::ipc::DEFAULT_CHUNK_ROWS) rows each) as its pages arrive;
-/// from [`Client::stream`]. Memory holds one page's compressed body and one chunk.
+/// The rows of a typed query, handed out chunk by chunk (at most 32,768 rows each) as its
+/// pages arrive; from [`Client::stream`]. Memory holds one page's compressed body and one
+/// chunk.
 ///
 /// A decode error or a failed page ends the stream with an error after the rows already
 /// handed out.
@@ -416,7 +397,7 @@ impl<'c, T: Table> RowStream<'c, T> {
         match self.pager.next().await? {
             Some(piece) => {
                 let mut rows = Vec::with_capacity(piece.batch.num_rows());
-                decode_rows(&piece, self.fallback, &mut rows)
+                response::decode_rows(&piece.batch, piece.resolution, self.fallback, &mut rows)
                     .map_err(|e| self.pager.client.http().clean_error(e))?;
                 Ok(Some(rows))
             }

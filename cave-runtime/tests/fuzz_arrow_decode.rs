@@ -541,7 +541,7 @@ fn big_body() -> &'static Body {
         let frame = frame_of(&synapse_table(BIG_ROWS, true));
         let bytes = encode::arrow_stream(&frame, Compression::Zstd, None).unwrap();
         assert!(
-            bytes.len() >= cave_runtime::ipc::PREFETCH_MIN_BYTES,
+            bytes.len() >= cave_runtime::bench::PREFETCH_MIN_BYTES,
             "the big body is {} bytes",
             bytes.len()
         );
@@ -821,7 +821,7 @@ fn report(label: &str, outcome: &Outcome, peak: usize) {
 /// Decode `bytes` every way and check that the ways agree and stay within bounds.
 fn decode_all(bytes: &[u8], label: &str) -> Result<Outcome, TestCaseError> {
     let _w = watch(label, bytes);
-    let (outcome, peak) = peak_of(|| bounded(bytes, cave_runtime::ipc::DEFAULT_CHUNK_ROWS));
+    let (outcome, peak) = peak_of(|| bounded(bytes, cave_runtime::bench::DEFAULT_CHUNK_ROWS));
     report(label, &outcome, peak);
     match &outcome {
         Outcome::Err(e) => prop_assert!(!e.trim().is_empty()),

@@ -8,6 +8,8 @@
 use bytes::Bytes;
 use zstd::zstd_safe::{self, DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
 
+use crate::ipc::IpcError;
+
 /// Largest zstd window accepted (2^27 = 128 MiB, zstd's own default limit). Writers use far
 /// less (pyarrow: 512 KiB); a frame asking for more is refused rather than allocated.
 const WINDOW_LOG_MAX: u32 = 27;
@@ -22,13 +24,13 @@ fn idle_contexts() -> &'static std::sync::Mutex<Vec<DCtx<'static>>> {
     IDLE.get_or_init(Default::default)
 }
 
-fn error(e: usize) -> String {
-    format!("zstd: {}", zstd_safe::get_error_name(e))
+fn error(e: usize) -> IpcError {
+    IpcError::new(format!("zstd: {}", zstd_safe::get_error_name(e)))
 }
 
 /// A small ZSTD frame decompressed whole with this thread's reusable context. `declared`
 /// bounds the allocation; a frame holding more is an error.
-pub(crate) fn decompress_small(frame: &[u8], declared: usize) -> Result<Bytes, String> {
+pub(crate) fn decompress_small(frame: &[u8], declared: usize) -> Result<Bytes, IpcError> {
     thread_local! {
         static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
@@ -39,7 +41,7 @@ pub(crate) fn decompress_small(frame: &[u8], declared: usize) -> Result<Bytes, S
             *cell = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?);
         }
         let Some(context) = cell.as_mut() else {
-            return Err("zstd: no context".to_string());
+            return Err("zstd: no context".into());
         };
         let out = context
             .decompress(frame, declared)
@@ -60,7 +62,7 @@ pub(crate) struct ZstdStream {
 }
 
 impl ZstdStream {
-    pub(crate) fn new(frame: Bytes) -> Result<Self, String> {
+    pub(crate) fn new(frame: Bytes) -> Result<Self, IpcError> {
         let reused = idle_contexts()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -87,10 +89,12 @@ impl ZstdStream {
     }
 
     /// Fill `out` with the frame's next bytes.
-    pub(crate) fn fill(&mut self, out: &mut [u8]) -> Result<(), String> {
+    pub(crate) fn fill(&mut self, out: &mut [u8]) -> Result<(), IpcError> {
         let context = self.context.as_mut().ok_or("zstd: no context")?;
         let cut_short = |missing: usize| {
-            format!("the zstd frame ends before its declared length ({missing} bytes still needed)")
+            IpcError::new(format!(
+                "the zstd frame ends before its declared length ({missing} bytes still needed)"
+            ))
         };
         let mut written = 0;
         while written < out.len() {
@@ -187,7 +191,7 @@ mod tests {
         let original = data(500_000);
         let mut stream = ZstdStream::new(frame(&original)).unwrap();
         let mut back = vec![0u8; original.len() + 1];
-        let e = stream.fill(&mut back).unwrap_err();
+        let e = stream.fill(&mut back).unwrap_err().to_string();
         assert!(
             e.contains("ends before its declared length (1 bytes"),
             "{e}"
@@ -195,11 +199,14 @@ mod tests {
 
         let whole = frame(&original);
         let mut cut = ZstdStream::new(whole.slice(..whole.len() / 2)).unwrap();
-        let e = cut.fill(&mut vec![0u8; original.len()]).unwrap_err();
+        let e = cut
+            .fill(&mut vec![0u8; original.len()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ends before its declared length"), "{e}");
 
         let mut garbage = ZstdStream::new(Bytes::from_static(b"not a zstd frame")).unwrap();
-        let e = garbage.fill(&mut [0u8; 10]).unwrap_err();
+        let e = garbage.fill(&mut [0u8; 10]).unwrap_err().to_string();
         assert!(e.starts_with("zstd: "), "{e}");
     }
 }

@@ -1,0 +1,215 @@
+//! One record batch, read a chunk of rows at a time: its header checked against the schema
+//! (columns, lengths, null counts, buffers inside the body, what the buffers declare within
+//! the answer's limit), then each chunk's columns read, split across threads when the chunk
+//! is big enough to pay for them.
+
+use arrow_array::ArrayRef;
+use arrow_ipc::MetadataVersion;
+use arrow_schema::{DataType, Schema};
+use bytes::Bytes;
+
+use super::buffers::{Codec, Source, declared_length};
+use super::columns::ColumnReader;
+use super::error::Part;
+use super::framing::within;
+use super::schema::{buffer_count, row_bytes};
+use super::{CHUNK_BYTES, IpcError};
+
+/// Decompress a chunk's columns on other threads only when it is at least this big
+/// (compressed bytes): below it, starting a thread costs more than it saves.
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+
+/// One record batch being read chunk by chunk.
+pub(super) struct BatchReader {
+    rows: usize,
+    done: usize,
+    /// Rows per chunk: as asked, fewer for wide rows ([`CHUNK_BYTES`]).
+    chunk_rows: usize,
+    /// The kept columns, in output order.
+    columns: Vec<ColumnReader>,
+    /// Decompressed bytes its compressed buffers declare.
+    pub(super) declared: u64,
+}
+
+impl BatchReader {
+    /// Check a record batch's header `fb` against the stream's `schema` and open the buffers
+    /// of the columns `keep`. `before` bytes were declared by the batches before it, and all
+    /// may declare at most `max_declared`.
+    pub(super) fn new(
+        schema: &Schema,
+        keep: &[usize],
+        fb: arrow_ipc::RecordBatch<'_>,
+        body: Bytes,
+        version: MetadataVersion,
+        chunk_rows: usize,
+        (before, max_declared): (u64, u64),
+    ) -> Result<Self, IpcError> {
+        if version < MetadataVersion::V4 {
+            return Err(format!("IPC metadata version {version:?} is too old").into());
+        }
+        let rows = usize::try_from(fb.length())
+            .map_err(|_| format!("negative row count {}", fb.length()))?;
+        let codec = Codec::of(fb.compression())?;
+        let nodes: Vec<_> = fb
+            .nodes()
+            .map(|n| n.iter().copied().collect())
+            .unwrap_or_default();
+        let buffers: Vec<_> = fb
+            .buffers()
+            .map(|b| b.iter().copied().collect())
+            .unwrap_or_default();
+        if nodes.len() != schema.fields().len() {
+            return Err(format!(
+                "{} field nodes for {} columns (nested columns are not supported)",
+                nodes.len(),
+                schema.fields().len()
+            )
+            .into());
+        }
+        let mut next_buffer = 0;
+        let mut declared = 0u64;
+        let mut row_width = 0usize;
+        let mut columns = Vec::with_capacity(keep.len());
+        for (i, (field, node)) in schema.fields().iter().zip(&nodes).enumerate() {
+            let at = |what: String| IpcError::new(what).in_column(field.name());
+            let count = buffer_count(field.data_type())
+                .ok_or_else(|| at(format!("type {} is not supported", field.data_type())))?;
+            let mine = buffers
+                .get(next_buffer..next_buffer + count)
+                .ok_or_else(|| at(format!("the batch lists only {} buffers", buffers.len())))?;
+            next_buffer += count;
+            if !keep.contains(&i) {
+                continue;
+            }
+            let length = usize::try_from(node.length())
+                .map_err(|_| at(format!("negative length {}", node.length())))?;
+            if length != rows {
+                return Err(at(format!("{length} values in a batch of {rows} rows")));
+            }
+            let null_count = usize::try_from(node.null_count())
+                .ok()
+                .filter(|&n| n <= rows)
+                .ok_or_else(|| at(format!("null count {} out of range", node.null_count())))?;
+            let mut sources = Vec::with_capacity(count);
+            row_width += row_bytes(field.data_type());
+            for (k, b) in mine.iter().enumerate() {
+                let slice = within(body.len(), b.offset(), b.length())
+                    .map(|r| body.slice(r))
+                    .ok_or_else(|| {
+                        at(format!(
+                            "buffer {k} at {}+{} lies outside the {}-byte body",
+                            b.offset(),
+                            b.length(),
+                            body.len()
+                        ))
+                    })?;
+                declared = declared.saturating_add(declared_length(&slice, codec));
+                let total = before.saturating_add(declared);
+                if total > max_declared {
+                    return Err(at(format!(
+                        "the answer's buffers so far declare {total} bytes decompressed, more \
+                         than the {} allowed (ClientBuilder::limits, Limits::max_decoded_bytes)",
+                        crate::limits::size(max_declared)
+                    )));
+                }
+                let source = Source::open(slice, codec)
+                    .map_err(|e| e.in_buffer(Part::Numbered(k)).in_column(field.name()))?;
+                sources.push(source);
+            }
+            columns.push(ColumnReader::new(field, null_count, sources));
+        }
+        if next_buffer != buffers.len() {
+            return Err(format!(
+                "the batch lists {} buffers, its columns use {next_buffer}",
+                buffers.len()
+            )
+            .into());
+        }
+        // Chunks start at a multiple of 8 rows (validity bits start at a byte).
+        let chunk_rows = (CHUNK_BYTES / row_width.max(1)).clamp(8, chunk_rows.max(8)) / 8 * 8;
+        Ok(BatchReader {
+            rows,
+            done: 0,
+            chunk_rows,
+            columns,
+            declared,
+        })
+    }
+
+    /// Rows not yet handed out (as the header says).
+    pub(super) fn rows_left(&self) -> usize {
+        self.rows - self.done
+    }
+
+    /// The next chunk's arrays and row count, or `None` when the batch is read.
+    pub(super) fn next_chunk(
+        &mut self,
+        threads: usize,
+    ) -> Result<Option<(Vec<ArrayRef>, usize)>, IpcError> {
+        let chunk_rows = self.chunk_rows;
+        if self.done >= self.rows {
+            return Ok(None);
+        }
+        // Columns without data (type null, or none kept) cost nothing whatever the row count
+        // says: one chunk for the whole batch, not 2^40 / chunk_rows empty ones.
+        let n = if self.columns.iter().all(|c| c.data_type == DataType::Null) {
+            self.rows - self.done
+        } else {
+            chunk_rows.min(self.rows - self.done)
+        };
+        self.done += n;
+        let work: usize = self.columns.iter().map(|c| c.compressed).sum();
+        let per_chunk = work / self.rows.div_ceil(chunk_rows);
+        let threads = if per_chunk >= PARALLEL_MIN_BYTES {
+            threads.min(self.columns.len()).max(1)
+        } else {
+            1
+        };
+        if threads == 1 {
+            let arrays = self
+                .columns
+                .iter_mut()
+                .map(|c| c.read(n))
+                .collect::<Result<_, _>>()?;
+            return Ok(Some((arrays, n)));
+        }
+        // Contiguous groups of columns with about the same compressed bytes, one per thread.
+        let per_thread = work.div_ceil(threads);
+        let mut groups: Vec<&mut [ColumnReader]> = Vec::with_capacity(threads);
+        let mut rest: &mut [ColumnReader] = &mut self.columns;
+        while !rest.is_empty() {
+            let mut take = 0;
+            let mut bytes = 0;
+            while take < rest.len()
+                && (take == 0 || bytes + rest[take].compressed / 2 <= per_thread)
+            {
+                bytes += rest[take].compressed;
+                take += 1;
+            }
+            if groups.len() + 1 == threads {
+                take = rest.len();
+            }
+            let (group, tail) = rest.split_at_mut(take);
+            groups.push(group);
+            rest = tail;
+        }
+        let results: Vec<Result<Vec<ArrayRef>, IpcError>> = std::thread::scope(|scope| {
+            let mut groups = groups.into_iter();
+            let first = groups.next().unwrap_or_default();
+            let handles: Vec<_> = groups
+                .map(|g| scope.spawn(move || g.iter_mut().map(|c| c.read(n)).collect()))
+                .collect();
+            let mut out = vec![first.iter_mut().map(|c| c.read(n)).collect()];
+            out.extend(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a decompression thread panicked".into()))
+            }));
+            out
+        });
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for r in results {
+            arrays.extend(r?);
+        }
+        Ok(Some((arrays, n)))
+    }
+}

@@ -1,0 +1,173 @@
+//! An answer's body: its Arrow IPC stream read chunk by chunk by the reader (`crate::ipc`),
+//! ahead on a thread or when asked, and the chunks decoded into typed rows; also for bodies
+//! saved to a file.
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+
+use crate::error::Error;
+use crate::ipc::{self, DecodeLimits, IpcError};
+use crate::position::Resolution;
+use crate::table::Table;
+
+/// The record batches of an answer's Arrow IPC stream, without the pandas index columns,
+/// decoded as they are asked for, in chunks of at most 32,768 rows (fewer when rows are wide).
+pub struct BodyBatches {
+    schema: SchemaRef,
+    inner: Inner,
+}
+
+/// When a body's chunks are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// Ahead, on a thread of their own, while the caller works on the last one (builds rows,
+    /// or whatever a stream's user does): the two overlap.
+    Ahead,
+    /// When asked, each chunk's columns split across the cores: for a caller that only keeps
+    /// the batches, where a decoding thread would only compete with the column threads
+    /// (200,000 synapse rows: 10 ms instead of 16).
+    OnDemand,
+}
+
+enum Inner {
+    Chunks(ipc::Chunks),
+    Prefetched(ipc::Prefetched),
+}
+
+impl BodyBatches {
+    /// Start reading an answer body (its schema is read now).
+    pub fn new(body: impl Into<Bytes>) -> Result<Self, String> {
+        Self::with_chunk_rows(body, ipc::DEFAULT_CHUNK_ROWS)
+    }
+
+    /// Start reading an answer body, in chunks of at most `chunk_rows` rows.
+    pub fn with_chunk_rows(body: impl Into<Bytes>, chunk_rows: usize) -> Result<Self, String> {
+        Self::saved(body.into(), chunk_rows, Pace::Ahead).map_err(|e| e.to_string())
+    }
+
+    /// A saved body, read within the default limits.
+    fn saved(body: Bytes, chunk_rows: usize, pace: Pace) -> Result<Self, IpcError> {
+        Self::open(body, chunk_rows, pace, DecodeLimits::default())
+    }
+
+    /// Start reading an answer body within `limits`, its chunks decoded at `pace`.
+    pub(crate) fn open(
+        body: Bytes,
+        chunk_rows: usize,
+        pace: Pace,
+        limits: DecodeLimits,
+    ) -> Result<Self, IpcError> {
+        let chunks = ipc::Chunks::with_limits(body.clone(), chunk_rows, limits)?;
+        let cores = ipc::cores();
+        let schema = chunks.schema().clone();
+        // Big bodies: decompress the next chunk on another thread while this one is used
+        // (and a chunk's columns split over the cores).
+        let ahead = pace == Pace::Ahead && cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES;
+        let inner = if ahead {
+            Inner::Prefetched(chunks.threads(cores).prefetch(2))
+        } else {
+            Inner::Chunks(chunks)
+        };
+        Ok(BodyBatches { schema, inner })
+    }
+
+    /// The schema of the batches (index columns left out).
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Rows still to come in the record batch being read (a hint for reserving room: it is
+    /// what the stream's header says, checked only as the data is read).
+    pub fn rows_left(&self) -> usize {
+        match &self.inner {
+            Inner::Chunks(c) => c.rows_left(),
+            Inner::Prefetched(c) => c.rows_left(),
+        }
+    }
+
+    /// The next batch, or `None` after the last one or an error.
+    pub(crate) fn next_batch(&mut self) -> Option<Result<RecordBatch, IpcError>> {
+        match &mut self.inner {
+            Inner::Chunks(c) => c.next(),
+            Inner::Prefetched(c) => c.next(),
+        }
+    }
+}
+
+/// Reserve room for `more` rows, within reason: the hint comes from the body, and a bad one
+/// must not abort the process (rows that never come cost only address space).
+pub(crate) fn reserve_rows<T>(rows: &mut Vec<T>, more: usize) {
+    const MAX_HINT: usize = 1 << 28;
+    let before = rows.capacity();
+    if rows.try_reserve(more.min(MAX_HINT)).is_ok() && rows.capacity() != before {
+        crate::memory::advise_huge_pages(rows);
+    }
+}
+
+impl Iterator for BodyBatches {
+    type Item = Result<RecordBatch, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch().map(|r| r.map_err(|e| e.to_string()))
+    }
+}
+
+/// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
+pub fn read_stream(body: impl Into<Bytes>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+    let read = || -> Result<_, IpcError> {
+        let mut batches = BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS, Pace::OnDemand)?;
+        let schema = batches.schema().clone();
+        let all = std::iter::from_fn(|| batches.next_batch()).collect::<Result<_, _>>()?;
+        Ok((schema, all))
+    };
+    read().map_err(|e| e.to_string())
+}
+
+/// Decode a saved Arrow IPC response body of table `T` into typed rows, e.g. one written by
+/// `curl -o` or by a proxy's log. `resolution` is the response's `dataframe_resolution` (nm per
+/// unit of the positions); `None` means the table's voxel resolution. Pandas index columns are
+/// ignored, as in queries; not-in filters are not applied (the body does not say what they were).
+pub fn read_rows<T: Table>(
+    body: impl Into<Bytes>,
+    resolution: Option<[f64; 3]>,
+) -> Result<Vec<T>, Error> {
+    const SAVED: &str = "(a saved response body)";
+    let mut rows = Vec::new();
+    let mut batches = BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS, Pace::Ahead)
+        .map_err(|e| e.at(SAVED))?;
+    while let Some(batch) = batches.next_batch() {
+        let batch = batch.map_err(|e| e.at(SAVED))?;
+        reserve_rows(&mut rows, batch.num_rows() + batches.rows_left());
+        decode_rows(&batch, resolution, T::VOXEL_RESOLUTION, &mut rows)?;
+    }
+    Ok(rows)
+}
+
+/// Decode a batch of an answer into typed rows, appended to `rows`: the positions in the
+/// answer's `resolution`, else in `fallback` (what the query asked, or the table's own).
+pub(crate) fn decode_rows<T: Table>(
+    batch: &RecordBatch,
+    resolution: Option<[f64; 3]>,
+    fallback: [f64; 3],
+    rows: &mut Vec<T>,
+) -> Result<(), Error> {
+    let resolution = Resolution::from_f64(resolution.unwrap_or(fallback));
+    Ok(T::decode_into(
+        &crate::decode::Batch::new(batch, T::NAME, resolution),
+        T::WIRE_NAMES,
+        rows,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(read_stream(&b"<html>nope</html>"[..]).is_err());
+        assert!(read_stream(&[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2][..]).is_err());
+        assert!(read_stream(&[][..]).is_err());
+    }
+}

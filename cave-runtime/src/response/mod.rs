@@ -1,0 +1,64 @@
+//! A query answer (API.md §7): the Arrow IPC stream of the body (ZSTD, LZ4_FRAME or
+//! uncompressed buffers), pandas index columns dropped, and what the headers say: warnings,
+//! table owner notices, the resolution of positions, and whether the server capped the rows.
+//!
+//! The headers are read by `headers`, the body by `body` (on the reader of `crate::ipc`),
+//! and [`read_rows`] / [`read_stream`] decode a body saved to a file.
+
+use arrow_schema::SchemaRef;
+use cave_wire::untrusted::Redactor;
+
+use crate::error::Error;
+use crate::http::Received;
+use crate::ipc::{self, DecodeLimits};
+
+mod body;
+mod headers;
+
+pub use body::{BodyBatches, read_rows, read_stream};
+pub(crate) use body::{Pace, decode_rows, reserve_rows};
+pub use headers::ARROW_CONTENT_TYPE;
+pub(crate) use headers::{is_cap_warning, is_notice};
+
+/// One answer of the server: what its headers say. Its rows come from [`BodyBatches`].
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub schema: SchemaRef,
+    pub warnings: Vec<String>,
+    /// The `dataframe_resolution` header: nm per unit of the positions.
+    pub resolution: Option<[f64; 3]>,
+    /// The server stopped at its row limit (or the limit asked): there may be more rows.
+    pub capped: bool,
+}
+
+/// Check the answer to a query POST to `url` and start reading its batches. Warnings come
+/// cleaned by `redactor` (errors are cleaned by the caller; excerpts are redacted here, before
+/// they are cut).
+pub(crate) fn decode(
+    url: &str,
+    received: &Received,
+    pace: Pace,
+    limits: DecodeLimits,
+    redactor: &Redactor,
+) -> Result<(Page, BodyBatches), Error> {
+    let bad = |problem: String| Error::BadResponse {
+        url: url.to_string(),
+        problem,
+    };
+    headers::check_content_type(&received.headers, &received.bytes, redactor).map_err(bad)?;
+    let batches = BodyBatches::open(
+        received.bytes.clone(),
+        ipc::DEFAULT_CHUNK_ROWS,
+        pace,
+        limits,
+    )
+    .map_err(|e| e.at(url))?;
+    let (warnings, capped) = headers::kept_warnings(&received.headers, redactor);
+    let page = Page {
+        schema: batches.schema().clone(),
+        resolution: headers::resolution(&received.headers).map_err(bad)?,
+        warnings,
+        capped,
+    };
+    Ok((page, batches))
+}
