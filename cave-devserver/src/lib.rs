@@ -22,9 +22,11 @@ pub mod conformance;
 pub mod error;
 pub mod faults;
 pub mod query;
+pub mod query_string;
 pub mod routes;
 pub mod sample;
 pub mod server;
+pub mod state;
 pub mod store;
 
 pub use faults::{FaultSpec, Faults};

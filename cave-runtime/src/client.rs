@@ -30,7 +30,7 @@ use crate::limits::{Limits, Timeouts};
 use crate::query::{Query, Spec};
 use crate::response;
 use crate::result::{Batches, Rows};
-use crate::stream::{Pager, RowStream};
+use crate::stream::{self, At, Pager, PagerSetup, Paging, RowStream};
 use crate::table::Table;
 use crate::token::FoundToken;
 
@@ -46,17 +46,6 @@ pub const MIN_SERVER_VERSION: (u64, u64, u64) = (5, 13, 0);
 const FROZEN_FLAGS: &str = "return_pyarrow=True&arrow_format=True&split_positions=True";
 /// Query-string flags of live queries (docs/WIRE.md, "Live queries"); `random_sample` goes last.
 const LIVE_FLAGS: &str = "return_pyarrow=True&arrow_format=True&merge_reference=False&allow_missing_lookups=False&allow_invalid_root_ids=False&direct_sql_pandas=True";
-
-/// How many pages a query may fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Paging {
-    /// Every page, until the rows are complete (or the query's limit is reached).
-    #[default]
-    All,
-    /// Only the first page: at most the server's row cap. The result says when rows were left
-    /// out ([`QueryInfo::truncated`](crate::QueryInfo::truncated)).
-    FirstPage,
-}
 
 /// Builds a [`Client`]; every setting has a default.
 #[derive(Debug, Clone)]
@@ -317,13 +306,6 @@ impl std::fmt::Debug for Client {
             .field("timestamp", &self.inner.timestamp)
             .finish()
     }
-}
-
-/// What a query runs at.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum At {
-    Version(u32),
-    Timestamp(DateTime<Utc>),
 }
 
 impl Client {
@@ -659,7 +641,34 @@ impl Client {
     /// The pager of a query: its version resolved, its arguments checked.
     async fn pager(&self, spec: Spec, pinned: Option<u32>) -> Result<Pager<'_>, Error> {
         let at = self.at(&spec, pinned).await?;
-        Pager::new(self, spec, at).await
+        self.pager_at(spec, at).await
+    }
+
+    /// Everything a pager needs, handed over: the pager never calls back into the client.
+    async fn pager_at(&self, spec: Spec, at: At) -> Result<Pager<'_>, Error> {
+        stream::validate(&spec)?;
+        self.server_version().await?;
+        let url = self.query_url(&spec, at).await?;
+        // The table's row count at the version bounds what a materialized query can return;
+        // the pager asks for it only when a page says there are more.
+        let count_url = match at {
+            At::Version(v) => Some(
+                self.materialize_url(v2::TABLE_COUNT, &[&v.to_string(), &spec.table])
+                    .await?,
+            ),
+            At::Timestamp(_) => None,
+        };
+        Ok(Pager::new(
+            PagerSetup {
+                http: self.http(),
+                at,
+                url,
+                count_url,
+                paging: self.inner.paging,
+                progress: self.inner.progress,
+            },
+            spec,
+        ))
     }
 
     /// Run an untyped query: the rows as Arrow record batches, positions split in
@@ -713,17 +722,7 @@ impl Client {
                 spec.table, c.column
             )));
         }
-        Pager::new(self, spec, at).await
-    }
-
-    /// Whether queries fetch every page.
-    pub(crate) fn paging(&self) -> Paging {
-        self.inner.paging
-    }
-
-    /// Whether multi-page queries show a spinner.
-    pub(crate) fn shows_progress(&self) -> bool {
-        self.inner.progress
+        self.pager_at(spec, at).await
     }
 
     /// What a query runs at: its own timestamp or version, else the client's, else the

@@ -64,7 +64,7 @@ pub mod arrow {
     pub use arrow_array::RecordBatch;
     pub use arrow_schema as schema;
 }
-pub use client::{Client, ClientBuilder, DEFAULT_SERVER, Paging};
+pub use client::{Client, ClientBuilder, DEFAULT_SERVER};
 pub use error::{DecodeError, DecodeProblem, Error};
 pub use http::RetryPolicy;
 pub use ids::{AnnotationId, RootId, SupervoxelId};
@@ -72,7 +72,7 @@ pub use limits::{Limits, Timeouts};
 pub use position::{Position, Resolution};
 pub use query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
 pub use result::{Batches, QueryInfo, Rows};
-pub use stream::{BatchStream, RowStream};
+pub use stream::{BatchStream, Paging, RowStream};
 pub use table::{ColumnInfo, Row, Table};
 pub use untyped::{ColumnRef, TableQuery, target};
 

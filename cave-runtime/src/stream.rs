@@ -1,6 +1,6 @@
 //! Rows as they arrive: a query's pages are fetched one at a time and each page's Arrow stream
 //! is decoded in chunks ([`BodyBatches`]), so memory holds one page's body and one chunk of rows,
-//! however many rows the query has. [`Client::query`] collects the same chunks into one
+//! however many rows the query has. [`Client::query`](crate::Client::query) collects the same chunks into one
 //! [`Rows`](crate::Rows); [`RowStream`] hands them out.
 //!
 //! ```no_run
@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 
-use crate::client::{At, Client, Paging};
+use chrono::{DateTime, Utc};
+
 use crate::error::Error;
-use crate::http::{ARROW_ACCEPT_ENCODING, Request};
+use crate::http::{ARROW_ACCEPT_ENCODING, Http, Request};
 use crate::ipc::DecodeLimits;
 use crate::not_in;
 use crate::pyjson;
@@ -43,12 +44,50 @@ pub(crate) struct Piece {
     pub rows_left: usize,
 }
 
+/// How many pages a query may fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paging {
+    /// Every page, until the rows are complete (or the query's limit is reached).
+    #[default]
+    All,
+    /// Only the first page: at most the server's row cap. The result says when rows were left
+    /// out ([`QueryInfo::truncated`](crate::QueryInfo::truncated)).
+    FirstPage,
+}
+
+/// What a query runs at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum At {
+    Version(u32),
+    Timestamp(DateTime<Utc>),
+}
+
+/// What a pager is handed by the client: it never calls back.
+pub(crate) struct PagerSetup<'c> {
+    /// The HTTP client (token, retries, limits, deadlines, cleaning).
+    pub http: &'c Http,
+    /// The version or timestamp the query runs at.
+    pub at: At,
+    /// The query's URL.
+    pub url: String,
+    /// The table's row count at the version (materialized queries), asked for once a page
+    /// says there are more rows.
+    pub count_url: Option<String>,
+    /// How many pages to fetch.
+    pub paging: Paging,
+    /// Whether a multi-page query shows a progress bar.
+    pub progress: bool,
+}
+
 /// Fetches a query's pages one after the other and hands out their batches, chunk by chunk.
 pub(crate) struct Pager<'c> {
-    client: &'c Client,
+    http: &'c Http,
     spec: Spec,
     at: At,
     url: String,
+    count_url: Option<String>,
+    paging: Paging,
+    shows_progress: bool,
     /// The request of the next page (offset and limit move on).
     next: Spec,
     info: QueryInfo,
@@ -80,11 +119,16 @@ struct PageGuard {
 }
 
 impl<'c> Pager<'c> {
-    /// Check `spec` and get ready to fetch its first page.
-    pub(crate) async fn new(client: &'c Client, spec: Spec, at: At) -> Result<Self, Error> {
-        validate(&spec)?;
-        client.server_version().await?;
-        let url = client.query_url(&spec, at).await?;
+    /// Get ready to fetch the first page of `spec` (checked with [`validate`]).
+    pub(crate) fn new(setup: PagerSetup<'c>, spec: Spec) -> Self {
+        let PagerSetup {
+            http,
+            at,
+            url,
+            count_url,
+            paging,
+            progress,
+        } = setup;
         let info = QueryInfo::new(
             &spec,
             match at {
@@ -92,13 +136,16 @@ impl<'c> Pager<'c> {
                 At::Timestamp(t) => (None, Some(t)),
             },
         );
-        Ok(Pager {
-            client,
+        Pager {
+            http,
             next: spec.clone(),
             offset: spec.offset.unwrap_or(0),
             spec,
             at,
             url,
+            count_url,
+            paging,
+            shows_progress: progress,
             info,
             schema: None,
             kept: 0,
@@ -108,7 +155,7 @@ impl<'c> Pager<'c> {
             pace: Pace::Ahead,
             guard: PageGuard::default(),
             spent: Duration::ZERO,
-        })
+        }
     }
 
     /// The caller only keeps the batches (an untyped query collecting them): decode each
@@ -132,7 +179,7 @@ impl<'c> Pager<'c> {
     /// of the token and of escape codes.
     pub(crate) async fn next(&mut self) -> Result<Option<Piece>, Error> {
         let next = self.next_raw().await;
-        next.map_err(|e| self.client.http().clean_error(e))
+        next.map_err(|e| self.http.clean_error(e))
     }
 
     async fn next_raw(&mut self) -> Result<Option<Piece>, Error> {
@@ -199,7 +246,7 @@ impl<'c> Pager<'c> {
             At::Timestamp(t) => self.next.live_body(t),
         };
         let body = pyjson::to_string(&body);
-        let http = self.client.http();
+        let http = self.http;
         let query_limit = http.timeouts().query;
         let started = Instant::now();
         let received = http
@@ -252,17 +299,19 @@ impl<'c> Pager<'c> {
             self.finish();
             return Ok(());
         }
-        if self.client.paging() == Paging::FirstPage {
+        if self.paging == Paging::FirstPage {
             self.info.truncated = true;
             self.finish();
             return Ok(());
         }
         if self.guard.bound.is_none()
-            && let At::Version(v) = self.at
+            && let (At::Version(v), Some(count_url)) = (self.at, &self.count_url)
         {
             // The table's rows bound what any query of it can return: ask once, when a page
             // says there are more. (A server that cannot count leaves the page cap.)
-            if let Ok(count) = self.client.count(&self.spec.table, Some(v)).await {
+            if let Ok(count) = self.http.get_json(count_url).await
+                && let Some(count) = count.as_u64()
+            {
                 let skipped = self.spec.offset.unwrap_or(0);
                 self.guard.bound = Some((count.saturating_sub(skipped), v));
             }
@@ -299,7 +348,7 @@ impl<'c> Pager<'c> {
         // The next page: after the rows seen, at most the rows still wanted.
         self.next.offset = Some(self.offset);
         self.next.limit = want.map(|w| w - self.kept);
-        if self.client.shows_progress() {
+        if self.shows_progress {
             let table = &self.spec.table;
             let bar = self.progress.get_or_insert_with(|| progress_bar(table));
             bar.set_message(format!(
@@ -333,7 +382,7 @@ impl<'c> Pager<'c> {
     /// The most pages the query may take: what the row count allows at the first page's
     /// size (and one more), else the client's page limit.
     fn page_cap(&self) -> u64 {
-        let limit = self.client.http().limits().max_pages;
+        let limit = self.http.limits().max_pages;
         match self.guard.bound {
             Some((rows, _)) if self.guard.first_page_rows > 0 => rows
                 .div_ceil(self.guard.first_page_rows)
@@ -357,7 +406,7 @@ impl<'c> Pager<'c> {
         mut take: impl FnMut(Piece) -> Result<(), Error>,
     ) -> Result<(QueryInfo, Option<SchemaRef>), Error> {
         while let Some(piece) = self.next().await? {
-            take(piece).map_err(|e| self.client.http().clean_error(e))?;
+            take(piece).map_err(|e| self.http.clean_error(e))?;
         }
         Ok((std::mem::take(&mut self.info), self.schema.take()))
     }
@@ -372,7 +421,7 @@ impl Drop for Pager<'_> {
 }
 
 /// The rows of a typed query, handed out chunk by chunk (at most 32,768 rows each) as its
-/// pages arrive; from [`Client::stream`]. Memory holds one page's compressed body and one
+/// pages arrive; from [`Client::stream`](crate::Client::stream). Memory holds one page's compressed body and one
 /// chunk.
 ///
 /// A decode error or a failed page ends the stream with an error after the rows already
@@ -398,7 +447,7 @@ impl<'c, T: Table> RowStream<'c, T> {
             Some(piece) => {
                 let mut rows = Vec::with_capacity(piece.batch.num_rows());
                 response::decode_rows(&piece.batch, piece.resolution, self.fallback, &mut rows)
-                    .map_err(|e| self.pager.client.http().clean_error(e))?;
+                    .map_err(|e| self.pager.http.clean_error(e))?;
                 Ok(Some(rows))
             }
             None => Ok(None),
@@ -441,7 +490,7 @@ impl<'c> BatchStream<'c> {
 }
 
 /// Checks caveclient makes before sending (API.md §11.4), and ones it should.
-fn validate(spec: &Spec) -> Result<(), Error> {
+pub(crate) fn validate(spec: &Spec) -> Result<(), Error> {
     let bad = |what: String| Err(Error::InvalidArgument(format!("{}: {what}", spec.table)));
     if spec.limit == Some(0) {
         return bad("limit must be at least 1".into());

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::SnapshotError;
+use crate::error::SnapshotError;
 
 /// The journal's file name, in the folder holding the datastack folder.
 pub const JOURNAL: &str = ".cave-schema-commit.json";

@@ -22,6 +22,7 @@
 pub mod canonical_json;
 pub mod columns;
 pub mod commit;
+mod error;
 pub mod parse;
 pub mod schema;
 pub mod snapshot;
@@ -29,7 +30,8 @@ pub mod suggest;
 pub mod types;
 
 pub use columns::{Column, ColumnRole, PointRef, WireType};
+pub use error::SnapshotError;
 pub use parse::{SchemaError, parse_schema_type, parse_schema_type_str, parse_types_all_str};
 pub use schema::{EnumField, EnumRepr, EnumValue, Field, FieldKind, Point, PointKind, SchemaType};
-pub use snapshot::{Provenance, Snapshot, SnapshotError, TableMeta, ValueSet, Version};
+pub use snapshot::{Provenance, Snapshot, TableMeta, ValueSet, Version};
 pub use types::{TypeDoc, TypeSet};

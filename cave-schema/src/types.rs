@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::canonical_json;
+use crate::error::{SnapshotError, read_file};
 use crate::parse::{SchemaError, parse_json, parse_schema_type, types_all_documents};
 use crate::schema::SchemaType;
-use crate::snapshot::{SnapshotError, read_file};
 
 /// The schema types of a snapshot, each with the service's document it came from.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use cave_schema::snapshot::SnapshotError;
+use cave_schema::SnapshotError;
 use cave_wire::untrusted::Redactor;
 
 /// Why fetching a datastack, or checking a snapshot against a server, failed.

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, json_response};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The info service version the real deployment reports.
 pub const INFO_VERSION: &str = "4.3.3";

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, json_response};
-use crate::server::{AppState, query_param};
+use crate::query_string::query_param;
+use crate::state::AppState;
 use crate::store::{TableData, Values};
 
 /// The materialization engine version the devserver claims (caveclient needs >= 5.13.0).

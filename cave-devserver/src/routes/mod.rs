@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 mod info;
 mod meta;

@@ -14,8 +14,9 @@ use crate::error::ApiError;
 use crate::query::body::{self, Endpoint, QueryBody};
 use crate::query::encode::{self, Compression};
 use crate::query::engine::{self, Answer, JoinSide, Options};
+use crate::query_string::url_pairs;
 use crate::routes::meta::{known_version, table_data};
-use crate::server::{AppState, url_pairs};
+use crate::state::AppState;
 
 /// The query-string flags of the query routes.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,8 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, json_response};
-use crate::server::{AppState, query_param};
+use crate::query_string::query_param;
+use crate::state::AppState;
 
 fn ok(body: Value) -> Response {
     json_response(StatusCode::OK, &body)

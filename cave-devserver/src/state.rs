@@ -1,0 +1,28 @@
+//! What the request handlers share: the snapshot, the sample data and the server's settings.
+
+use std::sync::{Arc, Mutex};
+
+use cave_schema::Snapshot;
+
+use crate::faults::Faults;
+use crate::store::Dataset;
+
+/// What handlers share.
+pub struct AppState {
+    /// The committed snapshot the metadata comes from.
+    pub snapshot: Snapshot,
+    /// The sample tables.
+    pub data: Dataset,
+    /// The base URL clients reach this server at (`http://127.0.0.1:PORT`).
+    pub base_url: String,
+    /// The `local_server` of the info record.
+    pub local_server: String,
+    /// The query row cap.
+    pub row_limit: usize,
+    /// Accept only this token.
+    pub token: Option<String>,
+    /// Pending faults.
+    pub faults: Arc<Faults>,
+    /// Where requests are logged (`--log-requests`).
+    pub(crate) log: Option<Mutex<std::fs::File>>,
+}
