@@ -13,7 +13,7 @@ use std::io::Cursor;
 
 use bytes::Bytes;
 use cave_devserver::{BackgroundServer, ServerConfig};
-use cave_runtime::decode::Batch;
+use cave_runtime::__private::Batch;
 use cave_runtime::{Resolution, Row, Table};
 
 mod minnie {
@@ -72,7 +72,7 @@ fn body() -> Bytes {
 
 #[divan::bench]
 fn rows_from_batch(bencher: divan::Bencher) {
-    let (_, batches) = cave_runtime::response::read_stream(body()).unwrap();
+    let (_, batches) = cave_runtime::read_stream(body()).unwrap();
     let resolution = Resolution([4.0, 4.0, 40.0]);
     // One buffer for every iteration: the loop itself, not the kernel handing out fresh pages.
     let mut rows: Vec<SynapsesPni2> = Vec::with_capacity(ROWS);
@@ -93,7 +93,7 @@ fn read_rows(bencher: divan::Bencher) {
     let body = body();
     bencher
         .counter(divan::counter::ItemsCount::new(ROWS))
-        .bench(|| cave_runtime::response::read_rows::<SynapsesPni2>(body.clone(), None).unwrap());
+        .bench(|| cave_runtime::read_rows::<SynapsesPni2>(body.clone(), None).unwrap());
 }
 
 #[divan::bench]
@@ -101,7 +101,7 @@ fn read_batches(bencher: divan::Bencher) {
     let body = body();
     bencher
         .counter(divan::counter::ItemsCount::new(ROWS))
-        .bench(|| cave_runtime::response::read_stream(body.clone()).unwrap());
+        .bench(|| cave_runtime::read_stream(body.clone()).unwrap());
 }
 
 #[divan::bench]

@@ -118,8 +118,7 @@ fn parse_args() -> Result<Option<Args>, String> {
 /// Decode once, returning the rows.
 fn decode_once(args: &Args, body: &bytes::Bytes) -> Result<usize, String> {
     fn typed<T: Table>(body: &bytes::Bytes, res: Option<[f64; 3]>) -> Result<usize, String> {
-        let rows =
-            cave_runtime::response::read_rows::<T>(body.clone(), res).map_err(|e| e.to_string())?;
+        let rows = cave_runtime::read_rows::<T>(body.clone(), res).map_err(|e| e.to_string())?;
         Ok(std::hint::black_box(rows).len())
     }
     match args.mode.as_str() {
@@ -140,7 +139,7 @@ fn decode_once(args: &Args, body: &bytes::Bytes) -> Result<usize, String> {
             )),
         },
         "untyped" => {
-            let (_, batches) = cave_runtime::response::read_stream(body.clone())?;
+            let (_, batches) = cave_runtime::read_stream(body.clone())?;
             Ok(std::hint::black_box(batches)
                 .iter()
                 .map(|b| b.num_rows())

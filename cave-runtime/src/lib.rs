@@ -32,24 +32,24 @@
 //!   says so ([`QueryInfo::truncated`]).
 
 pub mod blocking;
-pub mod client;
-pub mod decode;
-pub mod error;
+mod client;
+mod decode;
+mod error;
 mod http;
-pub mod ids;
+mod ids;
 mod ipc;
-pub mod limits;
+mod limits;
 mod memory;
 mod not_in;
-pub mod position;
-pub mod pyjson;
-pub mod query;
-pub mod response;
-pub mod result;
-pub mod stream;
-pub mod table;
-pub mod token;
-pub mod untyped;
+mod position;
+mod pyjson;
+mod query;
+mod response;
+mod result;
+mod stream;
+mod table;
+mod token;
+mod untyped;
 
 pub use cave_schema;
 pub use cave_wire;
@@ -64,16 +64,18 @@ pub mod arrow {
     pub use arrow_array::RecordBatch;
     pub use arrow_schema as schema;
 }
-pub use client::{Client, ClientBuilder, DEFAULT_SERVER};
+pub use client::{Client, ClientBuilder, DEFAULT_SERVER, MIN_SERVER_VERSION};
 pub use error::{DecodeError, DecodeProblem, Error};
 pub use http::RetryPolicy;
 pub use ids::{AnnotationId, RootId, SupervoxelId};
 pub use limits::{Limits, Timeouts};
 pub use position::{Position, Resolution};
 pub use query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
+pub use response::{BodyBatches, read_rows, read_stream};
 pub use result::{Batches, QueryInfo, Rows};
 pub use stream::{BatchStream, Paging, RowStream};
 pub use table::{ColumnInfo, Row, Table};
+pub use token::{FoundToken, TOKEN_ENV, Token, TokenFileError, TokenSource, find_token};
 pub use untyped::{ColumnRef, TableQuery, target};
 
 #[cfg(feature = "macros")]
@@ -82,7 +84,7 @@ pub use cave_macros::datastack;
 /// A point in time, UTC (the type of `created` columns and live-query timestamps).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
-/// What the benchmarks, examples and tests of this crate measure the reader with. Not an API:
+/// What the benchmarks, examples and tests of this crate measure and compare with. Not an API:
 /// it changes with the reader.
 #[doc(hidden)]
 pub mod bench {
@@ -97,6 +99,12 @@ pub mod bench {
     /// bytes produced.
     pub fn decompress_only(bytes: &[u8]) -> Result<(usize, usize), String> {
         crate::ipc::decompress_only(bytes).map_err(|e| e.to_string())
+    }
+
+    /// JSON text as Python's `json.dumps` writes it (what caveclient sends), for the wire
+    /// tests that compare request bodies byte for byte.
+    pub fn python_json(value: &serde_json::Value) -> String {
+        crate::pyjson::to_string(value)
     }
 }
 

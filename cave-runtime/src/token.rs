@@ -123,11 +123,6 @@ pub fn secrets_dir(home: &Path) -> PathBuf {
     home.join(".cloudvolume").join("secrets")
 }
 
-/// The file caveclient reads first for `server`: `<netloc>-cave-secret.json`.
-pub fn server_token_file(home: &Path, server: &str) -> PathBuf {
-    secrets_dir(home).join(format!("{}-cave-secret.json", netloc(server)))
-}
-
 /// The host of a server address, with `:port` when it has one (`https://` is assumed when the
 /// address has no scheme), as caveclient names token files.
 pub fn netloc(server: &str) -> &str {

@@ -844,7 +844,7 @@ fn arrow_streams_decode_with_every_compression() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let body = response.bytes().unwrap().to_vec();
-        let (schema, batches) = cave_runtime::response::read_stream(body.clone()).unwrap();
+        let (schema, batches) = cave_runtime::read_stream(body.clone()).unwrap();
         (body, schema, batches)
     };
     let (zstd_body, schema, zstd) = fetch("zstd");

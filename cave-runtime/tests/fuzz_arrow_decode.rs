@@ -52,8 +52,8 @@ use cave_devserver::query::encode::{self, Compression};
 use cave_devserver::query::engine::{self, Frame, Options};
 use cave_devserver::store::{TableBuilder, TableData};
 use cave_runtime::cave_schema::Snapshot;
-use cave_runtime::response::{BodyBatches, read_rows, read_stream};
 use cave_runtime::{AnnotationId, Resolution, RootId, SupervoxelId};
+use cave_runtime::{BodyBatches, read_rows, read_stream};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -1338,7 +1338,7 @@ fn regression_inputs_read_rows() {
         let err = read_rows::<ProofreadingStatusAndStrategy>(bytes.clone(), None).unwrap_err();
         assert!(err.to_string().contains("`id`"), "{name}: {err}");
         // Untyped: one batch of 2^40 rows that hold nothing (what the body says), at once.
-        let (_, batches) = cave_runtime::response::read_stream(bytes).unwrap();
+        let (_, batches) = cave_runtime::read_stream(bytes).unwrap();
         assert_eq!(batches.len(), 1, "{name}");
         assert_eq!(batches[0].num_rows(), 1 << 40, "{name}");
         assert!(started.elapsed() < Duration::from_secs(10), "{name}");
@@ -1357,7 +1357,7 @@ fn regression_bodies_of_the_arrow_ipc_fallback_are_refused_by_type() {
         "fallback-zstd-declares-7.6e18-bytes.arrow",
     ] {
         let bytes = std::fs::read(dir.join(name)).unwrap();
-        let err = cave_runtime::response::read_stream(bytes.clone()).unwrap_err();
+        let err = cave_runtime::read_stream(bytes.clone()).unwrap_err();
         assert!(
             err.contains("type List") && err.contains("not read"),
             "{name}: {err}"

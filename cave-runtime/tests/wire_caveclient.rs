@@ -38,8 +38,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use cave_devserver::{BackgroundServer, ServerConfig};
+use cave_runtime::bench::python_json;
 use cave_runtime::chrono::{DateTime, Utc};
-use cave_runtime::{AnnotationId, Client, Compare, RootId, TableQuery, pyjson, target};
+use cave_runtime::{AnnotationId, Client, Compare, RootId, TableQuery, target};
 use serde_json::{Map, Value, json};
 
 mod minnie {
@@ -490,7 +491,7 @@ fn compare_post(name: &str, py: &Value, rs: &Value, problems: &mut Vec<String>) 
 fn table_manager_as_merge_reference(body: &str, problems: &mut Vec<String>) -> String {
     let mut value: Value = serde_json::from_str(body).expect("a JSON body");
     assert_eq!(
-        pyjson::to_string(&value),
+        python_json(&value),
         body,
         "the body reads back byte for byte (pyjson writes as json.dumps)"
     );
@@ -502,7 +503,7 @@ fn table_manager_as_merge_reference(body: &str, problems: &mut Vec<String>) -> S
         ));
     }
     value["suffix_map"] = json!({CT: "", NUC: "_ref"});
-    pyjson::to_string(&value)
+    python_json(&value)
 }
 
 /// Where two texts first differ, with context, then both in full.

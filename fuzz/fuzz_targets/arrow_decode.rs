@@ -6,7 +6,7 @@
 //! reservation that fails (e.g. `read_rows` reserving for the rows a header claims) is fine.
 #![no_main]
 
-use cave_runtime::response::{BodyBatches, read_rows, read_stream};
+use cave_runtime::{BodyBatches, read_rows, read_stream};
 use libfuzzer_sys::fuzz_target;
 
 mod minnie {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cave_runtime::token::FoundToken;
+use cave_runtime::FoundToken;
 use cave_runtime::{Limits, Timeouts};
 
 /// The options of `cave fetch` and `check`.

@@ -104,8 +104,8 @@ impl fmt::Display for FetchError {
     }
 }
 
-impl From<cave_runtime::token::TokenFileError> for FetchError {
-    fn from(e: cave_runtime::token::TokenFileError) -> Self {
+impl From<cave_runtime::TokenFileError> for FetchError {
+    fn from(e: cave_runtime::TokenFileError) -> Self {
         FetchError::TokenFile {
             file: e.file,
             message: e.message,

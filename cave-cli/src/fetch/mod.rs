@@ -34,9 +34,7 @@ mod progress;
 mod refresh;
 mod server_data;
 
-pub use cave_runtime::token::{
-    FoundToken, TOKEN_ENV, Token, TokenSource, find_token, netloc, secrets_dir, server_token_file,
-};
+pub use cave_runtime::{FoundToken, TOKEN_ENV, Token, TokenSource, find_token};
 pub use config::FetchConfig;
 pub use diff::{DiffSection, SnapshotDiff, diff};
 pub use download::download;

@@ -17,7 +17,6 @@ mod headers;
 
 pub use body::{BodyBatches, read_rows, read_stream};
 pub(crate) use body::{Pace, decode_rows, reserve_rows};
-pub use headers::ARROW_CONTENT_TYPE;
 pub(crate) use headers::{is_cap_warning, is_notice};
 
 /// One answer of the server: what its headers say. Its rows come from [`BodyBatches`].
