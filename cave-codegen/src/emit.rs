@@ -1,6 +1,7 @@
 //! Tokens from a [`Plan`]: per table a row struct, its `Table`/`Row` impls and a module with
 //! the filter builder and column enum; the enums; datastack constants. Generated code is thin:
 //! one field, one decode line and one-line filter methods per column, calling the runtime.
+//! The docs, except the filter methods', are rendered from [`Facts`].
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -8,10 +9,11 @@ use quote::{format_ident, quote};
 use cave_schema::columns::{ColumnRole, WireType};
 use cave_schema::schema::{EnumRepr, EnumValue};
 
-use crate::doc::escape;
+use crate::facts::{EnumFacts, Facts, Reference, TableFacts};
 use crate::plan::{
     ColumnPlan, EnumPlan, FilterKind, FilterMethod, OTHER_VARIANT, Plan, Side, TablePlan, ValueType,
 };
+use crate::rustdoc;
 
 /// Paths the generated code uses, from where it stands.
 struct Paths {
@@ -43,23 +45,6 @@ fn doc(text: &str) -> TokenStream {
     quote!(#(#lines)*)
 }
 
-fn docs(lines: &[String]) -> TokenStream {
-    doc(&lines.join("\n\n"))
-}
-
-/// `text` as a Markdown code span (backslash escapes do not work inside one; a backtick in
-/// the text needs a longer fence).
-fn code_span(text: &str) -> String {
-    let one_line = text.replace(['\n', '\r'], " ");
-    if one_line.contains('`') {
-        format!("`` {one_line} ``")
-    } else if one_line.is_empty() {
-        "(empty)".to_string()
-    } else {
-        format!("`{one_line}`")
-    }
-}
-
 fn lit(s: &str) -> Literal {
     Literal::string(s)
 }
@@ -74,44 +59,25 @@ pub fn emit(plan: &Plan, runtime: &TokenStream) -> TokenStream {
         p: quote!(rt),
         up: quote!(super::),
     };
+    let facts = Facts::new(plan);
     let mut out = TokenStream::new();
-    out.extend(datastack_items(plan));
-    for table in &plan.tables {
-        out.extend(table_items(plan, table, runtime, &top, &inner));
+    out.extend(datastack_items(plan, &facts));
+    for (table, table_facts) in plan.tables.iter().zip(&facts.tables) {
+        out.extend(table_items(plan, table, table_facts, runtime, &top, &inner));
     }
-    for e in &plan.enums {
-        out.extend(enum_items(e, &top));
+    for (e, enum_facts) in plan.enums.iter().zip(&facts.enums) {
+        out.extend(enum_items(e, enum_facts, &top));
     }
     out
 }
 
-fn datastack_items(plan: &Plan) -> TokenStream {
+fn datastack_items(plan: &Plan, facts: &Facts) -> TokenStream {
     let datastack = lit(&plan.datastack);
     let version = version_tokens(plan.version);
     let tables = plan.tables.iter().map(|t| lit(&t.name));
-    let datastack_doc = doc(&format!(
-        "The datastack these types describe: `{}`.",
-        plan.datastack
-    ));
-    let version_doc = doc(&match plan.version {
-        Some(v) => format!(
-            "The materialization version the types were generated for (`version = {v}`); \
-             queries use it unless they set another."
-        ),
-        None => "The materialization version the types were generated for: none pinned \
-                 (every table of the snapshot)."
-            .to_string(),
-    });
-    let mut tables_doc = vec!["The tables with generated types, sorted.".to_string()];
-    if !plan.skipped.is_empty() {
-        let list: Vec<String> = plan
-            .skipped
-            .iter()
-            .map(|(t, why)| format!("{} ({})", code_span(t), escape(why)))
-            .collect();
-        tables_doc.push(format!("Tables without types: {}.", list.join("; ")));
-    }
-    let tables_doc = docs(&tables_doc);
+    let datastack_doc = doc(&rustdoc::datastack(facts));
+    let version_doc = doc(&rustdoc::version(facts));
+    let tables_doc = doc(&rustdoc::tables(facts));
     quote! {
         #datastack_doc
         pub const DATASTACK: &str = #datastack;
@@ -154,86 +120,10 @@ fn field_type(c: &ColumnPlan, paths: &Paths) -> TokenStream {
     }
 }
 
-fn wire_label(c: &ColumnPlan) -> String {
-    match c.column.wire {
-        WireType::Position => format!(
-            "three `int32` columns `{0}_x`, `{0}_y`, `{0}_z`",
-            c.column.name
-        ),
-        WireType::Float32 => "`float` (float32)".to_string(),
-        WireType::Timestamp => "`timestamp[ns, tz=UTC]`".to_string(),
-        WireType::Utf8 => "`string`".to_string(),
-        w => format!("`{}`", w.as_str()),
-    }
-}
-
-/// The doc of a row field.
-pub fn column_doc(c: &ColumnPlan) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(d) = c.column.description_with(escape) {
-        lines.push(d);
-    }
-    let mut facts = format!(
-        "Column `{}`; CAVE type: {}; wire: {}",
-        c.column.name,
-        c.cave_type,
-        wire_label(c)
-    );
-    if c.column.nullable {
-        facts.push_str("; may be null");
-    }
-    if c.column.name == "superceded_id" {
-        facts.push_str(" (always `None` in joined rows: joins drop this column)");
-    }
-    facts.push('.');
-    lines.push(facts);
-    lines
-}
-
-/// The doc of a row struct.
-pub fn table_doc(table: &TablePlan) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut first = format!("A row of table `{}`", table.name);
-    match table.meta.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => {
-            first.push_str(": ");
-            first.push_str(&escape(d));
-        }
-        _ => first.push('.'),
-    }
-    lines.push(first);
-    let [x, y, z] = table.meta.voxel_resolution;
-    lines.push(format!(
-        "Schema type `{}`; positions in voxels of {x} × {y} × {z} nm.",
-        table.schema_type
-    ));
-    if let Some(target) = &table.target {
-        lines.push(format!(
-            "A reference table: each row annotates a row of `{}` (`target_id` = its `id`). \
-             Queries join the two, so each row carries its target in `{}`, and filters may use \
-             the target's columns.",
-            target.table,
-            target.field.trim_start_matches("r#")
-        ));
-    }
-    if let Some(why) = &table.unmerged_reason {
-        lines.push(format!(
-            "A reference table queried without its target: {}.",
-            escape(why)
-        ));
-    }
-    if let Some(notice) = table.meta.notice_text.as_deref().map(str::trim)
-        && !notice.is_empty()
-    {
-        lines.push(format!("Owner's notice: {}", escape(notice)));
-    }
-    lines.push(format!("Query it with `{}::filter()`.", table.rust_name));
-    lines
-}
-
 fn table_items(
     plan: &Plan,
     table: &TablePlan,
+    facts: &TableFacts,
     runtime: &TokenStream,
     paths: &Paths,
     inner: &Paths,
@@ -241,23 +131,22 @@ fn table_items(
     let p = &inner.p;
     let name = ident(&table.rust_name);
     let module = ident(&table.module);
-    let struct_doc = docs(&table_doc(table));
-    let fields = table.columns.iter().map(|c| {
-        let f = ident(&c.field);
+    let struct_doc = doc(&rustdoc::table(facts));
+    let fields = table.columns.iter().zip(&facts.columns).map(|(c, f)| {
+        let d = doc(&rustdoc::column(f));
         let ty = field_type(c, paths);
-        let d = docs(&column_doc(c));
+        let f = ident(&c.field);
         quote!(#d pub #f: #ty,)
     });
-    let target_field = table.target.as_ref().map(|t| {
-        let f = ident(&t.field);
-        let ty = ident(&t.rust_name);
-        let d = doc(&format!(
-            "The `{}` row this annotation refers to (its `id` is `target_id`), joined by the \
-             server. Its `superceded_id` is `None`: joins drop that column.",
-            t.table
-        ));
-        quote!(#d pub #f: #ty,)
-    });
+    let target_field = match (&table.target, &facts.reference) {
+        (Some(t), Some(Reference::Joined(target))) => {
+            let d = doc(&rustdoc::target_field(target));
+            let f = ident(&t.field);
+            let ty = ident(&t.rust_name);
+            Some(quote!(#d pub #f: #ty,))
+        }
+        _ => None,
+    };
 
     let table_name = lit(&table.name);
     let schema_type = lit(&table.schema_type);
@@ -281,15 +170,9 @@ fn table_items(
     };
 
     let decode = decode_fn(table, inner);
-    let filter_doc = doc(&format!(
-        "Start a query of `{}`: chain filters, then run it with `.query(&client)`.",
-        table.name
-    ));
-    let module_items = module_items(table, inner);
-    let module_doc = doc(&format!(
-        "The filter builder and column list of table `{}`.",
-        table.name
-    ));
+    let filter_doc = doc(&rustdoc::filter_fn(facts));
+    let module_items = module_items(table, facts, inner);
+    let module_doc = doc(&rustdoc::module(facts));
     quote! {
         #struct_doc
         #[derive(Debug, Clone, PartialEq)]
@@ -494,7 +377,7 @@ fn side_tokens(side: Side, paths: &Paths) -> TokenStream {
 }
 
 /// The doc of a filter method.
-pub fn filter_doc(table: &TablePlan, m: &FilterMethod) -> String {
+fn filter_doc(table: &TablePlan, m: &FilterMethod) -> String {
     let column = match (m.side, &table.target) {
         (Side::Target, Some(t)) => {
             format!("the `{}` of the referenced `{}` row", m.column, t.table)
@@ -581,7 +464,7 @@ fn filter_method(table: &TablePlan, m: &FilterMethod, paths: &Paths) -> TokenStr
     }
 }
 
-fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
+fn module_items(table: &TablePlan, facts: &TableFacts, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let row = ident(&table.rust_name);
     let methods = table.filters.iter().map(|m| filter_method(table, m, paths));
@@ -589,14 +472,9 @@ fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
         "A query of `{}` under construction: one method per filter, then `.query(&client)`.",
         table.name
     ));
-    let variants = table.select.iter().map(|s| {
+    let variants = table.select.iter().zip(&facts.select).map(|(s, f)| {
         let v = ident(&s.variant);
-        let d = doc(&match (s.side, &table.target) {
-            (Side::Target, Some(t)) => {
-                format!("Column `{}` of the referenced `{}` row.", s.column, t.table)
-            }
-            _ => format!("Column `{}`.", s.column),
-        });
+        let d = doc(&rustdoc::select_variant(f));
         quote!(#d #v,)
     });
     let name_arms = table.select.iter().map(|s| {
@@ -718,35 +596,14 @@ fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
     }
 }
 
-fn enum_items(e: &EnumPlan, paths: &Paths) -> TokenStream {
+fn enum_items(e: &EnumPlan, facts: &EnumFacts, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let name = ident(&e.rust_name);
     let other = ident(OTHER_VARIANT);
-    let mut lines = Vec::new();
-    lines.push(match &e.doc {
-        Some(d) if !d.trim().is_empty() => escape(d),
-        _ => "The values of a column.".to_string(),
-    });
-    let users: Vec<String> = e
-        .used_by
-        .iter()
-        .map(|(t, c)| format!("`{t}.{c}`"))
-        .collect();
-    lines.push(format!("Used by {}.", users.join(", ")));
-    lines.push(format!(
-        "Values the snapshot does not know decode as `{}::{}`, so a server that adds values \
-         before the snapshot is refreshed still decodes.",
-        e.rust_name, OTHER_VARIANT
-    ));
-    let enum_doc = docs(&lines);
-    let variants = e.variants.iter().map(|v| {
+    let enum_doc = doc(&rustdoc::enum_doc(facts));
+    let variants = facts.variants.iter().map(|v| {
         let id = ident(&v.ident);
-        let mut d = code_span(&v.value.to_string());
-        if let Some(text) = v.doc.as_deref().filter(|t| !t.trim().is_empty()) {
-            d.push_str(": ");
-            d.push_str(&escape(text));
-        }
-        let d = doc(&d);
+        let d = doc(&rustdoc::variant(&v.value, v.description.as_deref()));
         quote!(#d #id,)
     });
     let known = e.variants.iter().map(|v| {
