@@ -1,7 +1,9 @@
 //! Tokens from a [`Plan`]: per table a row struct, its `Table`/`Row` impls and a module with
-//! the filter builder and column enum; the enums; datastack constants. Generated code is thin:
-//! one field, one decode line and one-line filter methods per column, calling the runtime.
-//! The docs, except the filter methods', are rendered from [`Facts`].
+//! the filter builder and column enum; the enums; datastack constants. Generated code is only
+//! what differs per table: one field, one decode line and one line per filter method for each
+//! column. The filter builder's shape (its struct, the methods every table shares, the body
+//! and docs of each kind of column method) is the runtime's, stamped by its macros; the docs
+//! of the rest are rendered from [`Facts`].
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -158,9 +160,9 @@ fn table_items(
         let wire = format_ident!("{}", wire_variant(c.column.wire));
         let role = format_ident!("{}", role_variant(c.column.role));
         let nullable = c.column.nullable;
-        quote!(#p::ColumnInfo::new(#n, #p::WireType::#wire, #nullable, #p::ColumnRole::#role))
+        quote!(C::new(#n, Wire::#wire, #nullable, Role::#role))
     });
-    let wire_names = table.columns.iter().map(|c| lit(&c.column.name));
+    let n_columns = Literal::usize_unsuffixed(table.columns.len());
     let target_const = match &table.target {
         Some(t) => {
             let n = lit(&t.table);
@@ -198,8 +200,12 @@ fn table_items(
             const DATASTACK: &'static str = #datastack;
             const VERSION: ::core::option::Option<u32> = #version;
             const VOXEL_RESOLUTION: [f64; 3] = [#rx, #ry, #rz];
-            const COLUMNS: &'static [#p::ColumnInfo] = &[#(#column_infos),*];
-            const WIRE_NAMES: &'static [&'static str] = &[#(#wire_names),*];
+            const COLUMNS: &'static [#p::ColumnInfo] = {
+                // Short names, so that each column is one line of `cave generate`.
+                use #p::{ColumnInfo as C, ColumnRole as Role, WireType as Wire};
+                &[#(#column_infos),*]
+            };
+            const WIRE_NAMES: &'static [&'static str] = &#p::names::<#n_columns>(Self::COLUMNS);
             const TARGET: ::core::option::Option<&'static str> = #target_const;
         }
 
@@ -376,102 +382,56 @@ fn side_tokens(side: Side, paths: &Paths) -> TokenStream {
     }
 }
 
-/// The doc of a filter method.
-fn filter_doc(table: &TablePlan, m: &FilterMethod) -> String {
-    let column = match (m.side, &table.target) {
-        (Side::Target, Some(t)) => {
-            format!("the `{}` of the referenced `{}` row", m.column, t.table)
-        }
-        _ => format!("`{}`", m.column),
-    };
-    match m.kind {
-        FilterKind::Equal => format!("Keep rows whose {column} equals `value`."),
-        FilterKind::In => format!("Keep rows whose {column} is one of `values`."),
-        FilterKind::NotIn => format!(
-            "Keep rows whose {column} is none of `values` (sent, as caveclient sends it, in \
-             `filter_notin_dict`)."
-        ),
-        FilterKind::Greater => format!("Keep rows whose {column} is greater than `value`."),
-        FilterKind::GreaterEqual => {
-            format!("Keep rows whose {column} is greater than or equal to `value`.")
-        }
-        FilterKind::Less => format!("Keep rows whose {column} is less than `value`."),
-        FilterKind::LessEqual => {
-            format!("Keep rows whose {column} is less than or equal to `value`.")
-        }
-        FilterKind::Regex => {
-            format!("Keep rows whose {column} matches the PostgreSQL regular expression `pattern`.")
-        }
-        FilterKind::Spatial => format!(
-            "Keep rows whose {column} lies in the box from `min` to `max` (inclusive), in voxels \
-             of the table's resolution."
-        ),
-    }
-}
-
+/// One column method: `rt::filter!(kind name: Type, "column")`, with `of "target"` for a
+/// column of a reference table's target.
 fn filter_method(table: &TablePlan, m: &FilterMethod, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let name = ident(&m.name);
-    let d = doc(&filter_doc(table, m));
-    let side = side_tokens(m.side, paths);
-    let col = lit(&m.column);
+    let column = lit(&m.column);
     let is_str = m.ty == ValueType::String;
-    let ty = if is_str {
-        quote!(::core::primitive::str)
-    } else {
-        value_type(&m.ty, paths)
+    // Primitive names are safe inside a table module: nothing there is called `f32`.
+    let ty = match &m.ty {
+        ValueType::String => quote!(str),
+        ValueType::Int64 => quote!(i64),
+        ValueType::Int32 => quote!(i32),
+        ValueType::Float32 => quote!(f32),
+        ValueType::Bool => quote!(bool),
+        other => value_type(other, paths),
     };
-    let (value_param, value_ref) = if is_str {
-        (quote!(&#ty), quote!(value))
-    } else {
-        (quote!(#ty), quote!(&value))
+    let (kind, ty) = match m.kind {
+        FilterKind::Equal if is_str => ("eq_str", None),
+        FilterKind::Equal => ("eq", Some(ty)),
+        FilterKind::In => ("is_in", Some(ty)),
+        FilterKind::NotIn => ("not_in", Some(ty)),
+        FilterKind::Greater => ("gt", Some(ty)),
+        FilterKind::GreaterEqual => ("ge", Some(ty)),
+        FilterKind::Less => ("lt", Some(ty)),
+        FilterKind::LessEqual => ("le", Some(ty)),
+        FilterKind::Regex => ("regex", None),
+        FilterKind::Spatial => ("bbox", None),
     };
-    let values_param =
-        quote!(values: impl ::core::iter::IntoIterator<Item = impl ::core::borrow::Borrow<#ty>>);
-    let compare = |op: &str| {
-        let op = format_ident!("{}", op);
-        (
-            quote!(value: #value_param),
-            quote!(compare(#side, #col, #p::Compare::#op, #value_ref)),
-        )
-    };
-    let (params, call) = match m.kind {
-        FilterKind::Equal => (
-            quote!(value: #value_param),
-            quote!(equal(#side, #col, #value_ref)),
-        ),
-        FilterKind::In => (values_param, quote!(is_in::<#ty, _>(#side, #col, values))),
-        FilterKind::NotIn => (values_param, quote!(not_in::<#ty, _>(#side, #col, values))),
-        FilterKind::Greater => compare("Greater"),
-        FilterKind::GreaterEqual => compare("GreaterEqual"),
-        FilterKind::Less => compare("Less"),
-        FilterKind::LessEqual => compare("LessEqual"),
-        FilterKind::Regex => (
-            quote!(pattern: &::core::primitive::str),
-            quote!(regex(#side, #col, pattern)),
-        ),
-        FilterKind::Spatial => (
-            quote!(min: [::core::primitive::i32; 3], max: [::core::primitive::i32; 3]),
-            quote!(bbox(#side, #col, min, max)),
-        ),
-    };
-    quote! {
-        #d
-        #[inline]
-        pub fn #name(self, #params) -> Self {
-            Self { inner: self.inner.#call }
+    let kind = format_ident!("{}", kind);
+    let ty = ty.map(|t| quote!(: #t));
+    let on = match (m.side, &table.target) {
+        (Side::Target, Some(t)) => {
+            let t = lit(&t.table);
+            quote!(of #t)
         }
-    }
+        _ => TokenStream::new(),
+    };
+    quote!(#p::filter!(#kind #name #ty, #column #on);)
 }
 
 fn module_items(table: &TablePlan, facts: &TableFacts, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let row = ident(&table.rust_name);
-    let methods = table.filters.iter().map(|m| filter_method(table, m, paths));
-    let filter_doc = doc(&format!(
-        "A query of `{}` under construction: one method per filter, then `.query(&client)`.",
-        table.name
-    ));
+    let table_name = lit(&table.name);
+    let methods: Vec<TokenStream> = table
+        .filters
+        .iter()
+        .map(|m| filter_method(table, m, paths))
+        .collect();
+    let methods = (!methods.is_empty()).then(|| quote!(impl Filter { #(#methods)* }));
     let variants = table.select.iter().zip(&facts.select).map(|(s, f)| {
         let v = ident(&s.variant);
         let d = doc(&rustdoc::select_variant(f));
@@ -483,103 +443,13 @@ fn module_items(table: &TablePlan, facts: &TableFacts, paths: &Paths) -> TokenSt
         let side = side_tokens(s.side, paths);
         quote!(Column::#v => (#side, #c),)
     });
+    let column_doc = doc(&rustdoc::column_enum(facts));
     quote! {
-        #filter_doc
-        #[derive(Debug, Clone)]
-        #[must_use = "a filter does nothing until it is run with `.query(&client)`"]
-        pub struct Filter {
-            inner: #p::Query<super::#row>,
-        }
+        #p::filter_type!(Filter, Column, super::#row, #table_name);
 
-        impl ::core::default::Default for Filter {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
+        #methods
 
-        impl Filter {
-            /// A query of the whole table.
-            pub fn new() -> Self {
-                Self { inner: #p::Query::new() }
-            }
-
-            #(#methods)*
-
-            /// At most `n` rows (the runtime pages past the server's row cap).
-            #[inline]
-            pub fn limit(self, n: u64) -> Self {
-                Self { inner: self.inner.limit(n) }
-            }
-
-            /// Skip the first `n` rows.
-            #[inline]
-            pub fn offset(self, n: u64) -> Self {
-                Self { inner: self.inner.offset(n) }
-            }
-
-            /// Positions in this resolution (nm per unit) instead of the table's voxels.
-            #[inline]
-            pub fn desired_resolution(self, nm_per_unit: [f64; 3]) -> Self {
-                Self { inner: self.inner.desired_resolution(nm_per_unit) }
-            }
-
-            /// Query the table as it was at `timestamp` (a live query), not at a version.
-            #[inline]
-            pub fn timestamp(self, timestamp: #p::Timestamp) -> Self {
-                Self { inner: self.inner.timestamp(timestamp) }
-            }
-
-            /// Query materialization version `v`.
-            #[inline]
-            pub fn version(self, v: u32) -> Self {
-                Self { inner: self.inner.version(v) }
-            }
-
-            /// About `n` randomly sampled rows.
-            #[inline]
-            pub fn random_sample(self, n: u64) -> Self {
-                Self { inner: self.inner.random_sample(n) }
-            }
-
-            /// Only these columns: the rows are then not whole rows, so the result is a
-            /// selection, run for untyped results.
-            pub fn select(
-                self,
-                columns: impl ::core::iter::IntoIterator<Item = Column>,
-            ) -> #p::Selection<super::#row> {
-                self.inner.select(columns.into_iter().map(Column::side_and_name).collect())
-            }
-
-            /// The query collected so far.
-            pub fn into_query(self) -> #p::Query<super::#row> {
-                self.inner
-            }
-
-            /// Run the query and decode its rows (every page past the server's row cap).
-            pub async fn query(
-                self,
-                client: &#p::Client,
-            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
-                client.query(self.inner).await
-            }
-
-            /// Run the query live, on the table as it was at `timestamp`.
-            pub async fn live_query(
-                self,
-                client: &#p::Client,
-                timestamp: #p::Timestamp,
-            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
-                client.live_query(self.inner, timestamp).await
-            }
-        }
-
-        impl ::core::convert::From<Filter> for #p::Query<super::#row> {
-            fn from(filter: Filter) -> Self {
-                filter.inner
-            }
-        }
-
-        /// The columns of the table, for `Filter::select`.
+        #column_doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Column {
             #(#variants)*

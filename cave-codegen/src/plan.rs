@@ -258,6 +258,8 @@ pub const BUILDER_METHODS: &[&str] = &[
     "into_query",
     "live_query",
     "query",
+    "stream",
+    "batches",
 ];
 
 impl Plan {

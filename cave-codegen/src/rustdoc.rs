@@ -1,5 +1,6 @@
 //! The rustdoc of generated items, rendered from [`facts`](crate::facts): one paragraph per
-//! fact, joined by blank lines.
+//! fact, joined by blank lines. (The filter methods' docs are the runtime's, stamped with the
+//! methods.)
 
 use cave_schema::columns::WireType;
 
@@ -141,6 +142,11 @@ pub fn target_field(t: &TargetFacts) -> String {
          server. Its `superceded_id` is `None`: joins drop that column.",
         t.table
     )
+}
+
+/// The `Column` enum.
+pub fn column_enum(t: &TableFacts) -> String {
+    format!("The columns of `{}`, for `Filter::select`.", t.name)
 }
 
 /// A variant of `Column`.
