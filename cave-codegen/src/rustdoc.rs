@@ -152,6 +152,10 @@ pub fn column_enum(t: &TableFacts) -> String {
 /// A variant of `Column`.
 pub fn select_variant(s: &SelectFacts) -> String {
     match &s.target {
+        Some(target) if s.column == "id" => format!(
+            "Column `id` of the referenced `{target}` row (the value of `target_id`; it \
+             comes as `id_ref` when the table's own `id` is selected too)."
+        ),
         Some(target) => format!("Column `{}` of the referenced `{target}` row.", s.column),
         None => format!("Column `{}`.", s.column),
     }

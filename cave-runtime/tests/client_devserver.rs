@@ -519,6 +519,71 @@ fn the_blocking_client_streams_rows() {
     assert_eq!(iter.info().rows, 1500);
 }
 
+/// The values of an `Int64` column of `batches`, in order.
+fn int64s(batches: &cave_runtime::Batches, column: &str) -> Vec<i64> {
+    use arrow_array::{Array, Int64Array};
+    let mut out = Vec::new();
+    for b in batches.batches() {
+        let c = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column} in {:?}", b.schema()));
+        let c = c.as_any().downcast_ref::<Int64Array>().expect("int64");
+        out.extend((0..c.len()).map(|i| c.value(i)));
+    }
+    out
+}
+
+fn column_names(batches: &cave_runtime::Batches) -> Vec<String> {
+    batches
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_typed_selection_picks_the_targets_id() {
+    use minnie::aibs_metamodel_celltypes_v661::Column;
+    let client = client();
+    let filter = AibsMetamodelCelltypesV661::filter()
+        .cell_type(AibsMetamodelCellType::_23p)
+        .limit(40);
+    let rows = filter.clone().query(&client).await.unwrap();
+    let nucleus_ids: Vec<i64> = rows.iter().map(|r| r.target.id.0).collect();
+
+    // The nucleus id alone: the target's `id` comes under its own name.
+    let batches = filter
+        .clone()
+        .select([
+            Column::CellType,
+            Column::TargetRowId,
+            Column::TargetPtRootId,
+        ])
+        .query(&client)
+        .await
+        .unwrap();
+    let names = column_names(&batches);
+    assert!(
+        names.starts_with(&["cell_type".into(), "id".into()]),
+        "{names:?}"
+    );
+    assert_eq!(int64s(&batches, "id"), nucleus_ids);
+
+    // With the table's own `id` too, the target's is `id_ref`.
+    let batches = filter
+        .select([Column::Id, Column::TargetRowId])
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(column_names(&batches), ["id", "id_ref"]);
+    assert_eq!(int64s(&batches, "id_ref"), nucleus_ids);
+    assert_eq!(
+        int64s(&batches, "id"),
+        rows.iter().map(|r| r.id.0).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn live_queries_run_at_a_timestamp() {
     let client = client();
