@@ -9,7 +9,7 @@
 //! these methods are written here. Both stamp inherent methods, so calls need no `use`.
 //!
 //! The column-name functions behind the column methods ([`raw`]) are generated code's door
-//! (`cave_runtime::__private::raw`).
+//! (`cave_runtime::__private::raw`): a typed [`Query`] has no method taking a column name.
 
 use std::borrow::Borrow;
 
@@ -38,7 +38,7 @@ pub mod raw {
         I: IntoIterator,
         I::Item: Borrow<V>,
     {
-        query.is_in::<V, I>(side, column, values)
+        query.one_of::<V, I>(side, column, values)
     }
 
     /// `column NOT IN values`.
