@@ -1,6 +1,7 @@
 //! The Markdown catalogue of a datastack (`cave docs`): every table, column, filter
-//! method and enum that `datastack!` generates, read from the same [`Plan`] as the code, so
-//! the page names exactly the Rust items the macro produces.
+//! method and enum that `datastack!` generates, rendered from the same [`Facts`] as the
+//! generated rustdoc (made from the same [`Plan`] as the code), so the page names exactly the
+//! Rust items the macro produces.
 //!
 //! The output is deterministic (same snapshot and options, same bytes; no timestamps). Text from
 //! the services goes through [`escape_doc`](super::escape_doc) and, inside table cells, has its
@@ -12,19 +13,16 @@ use cave_schema::columns::WireType;
 use cave_schema::schema::EnumRepr;
 use cave_schema::snapshot::{Provenance, Snapshot, SnapshotKind};
 
-use crate::doc::escape;
-use crate::emit::column_doc;
+use crate::facts::{EnumFacts, Facts, FilterFacts, Reference, TableFacts};
 use crate::naming::{ident_text, snake};
-use crate::plan::{
-    BUILDER_METHODS, EnumPlan, EnumSource, FilterMethod, Plan, Side, TablePlan, ValueType,
-};
+use crate::plan::{BUILDER_METHODS, EnumSource, Plan};
 use crate::{CodegenError, Options};
 
 /// The Markdown catalogue of `snapshot` under `options` (the `datastack!` options): a header
 /// with provenance and usage, a table of contents, one section per table and per enum, and the
 /// tables that get no types.
 pub fn markdown(snapshot: &Snapshot, options: &Options) -> Result<String, CodegenError> {
-    let plan = Plan::new(snapshot, options)?;
+    let plan = Facts::new(&Plan::new(snapshot, options)?);
     let anchors = Anchors::new(&plan);
     let mut out = Out::default();
     header(&mut out, snapshot, options, &plan);
@@ -69,7 +67,7 @@ fn command(datastack: &str, options: &Options) -> String {
     command
 }
 
-fn header(out: &mut Out, snapshot: &Snapshot, options: &Options, plan: &Plan) {
+fn header(out: &mut Out, snapshot: &Snapshot, options: &Options, plan: &Facts) {
     let ds = &plan.datastack;
     out.line(&format!("# {}: tables, columns and enums", code(ds)));
     out.blank();
@@ -141,7 +139,7 @@ fn module_hint(datastack: &str) -> String {
     }
 }
 
-fn usage(out: &mut Out, options: &Options, plan: &Plan) {
+fn usage(out: &mut Out, options: &Options, plan: &Facts) {
     let ds = &plan.datastack;
     let module = module_hint(ds);
     out.line("## How to use");
@@ -185,7 +183,7 @@ fn usage(out: &mut Out, options: &Options, plan: &Plan) {
     out.blank();
 }
 
-fn contents(out: &mut Out, plan: &Plan, anchors: &Anchors) {
+fn contents(out: &mut Out, plan: &Facts, anchors: &Anchors) {
     out.line("## Contents");
     out.blank();
     if plan.tables.is_empty() {
@@ -196,13 +194,10 @@ fn contents(out: &mut Out, plan: &Plan, anchors: &Anchors) {
     out.line("| table | Rust struct | schema type | reference target |");
     out.line("|---|---|---|---|");
     for t in &plan.tables {
-        let target = match (&t.target, &t.unmerged_reason) {
-            (Some(target), _) => anchors.table_link(&target.table),
-            (None, Some(_)) => format!(
-                "{} (not joined)",
-                code(t.meta.reference_table.as_deref().unwrap_or_default())
-            ),
-            (None, None) => String::new(),
+        let target = match &t.reference {
+            Some(Reference::Joined(target)) => anchors.table_link(&target.table),
+            Some(Reference::Unjoined { table, .. }) => format!("{} (not joined)", code(table)),
+            None => String::new(),
         };
         out.row(&[
             anchors.table_link(&t.name),
@@ -227,8 +222,8 @@ fn provenance(p: Provenance) -> &'static str {
 fn table_section(
     out: &mut Out,
     snapshot: &Snapshot,
-    plan: &Plan,
-    t: &TablePlan,
+    plan: &Facts,
+    t: &TableFacts,
     anchors: &Anchors,
 ) {
     out.line(&format!("### {}", code(&t.name)));
@@ -241,18 +236,18 @@ fn table_section(
         code(&format!("{}::Column", t.module)),
     ));
     out.blank();
-    match t.meta.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => out.paragraph(&escape(d)),
-        _ => out.line("*No description in the snapshot.*"),
+    match &t.description {
+        Some(d) => out.paragraph(d),
+        None => out.line("*No description in the snapshot.*"),
     }
     out.blank();
     let mut facts = Vec::new();
     let mut schema = format!("Schema type: {}", code(&t.schema_type));
-    if let Some(p) = t.meta.provenance.schema_type {
+    if let Some(p) = t.schema_type_provenance {
         schema.push_str(&format!(" ({})", provenance(p)));
     }
     facts.push(schema + ".");
-    let [x, y, z] = t.meta.voxel_resolution;
+    let [x, y, z] = t.voxel_resolution;
     facts.push(format!(
         "Voxel resolution: {x} × {y} × {z} nm (positions are in these voxels)."
     ));
@@ -267,7 +262,7 @@ fn table_section(
     } else {
         format!("In versions: {}.", versions.join(", "))
     });
-    if let Some(target) = &t.target {
+    if let Some(Reference::Joined(target)) = &t.reference {
         let mut line = format!(
             "Reference target: {} ({}). Each row annotates a row of it (`target_id` = its `id`); \
              queries join the two, so each row carries its target row in the field {}, and \
@@ -277,19 +272,7 @@ fn table_section(
             code(&target.field),
         );
         // The target's columns under another name in the join (`id` → `id_ref`).
-        let target_columns = plan
-            .tables
-            .iter()
-            .find(|p| p.name == target.table)
-            .map(|p| p.columns.as_slice())
-            .unwrap_or_default();
-        let renamed: Vec<String> = target
-            .wire_names
-            .iter()
-            .zip(target_columns)
-            .filter(|(wire, c)| **wire != c.column.name)
-            .map(|(wire, _)| code(wire))
-            .collect();
+        let renamed: Vec<String> = target.renamed.iter().map(|w| code(w)).collect();
         if !renamed.is_empty() {
             line.push_str(&format!(
                 " In the joined response, the target's columns whose names the table also has \
@@ -302,7 +285,7 @@ fn table_section(
     let referrers: Vec<String> = plan
         .tables
         .iter()
-        .filter(|r| r.target.as_ref().is_some_and(|x| x.table == t.name))
+        .filter(|r| matches!(&r.reference, Some(Reference::Joined(x)) if x.table == t.name))
         .map(|r| anchors.table_link(&r.name))
         .collect();
     if !referrers.is_empty() {
@@ -311,51 +294,41 @@ fn table_section(
             referrers.join(", ")
         ));
     }
-    if let Some(why) = &t.unmerged_reason {
+    if let Some(Reference::Unjoined { table, reason }) = &t.reference {
         facts.push(format!(
             "Reference table queried without its target {}: {}.",
-            code(t.meta.reference_table.as_deref().unwrap_or_default()),
-            one_line(why)
+            code(table),
+            one_line(reason)
         ));
     }
     for fact in facts {
         out.line(&format!("- {fact}"));
     }
     out.blank();
-    if let Some(notice) = t.meta.notice_text.as_deref().map(str::trim)
-        && !notice.is_empty()
-    {
-        out.paragraph(&format!("**Owner's notice:** {}", escape(notice)));
+    if let Some(notice) = &t.notice {
+        out.paragraph(&format!("**Owner's notice:** {notice}"));
         out.blank();
     }
 
     out.line("| column | Rust field | Rust type | wire type | CAVE type | description |");
     out.line("|---|---|---|---|---|---|");
     for c in &t.columns {
-        let ty = if c.column.nullable {
-            format!("Option<{}>", c.ty.display())
-        } else {
-            c.ty.display()
-        };
-        let ty = match &c.ty {
-            ValueType::Enum(name, _) if plan.enum_named(name).is_some() => {
-                anchors.enum_link(name, &ty)
+        let ty = match &c.enum_name {
+            Some(name) if plan.enums.iter().any(|e| e.rust_name == *name) => {
+                anchors.enum_link(name, &c.rust_type())
             }
-            _ => code(&ty),
+            _ => code(&c.rust_type()),
         };
-        let doc = column_doc(c);
-        // The last line is the facts (column, CAVE type, wire) this table shows in its cells.
-        let description = doc[..doc.len().saturating_sub(1)].join("\n\n");
         out.row(&[
-            code(&c.column.name),
+            code(&c.name),
             code(&c.field),
             ty,
-            wire_label(c.column.wire, &c.column.name),
+            wire_label(c.wire, &c.name),
             c.cave_type.clone(),
-            description,
+            c.description.clone().unwrap_or_default(),
         ]);
     }
-    if let Some(target) = &t.target {
+    if let Some(Reference::Joined(target)) = &t.reference {
         out.row(&[
             "*(joined)*".to_string(),
             code(&target.field),
@@ -387,10 +360,10 @@ fn wire_label(wire: WireType, column: &str) -> String {
 }
 
 /// The filter methods, grouped by the column they filter, in table order.
-fn filters(out: &mut Out, t: &TablePlan) {
-    let mut groups: Vec<((Side, &str), Vec<&FilterMethod>)> = Vec::new();
+fn filters(out: &mut Out, t: &TableFacts) {
+    let mut groups: Vec<((bool, &str), Vec<&FilterFacts>)> = Vec::new();
     for m in &t.filters {
-        let key = (m.side, m.column.as_str());
+        let key = (m.target.is_some(), m.column.as_str());
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, methods)) => methods.push(m),
             None => groups.push((key, vec![m])),
@@ -409,23 +382,24 @@ fn filters(out: &mut Out, t: &TablePlan) {
         code(&format!("{}::Filter", t.module))
     ));
     out.blank();
-    for ((side, column), methods) in groups {
-        let names: Vec<String> = methods.iter().map(|m| code(&m.name)).collect();
-        let label = match side {
-            Side::Table => code(column),
-            Side::Target => format!("*target* {}", code(column)),
+    for ((on_target, column), methods) in groups {
+        let names: Vec<String> = methods.iter().map(|m| code(&m.method)).collect();
+        let label = if on_target {
+            format!("*target* {}", code(column))
+        } else {
+            code(column)
         };
         out.line(&format!("- {label}: {}", names.join(", ")));
     }
     out.blank();
 }
 
-fn enum_section(out: &mut Out, e: &EnumPlan, anchors: &Anchors) {
+fn enum_section(out: &mut Out, e: &EnumFacts, anchors: &Anchors) {
     out.line(&format!("### {}", code(&e.rust_name)));
     out.blank();
-    match e.doc.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => out.paragraph(&escape(d)),
-        _ => out.line("The values of a column."),
+    match &e.description {
+        Some(d) => out.paragraph(d),
+        None => out.line("The values of a column."),
     }
     out.blank();
     let source = match &e.source {
@@ -457,14 +431,8 @@ fn enum_section(out: &mut Out, e: &EnumPlan, anchors: &Anchors) {
     out.line("| Rust variant | wire value | doc |");
     out.line("|---|---|---|");
     for v in &e.variants {
-        let doc = v
-            .doc
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(escape)
-            .unwrap_or_default();
-        out.row(&[code(&v.ident), code(&v.value.to_string()), doc]);
+        let doc = v.description.clone().unwrap_or_default();
+        out.row(&[code(&v.ident), code(&v.value), doc]);
     }
     let other_ty = match e.repr {
         EnumRepr::Utf8 => "String",
@@ -478,7 +446,7 @@ fn enum_section(out: &mut Out, e: &EnumPlan, anchors: &Anchors) {
     out.blank();
 }
 
-fn skipped_section(out: &mut Out, plan: &Plan) {
+fn skipped_section(out: &mut Out, plan: &Facts) {
     if plan.skipped.is_empty() {
         return;
     }
@@ -503,7 +471,7 @@ struct Anchors {
 }
 
 impl Anchors {
-    fn new(plan: &Plan) -> Anchors {
+    fn new(plan: &Facts) -> Anchors {
         let mut used = BTreeSet::new();
         let mut claim = |text: &str| -> String {
             let base = slug(text);
@@ -694,6 +662,7 @@ fn protect_line_start(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::escape;
 
     /// The `|` that separate cells: those not escaped by an odd run of backslashes.
     fn separators(line: &str) -> usize {

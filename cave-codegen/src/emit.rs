@@ -1,6 +1,9 @@
 //! Tokens from a [`Plan`]: per table a row struct, its `Table`/`Row` impls and a module with
-//! the filter builder and column enum; the enums; datastack constants. Generated code is thin:
-//! one field, one decode line and one-line filter methods per column, calling the runtime.
+//! the filter builder and column enum; the enums; datastack constants. Generated code is only
+//! what differs per table: one field, one decode line and one line per filter method for each
+//! column. The filter builder's shape (its struct, the methods every table shares, the body
+//! and docs of each kind of column method) is the runtime's, stamped by its macros; the docs
+//! of the rest are rendered from [`Facts`].
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -8,10 +11,11 @@ use quote::{format_ident, quote};
 use cave_schema::columns::{ColumnRole, WireType};
 use cave_schema::schema::{EnumRepr, EnumValue};
 
-use crate::doc::escape;
+use crate::facts::{EnumFacts, Facts, Reference, TableFacts};
 use crate::plan::{
     ColumnPlan, EnumPlan, FilterKind, FilterMethod, OTHER_VARIANT, Plan, Side, TablePlan, ValueType,
 };
+use crate::rustdoc;
 
 /// Paths the generated code uses, from where it stands.
 struct Paths {
@@ -43,23 +47,6 @@ fn doc(text: &str) -> TokenStream {
     quote!(#(#lines)*)
 }
 
-fn docs(lines: &[String]) -> TokenStream {
-    doc(&lines.join("\n\n"))
-}
-
-/// `text` as a Markdown code span (backslash escapes do not work inside one; a backtick in
-/// the text needs a longer fence).
-fn code_span(text: &str) -> String {
-    let one_line = text.replace(['\n', '\r'], " ");
-    if one_line.contains('`') {
-        format!("`` {one_line} ``")
-    } else if one_line.is_empty() {
-        "(empty)".to_string()
-    } else {
-        format!("`{one_line}`")
-    }
-}
-
 fn lit(s: &str) -> Literal {
     Literal::string(s)
 }
@@ -74,44 +61,25 @@ pub fn emit(plan: &Plan, runtime: &TokenStream) -> TokenStream {
         p: quote!(rt),
         up: quote!(super::),
     };
+    let facts = Facts::new(plan);
     let mut out = TokenStream::new();
-    out.extend(datastack_items(plan));
-    for table in &plan.tables {
-        out.extend(table_items(plan, table, runtime, &top, &inner));
+    out.extend(datastack_items(plan, &facts));
+    for (table, table_facts) in plan.tables.iter().zip(&facts.tables) {
+        out.extend(table_items(plan, table, table_facts, runtime, &top, &inner));
     }
-    for e in &plan.enums {
-        out.extend(enum_items(e, &top));
+    for (e, enum_facts) in plan.enums.iter().zip(&facts.enums) {
+        out.extend(enum_items(e, enum_facts, &top));
     }
     out
 }
 
-fn datastack_items(plan: &Plan) -> TokenStream {
+fn datastack_items(plan: &Plan, facts: &Facts) -> TokenStream {
     let datastack = lit(&plan.datastack);
     let version = version_tokens(plan.version);
     let tables = plan.tables.iter().map(|t| lit(&t.name));
-    let datastack_doc = doc(&format!(
-        "The datastack these types describe: `{}`.",
-        plan.datastack
-    ));
-    let version_doc = doc(&match plan.version {
-        Some(v) => format!(
-            "The materialization version the types were generated for (`version = {v}`); \
-             queries use it unless they set another."
-        ),
-        None => "The materialization version the types were generated for: none pinned \
-                 (every table of the snapshot)."
-            .to_string(),
-    });
-    let mut tables_doc = vec!["The tables with generated types, sorted.".to_string()];
-    if !plan.skipped.is_empty() {
-        let list: Vec<String> = plan
-            .skipped
-            .iter()
-            .map(|(t, why)| format!("{} ({})", code_span(t), escape(why)))
-            .collect();
-        tables_doc.push(format!("Tables without types: {}.", list.join("; ")));
-    }
-    let tables_doc = docs(&tables_doc);
+    let datastack_doc = doc(&rustdoc::datastack(facts));
+    let version_doc = doc(&rustdoc::version(facts));
+    let tables_doc = doc(&rustdoc::tables(facts));
     quote! {
         #datastack_doc
         pub const DATASTACK: &str = #datastack;
@@ -154,86 +122,10 @@ fn field_type(c: &ColumnPlan, paths: &Paths) -> TokenStream {
     }
 }
 
-fn wire_label(c: &ColumnPlan) -> String {
-    match c.column.wire {
-        WireType::Position => format!(
-            "three `int32` columns `{0}_x`, `{0}_y`, `{0}_z`",
-            c.column.name
-        ),
-        WireType::Float32 => "`float` (float32)".to_string(),
-        WireType::Timestamp => "`timestamp[ns, tz=UTC]`".to_string(),
-        WireType::Utf8 => "`string`".to_string(),
-        w => format!("`{}`", w.as_str()),
-    }
-}
-
-/// The doc of a row field.
-pub fn column_doc(c: &ColumnPlan) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(d) = c.column.description_with(escape) {
-        lines.push(d);
-    }
-    let mut facts = format!(
-        "Column `{}`; CAVE type: {}; wire: {}",
-        c.column.name,
-        c.cave_type,
-        wire_label(c)
-    );
-    if c.column.nullable {
-        facts.push_str("; may be null");
-    }
-    if c.column.name == "superceded_id" {
-        facts.push_str(" (always `None` in joined rows: joins drop this column)");
-    }
-    facts.push('.');
-    lines.push(facts);
-    lines
-}
-
-/// The doc of a row struct.
-pub fn table_doc(table: &TablePlan) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut first = format!("A row of table `{}`", table.name);
-    match table.meta.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => {
-            first.push_str(": ");
-            first.push_str(&escape(d));
-        }
-        _ => first.push('.'),
-    }
-    lines.push(first);
-    let [x, y, z] = table.meta.voxel_resolution;
-    lines.push(format!(
-        "Schema type `{}`; positions in voxels of {x} × {y} × {z} nm.",
-        table.schema_type
-    ));
-    if let Some(target) = &table.target {
-        lines.push(format!(
-            "A reference table: each row annotates a row of `{}` (`target_id` = its `id`). \
-             Queries join the two, so each row carries its target in `{}`, and filters may use \
-             the target's columns.",
-            target.table,
-            target.field.trim_start_matches("r#")
-        ));
-    }
-    if let Some(why) = &table.unmerged_reason {
-        lines.push(format!(
-            "A reference table queried without its target: {}.",
-            escape(why)
-        ));
-    }
-    if let Some(notice) = table.meta.notice_text.as_deref().map(str::trim)
-        && !notice.is_empty()
-    {
-        lines.push(format!("Owner's notice: {}", escape(notice)));
-    }
-    lines.push(format!("Query it with `{}::filter()`.", table.rust_name));
-    lines
-}
-
 fn table_items(
     plan: &Plan,
     table: &TablePlan,
+    facts: &TableFacts,
     runtime: &TokenStream,
     paths: &Paths,
     inner: &Paths,
@@ -241,23 +133,22 @@ fn table_items(
     let p = &inner.p;
     let name = ident(&table.rust_name);
     let module = ident(&table.module);
-    let struct_doc = docs(&table_doc(table));
-    let fields = table.columns.iter().map(|c| {
-        let f = ident(&c.field);
+    let struct_doc = doc(&rustdoc::table(facts));
+    let fields = table.columns.iter().zip(&facts.columns).map(|(c, f)| {
+        let d = doc(&rustdoc::column(f));
         let ty = field_type(c, paths);
-        let d = docs(&column_doc(c));
+        let f = ident(&c.field);
         quote!(#d pub #f: #ty,)
     });
-    let target_field = table.target.as_ref().map(|t| {
-        let f = ident(&t.field);
-        let ty = ident(&t.rust_name);
-        let d = doc(&format!(
-            "The `{}` row this annotation refers to (its `id` is `target_id`), joined by the \
-             server. Its `superceded_id` is `None`: joins drop that column.",
-            t.table
-        ));
-        quote!(#d pub #f: #ty,)
-    });
+    let target_field = match (&table.target, &facts.reference) {
+        (Some(t), Some(Reference::Joined(target))) => {
+            let d = doc(&rustdoc::target_field(target));
+            let f = ident(&t.field);
+            let ty = ident(&t.rust_name);
+            Some(quote!(#d pub #f: #ty,))
+        }
+        _ => None,
+    };
 
     let table_name = lit(&table.name);
     let schema_type = lit(&table.schema_type);
@@ -269,9 +160,9 @@ fn table_items(
         let wire = format_ident!("{}", wire_variant(c.column.wire));
         let role = format_ident!("{}", role_variant(c.column.role));
         let nullable = c.column.nullable;
-        quote!(#p::ColumnInfo::new(#n, #p::WireType::#wire, #nullable, #p::ColumnRole::#role))
+        quote!(C::new(#n, Wire::#wire, #nullable, Role::#role))
     });
-    let wire_names = table.columns.iter().map(|c| lit(&c.column.name));
+    let n_columns = Literal::usize_unsuffixed(table.columns.len());
     let target_const = match &table.target {
         Some(t) => {
             let n = lit(&t.table);
@@ -281,15 +172,9 @@ fn table_items(
     };
 
     let decode = decode_fn(table, inner);
-    let filter_doc = doc(&format!(
-        "Start a query of `{}`: chain filters, then run it with `.query(&client)`.",
-        table.name
-    ));
-    let module_items = module_items(table, inner);
-    let module_doc = doc(&format!(
-        "The filter builder and column list of table `{}`.",
-        table.name
-    ));
+    let filter_doc = doc(&rustdoc::filter_fn(facts));
+    let module_items = module_items(table, facts, inner);
+    let module_doc = doc(&rustdoc::module(facts));
     quote! {
         #struct_doc
         #[derive(Debug, Clone, PartialEq)]
@@ -315,8 +200,12 @@ fn table_items(
             const DATASTACK: &'static str = #datastack;
             const VERSION: ::core::option::Option<u32> = #version;
             const VOXEL_RESOLUTION: [f64; 3] = [#rx, #ry, #rz];
-            const COLUMNS: &'static [#p::ColumnInfo] = &[#(#column_infos),*];
-            const WIRE_NAMES: &'static [&'static str] = &[#(#wire_names),*];
+            const COLUMNS: &'static [#p::ColumnInfo] = {
+                // Short names, so that each column is one line of `cave generate`.
+                use #p::{ColumnInfo as C, ColumnRole as Role, WireType as Wire};
+                &[#(#column_infos),*]
+            };
+            const WIRE_NAMES: &'static [&'static str] = &#p::names::<#n_columns>(Self::COLUMNS);
             const TARGET: ::core::option::Option<&'static str> = #target_const;
         }
 
@@ -493,110 +382,59 @@ fn side_tokens(side: Side, paths: &Paths) -> TokenStream {
     }
 }
 
-/// The doc of a filter method.
-pub fn filter_doc(table: &TablePlan, m: &FilterMethod) -> String {
-    let column = match (m.side, &table.target) {
-        (Side::Target, Some(t)) => {
-            format!("the `{}` of the referenced `{}` row", m.column, t.table)
-        }
-        _ => format!("`{}`", m.column),
-    };
-    match m.kind {
-        FilterKind::Equal => format!("Keep rows whose {column} equals `value`."),
-        FilterKind::In => format!("Keep rows whose {column} is one of `values`."),
-        FilterKind::NotIn => format!(
-            "Keep rows whose {column} is none of `values` (sent, as caveclient sends it, in \
-             `filter_notin_dict`)."
-        ),
-        FilterKind::Greater => format!("Keep rows whose {column} is greater than `value`."),
-        FilterKind::GreaterEqual => {
-            format!("Keep rows whose {column} is greater than or equal to `value`.")
-        }
-        FilterKind::Less => format!("Keep rows whose {column} is less than `value`."),
-        FilterKind::LessEqual => {
-            format!("Keep rows whose {column} is less than or equal to `value`.")
-        }
-        FilterKind::Regex => {
-            format!("Keep rows whose {column} matches the PostgreSQL regular expression `pattern`.")
-        }
-        FilterKind::Spatial => format!(
-            "Keep rows whose {column} lies in the box from `min` to `max` (inclusive), in voxels \
-             of the table's resolution."
-        ),
-    }
-}
-
+/// One column method: `rt::filter!(kind name: Type, "column")`, with `of "target"` for a
+/// column of a reference table's target.
 fn filter_method(table: &TablePlan, m: &FilterMethod, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let name = ident(&m.name);
-    let d = doc(&filter_doc(table, m));
-    let side = side_tokens(m.side, paths);
-    let col = lit(&m.column);
+    let column = lit(&m.column);
     let is_str = m.ty == ValueType::String;
-    let ty = if is_str {
-        quote!(::core::primitive::str)
-    } else {
-        value_type(&m.ty, paths)
+    // Primitive names are safe inside a table module: nothing there is called `f32`.
+    let ty = match &m.ty {
+        ValueType::String => quote!(str),
+        ValueType::Int64 => quote!(i64),
+        ValueType::Int32 => quote!(i32),
+        ValueType::Float32 => quote!(f32),
+        ValueType::Bool => quote!(bool),
+        other => value_type(other, paths),
     };
-    let (value_param, value_ref) = if is_str {
-        (quote!(&#ty), quote!(value))
-    } else {
-        (quote!(#ty), quote!(&value))
+    let (kind, ty) = match m.kind {
+        FilterKind::Equal if is_str => ("eq_str", None),
+        FilterKind::Equal => ("eq", Some(ty)),
+        FilterKind::In => ("is_in", Some(ty)),
+        FilterKind::NotIn => ("not_in", Some(ty)),
+        FilterKind::Greater => ("gt", Some(ty)),
+        FilterKind::GreaterEqual => ("ge", Some(ty)),
+        FilterKind::Less => ("lt", Some(ty)),
+        FilterKind::LessEqual => ("le", Some(ty)),
+        FilterKind::Regex => ("regex", None),
+        FilterKind::Spatial => ("bbox", None),
     };
-    let values_param =
-        quote!(values: impl ::core::iter::IntoIterator<Item = impl ::core::borrow::Borrow<#ty>>);
-    let compare = |op: &str| {
-        let op = format_ident!("{}", op);
-        (
-            quote!(value: #value_param),
-            quote!(compare(#side, #col, #p::Compare::#op, #value_ref)),
-        )
-    };
-    let (params, call) = match m.kind {
-        FilterKind::Equal => (
-            quote!(value: #value_param),
-            quote!(equal(#side, #col, #value_ref)),
-        ),
-        FilterKind::In => (values_param, quote!(is_in::<#ty, _>(#side, #col, values))),
-        FilterKind::NotIn => (values_param, quote!(not_in::<#ty, _>(#side, #col, values))),
-        FilterKind::Greater => compare("Greater"),
-        FilterKind::GreaterEqual => compare("GreaterEqual"),
-        FilterKind::Less => compare("Less"),
-        FilterKind::LessEqual => compare("LessEqual"),
-        FilterKind::Regex => (
-            quote!(pattern: &::core::primitive::str),
-            quote!(regex(#side, #col, pattern)),
-        ),
-        FilterKind::Spatial => (
-            quote!(min: [::core::primitive::i32; 3], max: [::core::primitive::i32; 3]),
-            quote!(bbox(#side, #col, min, max)),
-        ),
-    };
-    quote! {
-        #d
-        #[inline]
-        pub fn #name(self, #params) -> Self {
-            Self { inner: self.inner.#call }
+    let kind = format_ident!("{}", kind);
+    let ty = ty.map(|t| quote!(: #t));
+    let on = match (m.side, &table.target) {
+        (Side::Target, Some(t)) => {
+            let t = lit(&t.table);
+            quote!(of #t)
         }
-    }
+        _ => TokenStream::new(),
+    };
+    quote!(#p::filter!(#kind #name #ty, #column #on);)
 }
 
-fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
+fn module_items(table: &TablePlan, facts: &TableFacts, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let row = ident(&table.rust_name);
-    let methods = table.filters.iter().map(|m| filter_method(table, m, paths));
-    let filter_doc = doc(&format!(
-        "A query of `{}` under construction: one method per filter, then `.query(&client)`.",
-        table.name
-    ));
-    let variants = table.select.iter().map(|s| {
+    let table_name = lit(&table.name);
+    let methods: Vec<TokenStream> = table
+        .filters
+        .iter()
+        .map(|m| filter_method(table, m, paths))
+        .collect();
+    let methods = (!methods.is_empty()).then(|| quote!(impl Filter { #(#methods)* }));
+    let variants = table.select.iter().zip(&facts.select).map(|(s, f)| {
         let v = ident(&s.variant);
-        let d = doc(&match (s.side, &table.target) {
-            (Side::Target, Some(t)) => {
-                format!("Column `{}` of the referenced `{}` row.", s.column, t.table)
-            }
-            _ => format!("Column `{}`.", s.column),
-        });
+        let d = doc(&rustdoc::select_variant(f));
         quote!(#d #v,)
     });
     let name_arms = table.select.iter().map(|s| {
@@ -605,103 +443,13 @@ fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
         let side = side_tokens(s.side, paths);
         quote!(Column::#v => (#side, #c),)
     });
+    let column_doc = doc(&rustdoc::column_enum(facts));
     quote! {
-        #filter_doc
-        #[derive(Debug, Clone)]
-        #[must_use = "a filter does nothing until it is run with `.query(&client)`"]
-        pub struct Filter {
-            inner: #p::Query<super::#row>,
-        }
+        #p::filter_type!(Filter, Column, super::#row, #table_name);
 
-        impl ::core::default::Default for Filter {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
+        #methods
 
-        impl Filter {
-            /// A query of the whole table.
-            pub fn new() -> Self {
-                Self { inner: #p::Query::new() }
-            }
-
-            #(#methods)*
-
-            /// At most `n` rows (the runtime pages past the server's row cap).
-            #[inline]
-            pub fn limit(self, n: u64) -> Self {
-                Self { inner: self.inner.limit(n) }
-            }
-
-            /// Skip the first `n` rows.
-            #[inline]
-            pub fn offset(self, n: u64) -> Self {
-                Self { inner: self.inner.offset(n) }
-            }
-
-            /// Positions in this resolution (nm per unit) instead of the table's voxels.
-            #[inline]
-            pub fn desired_resolution(self, nm_per_unit: [f64; 3]) -> Self {
-                Self { inner: self.inner.desired_resolution(nm_per_unit) }
-            }
-
-            /// Query the table as it was at `timestamp` (a live query), not at a version.
-            #[inline]
-            pub fn timestamp(self, timestamp: #p::Timestamp) -> Self {
-                Self { inner: self.inner.timestamp(timestamp) }
-            }
-
-            /// Query materialization version `v`.
-            #[inline]
-            pub fn version(self, v: u32) -> Self {
-                Self { inner: self.inner.version(v) }
-            }
-
-            /// About `n` randomly sampled rows.
-            #[inline]
-            pub fn random_sample(self, n: u64) -> Self {
-                Self { inner: self.inner.random_sample(n) }
-            }
-
-            /// Only these columns: the rows are then not whole rows, so the result is a
-            /// selection, run for untyped results.
-            pub fn select(
-                self,
-                columns: impl ::core::iter::IntoIterator<Item = Column>,
-            ) -> #p::Selection<super::#row> {
-                self.inner.select(columns.into_iter().map(Column::side_and_name).collect())
-            }
-
-            /// The query collected so far.
-            pub fn into_query(self) -> #p::Query<super::#row> {
-                self.inner
-            }
-
-            /// Run the query and decode its rows (every page past the server's row cap).
-            pub async fn query(
-                self,
-                client: &#p::Client,
-            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
-                client.query(self.inner).await
-            }
-
-            /// Run the query live, on the table as it was at `timestamp`.
-            pub async fn live_query(
-                self,
-                client: &#p::Client,
-                timestamp: #p::Timestamp,
-            ) -> ::core::result::Result<#p::Rows<super::#row>, #p::Error> {
-                client.live_query(self.inner, timestamp).await
-            }
-        }
-
-        impl ::core::convert::From<Filter> for #p::Query<super::#row> {
-            fn from(filter: Filter) -> Self {
-                filter.inner
-            }
-        }
-
-        /// The columns of the table, for `Filter::select`.
+        #column_doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Column {
             #(#variants)*
@@ -718,35 +466,14 @@ fn module_items(table: &TablePlan, paths: &Paths) -> TokenStream {
     }
 }
 
-fn enum_items(e: &EnumPlan, paths: &Paths) -> TokenStream {
+fn enum_items(e: &EnumPlan, facts: &EnumFacts, paths: &Paths) -> TokenStream {
     let p = &paths.p;
     let name = ident(&e.rust_name);
     let other = ident(OTHER_VARIANT);
-    let mut lines = Vec::new();
-    lines.push(match &e.doc {
-        Some(d) if !d.trim().is_empty() => escape(d),
-        _ => "The values of a column.".to_string(),
-    });
-    let users: Vec<String> = e
-        .used_by
-        .iter()
-        .map(|(t, c)| format!("`{t}.{c}`"))
-        .collect();
-    lines.push(format!("Used by {}.", users.join(", ")));
-    lines.push(format!(
-        "Values the snapshot does not know decode as `{}::{}`, so a server that adds values \
-         before the snapshot is refreshed still decodes.",
-        e.rust_name, OTHER_VARIANT
-    ));
-    let enum_doc = docs(&lines);
-    let variants = e.variants.iter().map(|v| {
+    let enum_doc = doc(&rustdoc::enum_doc(facts));
+    let variants = facts.variants.iter().map(|v| {
         let id = ident(&v.ident);
-        let mut d = code_span(&v.value.to_string());
-        if let Some(text) = v.doc.as_deref().filter(|t| !t.trim().is_empty()) {
-            d.push_str(": ");
-            d.push_str(&escape(text));
-        }
-        let d = doc(&d);
+        let d = doc(&rustdoc::variant(&v.value, v.description.as_deref()));
         quote!(#d #id,)
     });
     let known = e.variants.iter().map(|v| {

@@ -2,14 +2,17 @@
 //! tokens for row structs, filter builders and enums. The proc-macro, the `cave
 //! generate` command and the tests all call [`expand`], so they see the same code.
 //!
-//! [`Plan`] decides what is generated and what it is called; `emit` writes the tokens; the
-//! Markdown catalogue (`cave docs`) reads the same plan.
+//! [`Plan`] decides what is generated and what it is called; [`facts`] says what the docs
+//! state about it; `emit` writes the tokens with their rustdoc, the Markdown catalogue
+//! (`cave docs`) renders the same facts.
 
 pub mod catalogue;
 mod doc;
 mod emit;
+pub mod facts;
 pub mod naming;
 pub mod plan;
+mod rustdoc;
 
 use std::fmt;
 use std::str::FromStr;
@@ -110,11 +113,6 @@ pub fn expand(snapshot: &Snapshot, options: &Options) -> Result<TokenStream, Cod
         .map_err(|_| CodegenError::BadRuntimePath(options.runtime.clone()))?;
     let plan = Plan::new(snapshot, options)?;
     Ok(emit::emit(&plan, &runtime))
-}
-
-/// The docs the generated items carry, for the Markdown catalogue.
-pub mod docs {
-    pub use crate::emit::{column_doc, filter_doc, table_doc};
 }
 
 /// The generated code as formatted Rust source (what `cave generate` prints).

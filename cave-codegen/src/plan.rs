@@ -258,6 +258,8 @@ pub const BUILDER_METHODS: &[&str] = &[
     "into_query",
     "live_query",
     "query",
+    "stream",
+    "batches",
 ];
 
 impl Plan {
@@ -700,8 +702,17 @@ fn table_plan(
             })
             .collect();
         for c in &target_columns {
-            // The target's `id` is the table's `target_id`; `valid` is always true.
-            if c.column.role == ColumnRole::AnnotationId || c.column.name == "valid" {
+            // The target's `id` is the table's `target_id`: selectable (as caveclient's
+            // `select_columns` can), not a filter. `valid` is always true.
+            if c.column.role == ColumnRole::AnnotationId {
+                select.push(SelectColumn {
+                    variant: variants.claim("TargetRowId"),
+                    side: Side::Target,
+                    column: c.column.name.clone(),
+                });
+                continue;
+            }
+            if c.column.name == "valid" {
                 continue;
             }
             let base = method_base(&c.field);

@@ -173,6 +173,11 @@ impl Client {
         })
     }
 
+    /// Run a typed query for Arrow record batches ([`crate::Client::batches`]).
+    pub fn batches<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Batches, Error> {
+        self.block(self.inner.batches(query))?
+    }
+
     /// Run an untyped query ([`TableQuery::query`]).
     pub fn query_table(&self, query: TableQuery) -> Result<Batches, Error> {
         self.block(query.query(&self.inner))?

@@ -35,6 +35,7 @@ pub mod blocking;
 mod client;
 mod decode;
 mod error;
+mod filter;
 mod http;
 mod ids;
 mod ipc;
@@ -117,11 +118,13 @@ pub mod __private {
         TimestampColumn, Utf8Column,
     };
     pub use crate::error::{DecodeError, DecodeProblem, Error};
+    pub use crate::filter::{column_names as names, raw};
     pub use crate::ids::{AnnotationId, RootId, SupervoxelId};
     pub use crate::position::Position;
     pub use crate::query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
     pub use crate::result::Rows;
     pub use crate::table::{ColumnInfo, Row, Table};
+    pub use crate::{__filter_method as filter, __filter_type as filter_type};
     pub use cave_schema::{ColumnRole, WireType};
 
     /// The type of `created`.

@@ -353,6 +353,10 @@ pub(crate) use spec_setters;
 
 /// The query a generated filter builder collects for table `T`. Filters on one column and of
 /// one kind replace each other (the last one wins, as in caveclient's dicts).
+///
+/// Filters are added through the table's `Filter` (`X::filter().status_axon(true)`), whose
+/// methods are typed per column; a `Query` has no method that takes a column by name (the
+/// untyped [`TableQuery`](crate::TableQuery) does, on purpose).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query<T> {
     pub(crate) spec: Spec,
@@ -380,7 +384,7 @@ impl<T: Table> Query<T> {
     }
 
     /// `column == value`.
-    pub fn equal<V: FilterOperand + ?Sized>(
+    pub(crate) fn equal<V: FilterOperand + ?Sized>(
         self,
         side: Side,
         column: &'static str,
@@ -390,7 +394,7 @@ impl<T: Table> Query<T> {
     }
 
     /// `column IN values`.
-    pub fn is_in<V, I>(self, side: Side, column: &'static str, values: I) -> Self
+    pub(crate) fn one_of<V, I>(self, side: Side, column: &'static str, values: I) -> Self
     where
         V: FilterOperand + ?Sized,
         I: IntoIterator,
@@ -401,7 +405,7 @@ impl<T: Table> Query<T> {
 
     /// `column NOT IN values`: sent as `filter_notin_dict` as caveclient does, and applied to
     /// the rows client-side too, since servers ignore that key (see the crate docs).
-    pub fn not_in<V, I>(self, side: Side, column: &'static str, values: I) -> Self
+    pub(crate) fn not_in<V, I>(self, side: Side, column: &'static str, values: I) -> Self
     where
         V: FilterOperand + ?Sized,
         I: IntoIterator,
@@ -411,7 +415,7 @@ impl<T: Table> Query<T> {
     }
 
     /// `column <op> value`.
-    pub fn compare<V: FilterOperand + ?Sized>(
+    pub(crate) fn compare<V: FilterOperand + ?Sized>(
         self,
         side: Side,
         column: &'static str,
@@ -422,7 +426,7 @@ impl<T: Table> Query<T> {
     }
 
     /// `column ~ pattern` (a PostgreSQL regular expression).
-    pub fn regex(self, side: Side, column: &'static str, pattern: &str) -> Self {
+    pub(crate) fn regex(self, side: Side, column: &'static str, pattern: &str) -> Self {
         self.push(
             side,
             column,
@@ -432,13 +436,20 @@ impl<T: Table> Query<T> {
     }
 
     /// Position `column` inside the box from `min` to `max`.
-    pub fn bbox(self, side: Side, column: &'static str, min: [i32; 3], max: [i32; 3]) -> Self {
+    pub(crate) fn bbox(
+        self,
+        side: Side,
+        column: &'static str,
+        min: [i32; 3],
+        max: [i32; 3],
+    ) -> Self {
         self.push(side, column, FilterKind::Spatial, json!([min, max]))
     }
 
     /// Only these columns (root ids bring their supervoxel ids along). The rows are then no
-    /// longer whole `T`s, so the result is a [`Selection`].
-    pub fn select(mut self, columns: Vec<(Side, &'static str)>) -> Selection<T> {
+    /// longer whole `T`s, so the result is a [`Selection`]. By name: generated code's
+    /// `select` takes the table's typed column list.
+    pub(crate) fn select(mut self, columns: Vec<(Side, &'static str)>) -> Selection<T> {
         self.spec.select = Some(
             columns
                 .into_iter()

@@ -1,5 +1,6 @@
 //! Queries without generated types: any table by name (one not in the snapshot, or a newer
-//! one), and selections of some columns of a typed table. Both return Arrow record batches.
+//! one), selections of some columns of a typed table, and typed queries run for record
+//! batches ([`Client::batches`]). All return Arrow record batches.
 //!
 //! ```no_run
 //! # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
@@ -21,7 +22,7 @@ use crate::client::Client;
 use crate::error::Error;
 use cave_wire::FilterKind;
 
-use crate::query::{Compare, FilterOperand, Selection, Side, Spec};
+use crate::query::{Compare, FilterOperand, Query, Selection, Side, Spec};
 use crate::result::Batches;
 use crate::stream::BatchStream;
 use crate::table::Table;
@@ -174,6 +175,18 @@ impl TableQuery {
             .pager_untyped(self.spec, None, self.merge_reference)
             .await?;
         Ok(BatchStream::new(pager))
+    }
+}
+
+impl Client {
+    /// Run a typed query for Arrow record batches instead of rows: the request
+    /// [`Client::query`] sends (a reference table joined with its target), the columns as the
+    /// server sends them (positions split in `_x`/`_y`/`_z`, the target's shared names with
+    /// `_ref`), not-in filters and the limit applied. For some columns only, `select` on the
+    /// table's filter gives a [`Selection`].
+    pub async fn batches<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Batches, Error> {
+        self.query_untyped(query.into().spec, T::VERSION, false)
+            .await
     }
 }
 

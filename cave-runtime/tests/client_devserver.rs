@@ -519,6 +519,135 @@ fn the_blocking_client_streams_rows() {
     assert_eq!(iter.info().rows, 1500);
 }
 
+/// The values of an `Int64` column of `batches`, in order.
+fn int64s(batches: &cave_runtime::Batches, column: &str) -> Vec<i64> {
+    use arrow_array::{Array, Int64Array};
+    let mut out = Vec::new();
+    for b in batches.batches() {
+        let c = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column} in {:?}", b.schema()));
+        let c = c.as_any().downcast_ref::<Int64Array>().expect("int64");
+        out.extend((0..c.len()).map(|i| c.value(i)));
+    }
+    out
+}
+
+fn column_names(batches: &cave_runtime::Batches) -> Vec<String> {
+    batches
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_filter_streams_its_rows_and_gives_them_as_record_batches() {
+    let whole = all_synapses().await;
+    let paged_client = client_of(small_cap_server());
+    let excluded = whole[0].pre_pt_root_id.unwrap();
+    let filter = SynapsesPni2::filter()
+        .pre_pt_root_id_not_in([excluded])
+        .limit(1500);
+    let queried = filter.clone().query(&paged_client).await.unwrap();
+    assert_eq!(queried.len(), 1500);
+
+    let mut stream = filter.clone().stream(&paged_client).await.unwrap();
+    let (mut streamed, mut pieces) = (Vec::new(), 0);
+    while let Some(rows) = stream.next().await.unwrap() {
+        pieces += 1;
+        streamed.extend(rows);
+    }
+    assert!(pieces > 1, "rows of several pages, as they came");
+    assert_eq!(streamed, queried.to_vec());
+    assert_eq!(stream.info(), queried.info());
+
+    // The same request, for record batches: the same rows, not-in and limit applied.
+    let batches = filter.batches(&paged_client).await.unwrap();
+    assert_eq!(batches.num_rows(), 1500);
+    assert_eq!(
+        int64s(&batches, "id"),
+        queried.iter().map(|r| r.id.0).collect::<Vec<_>>()
+    );
+    assert_eq!(batches.info(), queried.info());
+    assert!(column_names(&batches).contains(&"pre_pt_position_x".to_string()));
+
+    // A reference table: joined with its target, shared names with `_ref`.
+    let client = client();
+    let filter = AibsMetamodelCelltypesV661::filter()
+        .cell_type(AibsMetamodelCellType::_23p)
+        .limit(50);
+    let rows = filter.clone().query(&client).await.unwrap();
+    let batches = filter.batches(&client).await.unwrap();
+    let names = column_names(&batches);
+    for name in [
+        "id",
+        "target_id",
+        "cell_type",
+        "id_ref",
+        "pt_root_id",
+        "volume",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+    }
+    assert_eq!(
+        int64s(&batches, "target_id"),
+        rows.iter().map(|r| r.target_id.0).collect::<Vec<_>>()
+    );
+    assert_eq!(int64s(&batches, "id_ref"), int64s(&batches, "target_id"));
+}
+
+#[tokio::test]
+async fn a_typed_selection_picks_the_targets_id() {
+    use minnie::aibs_metamodel_celltypes_v661::Column;
+    let client = client();
+    let filter = AibsMetamodelCelltypesV661::filter()
+        .cell_type(AibsMetamodelCellType::_23p)
+        .limit(40);
+    let rows = filter.clone().query(&client).await.unwrap();
+    let nucleus_ids: Vec<i64> = rows.iter().map(|r| r.target.id.0).collect();
+
+    // The nucleus id alone: the target's `id` comes under its own name.
+    let batches = filter
+        .clone()
+        .select([
+            Column::CellType,
+            Column::TargetRowId,
+            Column::TargetPtRootId,
+        ])
+        .query(&client)
+        .await
+        .unwrap();
+    let names = column_names(&batches);
+    assert!(
+        names.starts_with(&["cell_type".into(), "id".into()]),
+        "{names:?}"
+    );
+    assert_eq!(int64s(&batches, "id"), nucleus_ids);
+
+    // With the table's own `id` too, the target's is `id_ref`.
+    let batches = filter
+        .select([Column::Id, Column::TargetRowId])
+        .query(&client)
+        .await
+        .unwrap();
+    assert_eq!(column_names(&batches), ["id", "id_ref"]);
+    assert_eq!(int64s(&batches, "id_ref"), nucleus_ids);
+    assert_eq!(
+        int64s(&batches, "id"),
+        rows.iter().map(|r| r.id.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_blocking_client_gives_record_batches() {
+    let client = blocking(small_cap_server());
+    let batches = client.batches(SynapsesPni2::filter().limit(1500)).unwrap();
+    assert_eq!(batches.num_rows(), 1500);
+    assert_eq!(batches.info().pages, 3);
+}
+
 #[tokio::test]
 async fn live_queries_run_at_a_timestamp() {
     let client = client();

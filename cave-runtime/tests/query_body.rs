@@ -148,6 +148,12 @@ fn selections_name_columns_per_table() {
         c.as_query().body()["select_column_map"],
         json!({"aibs_metamodel_celltypes_v661": ["cell_type"], "nucleus_detection_v0": ["pt_root_id"]})
     );
+    // The target's own `id` (the nucleus id), as caveclient's `select_columns` can pick it.
+    let ids = AibsMetamodelCelltypesV661::filter().select([C::TargetRowId, C::CellType]);
+    assert_eq!(
+        ids.as_query().body()["select_column_map"],
+        json!({"aibs_metamodel_celltypes_v661": ["cell_type"], "nucleus_detection_v0": ["id"]})
+    );
 }
 
 #[test]
