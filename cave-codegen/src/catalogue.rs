@@ -152,19 +152,28 @@ fn usage(out: &mut Out, options: &Options, plan: &Facts) {
         let list: Vec<String> = tables.iter().map(|t| format!("{t:?}")).collect();
         args.push_str(&format!(", tables = [{}]", list.join(", ")));
     }
-    out.line("```rust");
+    // A whole program, so that it compiles as shown (the workspace's tests compile it).
+    out.line("```rust,no_run");
     out.line(&format!("mod {module} {{"));
     out.line(&format!("    cave_runtime::datastack!({args});"));
     out.line("}");
     if let Some(t) = plan.tables.first() {
         out.blank();
+        out.line("#[tokio::main]");
+        out.line("async fn main() -> Result<(), cave_runtime::Error> {");
         out.line(&format!(
-            "let rows: Vec<{module}::{0}> = {module}::{0}::filter()",
+            "    let client = cave_runtime::Client::builder({ds:?}).build()?;"
+        ));
+        out.line(&format!(
+            "    let rows: cave_runtime::Rows<{module}::{0}> = {module}::{0}::filter()",
             t.rust_name
         ));
-        out.line("    .limit(10)");
-        out.line("    .query(&client)");
-        out.line("    .await?;");
+        out.line("        .limit(10)");
+        out.line("        .query(&client)");
+        out.line("        .await?;");
+        out.line("    println!(\"{} rows\", rows.len());");
+        out.line("    Ok(())");
+        out.line("}");
     }
     out.line("```");
     out.blank();

@@ -25,7 +25,7 @@
 //!
 //! Where caveclient and the server disagree, the client does the correct thing:
 //! - Not-in filters are sent as `filter_notin_dict`, as caveclient does, but current servers
-//!   (MaterializationEngine 5.26) accept and ignore that key (shared/cave/API.md §11.5), so the
+//!   (MaterializationEngine 5.26) accept and ignore that key (docs/WIRE.md, "Not-in filters"), so the
 //!   client also removes the excluded rows itself ([`QueryInfo::dropped_by_not_in`]).
 //! - Results past the server's row cap (200,000 rows) are fetched page by page (`offset`) and
 //!   joined, where caveclient only logs a warning; [`Paging::FirstPage`] keeps one page and

@@ -1,5 +1,5 @@
 //! Typed queries: what a generated filter builder collects, rendered as the JSON body
-//! caveclient 8.2.1 sends for the same query (shared/cave/API.md §6.4-§6.6).
+//! caveclient 8.2.1 sends for the same query (docs/WIRE.md: "Query bodies", "Join queries", "Live queries").
 
 use std::borrow::{Borrow, Cow};
 use std::marker::PhantomData;
@@ -124,7 +124,7 @@ pub(crate) struct Clause {
 }
 
 impl Clause {
-    /// Whether this is a not-in filter (applied client-side as well, API.md §11.5).
+    /// Whether this is a not-in filter (applied client-side as well, docs/WIRE.md, "Not-in filters").
     pub(crate) fn is_not_in(&self) -> bool {
         self.dict == FilterKind::NotIn
     }
@@ -238,7 +238,7 @@ impl Spec {
         Some(Value::Object(out))
     }
 
-    /// The body of the materialized query (API.md §6.4, §6.5).
+    /// The body of the materialized query (docs/WIRE.md: "Query bodies", "Join queries").
     pub(crate) fn body(&self) -> Value {
         let mut body = Map::new();
         if let Some(target) = &self.target {
@@ -274,7 +274,7 @@ impl Spec {
         Value::Object(body)
     }
 
-    /// The body of the live query at `timestamp` (API.md §6.6).
+    /// The body of the live query at `timestamp` (docs/WIRE.md, "Live queries").
     pub(crate) fn live_body(&self, timestamp: DateTime<Utc>) -> Value {
         let mut body = Map::new();
         body.insert("table".into(), self.table.as_ref().into());
@@ -478,7 +478,7 @@ impl<T: Table> Query<T> {
         self.spec.body()
     }
 
-    /// The body of the live query at the query's timestamp (API.md §6.6); `None` without a
+    /// The body of the live query at the query's timestamp (docs/WIRE.md, "Live queries"); `None` without a
     /// timestamp.
     pub fn live_body(&self) -> Option<Value> {
         Some(self.spec.live_body(self.spec.timestamp?))

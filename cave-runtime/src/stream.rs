@@ -489,7 +489,7 @@ impl<'c> BatchStream<'c> {
     }
 }
 
-/// Checks caveclient makes before sending (API.md §11.4), and ones it should.
+/// Checks caveclient makes before sending (docs/WIRE.md, "Checks before sending"), and ones it should.
 pub(crate) fn validate(spec: &Spec) -> Result<(), Error> {
     let bad = |what: String| Err(Error::InvalidArgument(format!("{}: {what}", spec.table)));
     if spec.limit == Some(0) {

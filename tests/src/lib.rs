@@ -30,3 +30,8 @@ pub mod collisions {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
+
+/// The catalogue's example (docs/minnie65_public.md, written by `cave docs`), compiled.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/minnie65_public.md")]
+pub struct CatalogueExample;

@@ -55,7 +55,7 @@ fn warnings(headers: &HeaderMap) -> Vec<String> {
 
 /// Whether a warning says the rows stopped at a limit: `201 - "Limited query to N rows` for
 /// materialized queries, `result has N entries, which is equal or more than limit of L` for
-/// live ones (API.md §0, §6.6).
+/// live ones (docs/WIRE.md: "Row cap and paging", "Live queries").
 pub(crate) fn is_cap_warning(warning: &str) -> bool {
     warning.contains("Limited query to") || warning.contains("which is equal or more")
 }

@@ -1,4 +1,4 @@
-//! A query answer (API.md §7): the Arrow IPC stream of the body (ZSTD, LZ4_FRAME or
+//! A query answer (docs/WIRE.md, "Answers"): the Arrow IPC stream of the body (ZSTD, LZ4_FRAME or
 //! uncompressed buffers), pandas index columns dropped, and what the headers say: warnings,
 //! table owner notices, the resolution of positions, and whether the server capped the rows.
 //!
