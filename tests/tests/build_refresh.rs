@@ -1,26 +1,10 @@
 //! `cave-build`'s opt-in refresh: the snapshot fetched from a server (here the devserver)
 //! before the code is written, and the generated code then that of the fetched snapshot.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use cave_devserver::{BackgroundServer, ServerConfig};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::{copy_snapshot, repo};
 
 #[test]
 fn a_refresh_fetches_the_snapshot_then_the_code_is_written_from_it() {
@@ -28,12 +12,7 @@ fn a_refresh_fetches_the_snapshot_then_the_code_is_written_from_it() {
     config.sample.synapses = 20_000;
     let server = BackgroundServer::start(config).expect("devserver starts");
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("schemas/minnie65_public");
-    copy_dir(&repo().join("schemas/minnie65_public"), &dir);
-    copy_dir(
-        &repo().join("schemas/types"),
-        &tmp.path().join("schemas/types"),
-    );
+    let dir = copy_snapshot(tmp.path());
 
     let builder = cave_build::Builder::new(&dir)
         .version(1300)

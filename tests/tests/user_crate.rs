@@ -4,10 +4,12 @@
 //! dependencies the README names, then run against the devserver, and must print what this
 //! workspace's own client finds for the same query.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use cave_devserver::{BackgroundServer, ServerConfig};
+use common::{copy_snapshot, repo};
 
 mod minnie {
     cave_runtime::datastack!(
@@ -15,10 +17,6 @@ mod minnie {
         version = 1300,
         tables = ["proofreading_status_and_strategy"]
     );
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The code block after the README's `<!-- user-crate: NAME -->` marker.
@@ -37,19 +35,6 @@ fn readme_block(readme: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("the block after `{marker}` does not end"))
         .0
         .to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -87,11 +72,7 @@ fn the_readme_crate_builds_outside_the_workspace_and_runs_against_the_devserver(
     std::fs::create_dir_all(krate.join("src")).unwrap();
     std::fs::write(krate.join("Cargo.toml"), &manifest).unwrap();
     std::fs::write(krate.join("src/main.rs"), &main).unwrap();
-    copy_dir(
-        &repo.join("schemas/minnie65_public"),
-        &krate.join("schemas/minnie65_public"),
-    );
-    copy_dir(&repo.join("schemas/types"), &krate.join("schemas/types"));
+    copy_snapshot(&krate);
     // The workspace's versions, so that the build uses what CI has already downloaded.
     std::fs::copy(repo.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
 
