@@ -35,3 +35,23 @@ pub struct ReadmeExamples;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/minnie65_public.md")]
 pub struct CatalogueExample;
+
+/// Each crate's README example, compiled here, where the snapshot and every crate are at hand.
+#[cfg(doctest)]
+pub mod crate_readmes {
+    /// `cave-runtime/README.md`.
+    #[doc = include_str!("../../cave-runtime/README.md")]
+    pub struct Runtime;
+    /// `cave-macros/README.md`.
+    #[doc = include_str!("../../cave-macros/README.md")]
+    pub struct Macros;
+    /// `cave-wire/README.md`.
+    #[doc = include_str!("../../cave-wire/README.md")]
+    pub struct Wire;
+    /// `cave-schema/README.md`.
+    #[doc = include_str!("../../cave-schema/README.md")]
+    pub struct Schema;
+    /// `cave-build/README.md` (its `include!` of `OUT_DIR` is `ignore`: only a build script has it).
+    #[doc = include_str!("../../cave-build/README.md")]
+    pub struct Build;
+}
