@@ -24,11 +24,13 @@ pub mod faults;
 pub mod query;
 pub mod query_string;
 pub mod routes;
+pub mod row_order;
 pub mod sample;
 pub mod server;
 pub mod state;
 pub mod store;
 
 pub use faults::{FaultSpec, Faults};
+pub use row_order::RowOrder;
 pub use sample::SampleConfig;
 pub use server::{BackgroundServer, RunningServer, ServerConfig, StartError};

@@ -44,6 +44,10 @@ struct Args {
     /// The query row cap (the engine default is 200000; minnie's deployment uses 500000).
     #[arg(long, default_value_t = cave_devserver::server::DEFAULT_ROW_LIMIT)]
     row_limit: usize,
+    /// The order query rows come back in: `stored` (the same every time), or `random` /
+    /// `random:SEED` (a new order for every query, as PostgreSQL without ORDER BY may answer).
+    #[arg(long, default_value = "stored")]
+    row_order: cave_devserver::row_order::RowOrder,
     /// The `local_server` the info record advertises (default: this server's URL).
     #[arg(long)]
     advertise_local_server: Option<String>,
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
     config.log_requests = args.log_requests;
     config.token = args.token;
     config.row_limit = args.row_limit;
+    config.row_order = args.row_order;
     config.advertise_local_server = args.advertise_local_server;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// The query row cap.
     pub row_limit: usize,
+    /// The order query rows come back in (`RowOrder::Random`: a new order per query).
+    pub row_order: crate::row_order::RowOrder,
     /// The `local_server` the info record advertises (default: this server's own URL).
     pub advertise_local_server: Option<String>,
 }
@@ -62,6 +64,7 @@ impl ServerConfig {
             log_requests: None,
             token: None,
             row_limit: DEFAULT_ROW_LIMIT,
+            row_order: crate::row_order::RowOrder::Stored,
             advertise_local_server: None,
         }
     }
@@ -272,6 +275,8 @@ fn build_state(config: ServerConfig, base_url: String) -> Result<AppState, Start
             .unwrap_or_else(|| base_url.clone()),
         base_url,
         row_limit: config.row_limit.max(1),
+        row_order: config.row_order,
+        queries: std::sync::atomic::AtomicU64::new(0),
         token: config.token,
         faults: Arc::new(Faults::new(config.faults)),
         log,

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use cave_schema::Snapshot;
 
 use crate::faults::Faults;
+pub use crate::row_order::RowOrder;
 use crate::store::Dataset;
 
 /// What handlers share.
@@ -19,6 +20,10 @@ pub struct AppState {
     pub local_server: String,
     /// The query row cap.
     pub row_limit: usize,
+    /// The order rows are answered in.
+    pub row_order: RowOrder,
+    /// Queries answered so far (each random order is drawn from the seed and this number).
+    pub queries: std::sync::atomic::AtomicU64,
     /// Accept only this token.
     pub token: Option<String>,
     /// Pending faults.

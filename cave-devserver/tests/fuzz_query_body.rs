@@ -605,11 +605,13 @@ fn options() -> impl Strategy<Value = Options> {
         prop::sample::select(&[1usize, 7, 200_000][..]),
         prop::bool::weighted(0.1),
         prop::option::weighted(0.1, 0u64..40),
+        prop::option::weighted(0.3, any::<u64>()),
     )
-        .prop_map(|(row_limit, count, random_sample)| Options {
+        .prop_map(|(row_limit, count, random_sample, shuffle)| Options {
             row_limit,
             count,
             random_sample,
+            shuffle,
         })
 }
 
@@ -744,6 +746,7 @@ fn real_bodies_parse_and_run() {
         row_limit: 200_000,
         count: false,
         random_sample: None,
+        shuffle: None,
     };
     for (endpoint, b) in real_bodies() {
         let parsed = body::parse(b.to_string().as_bytes(), endpoint)
@@ -947,6 +950,7 @@ fn answers_of_every_table_encode_with_every_compression() {
         row_limit: 200_000,
         count: false,
         random_sample: None,
+        shuffle: None,
     };
     for (name, data) in store() {
         let answer = engine::simple(data, &QueryBody::default(), &options, None).unwrap();

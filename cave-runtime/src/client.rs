@@ -27,10 +27,11 @@ use tokio::sync::OnceCell;
 use crate::error::Error;
 use crate::http::{Http, RetryPolicy};
 use crate::limits::{Limits, Timeouts};
+use crate::pager::{self, At, DEFAULT_PAGES_IN_FLIGHT, Pager, PagerSetup, Paging};
 use crate::query::{Query, Spec};
 use crate::response;
 use crate::result::{Batches, Rows};
-use crate::stream::{self, At, Pager, PagerSetup, Paging, RowStream};
+use crate::stream::RowStream;
 use crate::table::Table;
 use crate::token::FoundToken;
 
@@ -65,6 +66,7 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     paging: Paging,
     progress: bool,
+    pages_in_flight: usize,
 }
 
 impl ClientBuilder {
@@ -85,6 +87,7 @@ impl ClientBuilder {
             allow_insecure_http: false,
             paging: Paging::All,
             progress: true,
+            pages_in_flight: DEFAULT_PAGES_IN_FLIGHT,
         }
     }
 
@@ -204,6 +207,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How many requests of one query may be in flight at once when its rows are fetched in
+    /// several (default [`DEFAULT_PAGES_IN_FLIGHT`]; at least 1). Each request may hold up to
+    /// [`Limits::max_page_bytes`] while it is read, so memory grows with this number. Each
+    /// request keeps to a `429`'s or `503`'s `Retry-After` on its own.
+    pub fn pages_in_flight(mut self, n: usize) -> Self {
+        self.pages_in_flight = n.max(1);
+        self
+    }
+
     /// Show a progress bar on a terminal while a query fetches many pages (default: on; it
     /// never shows when stderr is not a terminal).
     pub fn progress(mut self, show: bool) -> Self {
@@ -251,7 +263,7 @@ impl ClientBuilder {
         )?;
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
+                http: Arc::new(http),
                 server,
                 datastack: self.datastack,
                 allow_insecure_http: self.allow_insecure_http,
@@ -264,6 +276,7 @@ impl ClientBuilder {
                 timestamp: self.timestamp,
                 paging: self.paging,
                 progress: self.progress,
+                pages_in_flight: self.pages_in_flight,
             }),
         })
     }
@@ -277,7 +290,7 @@ pub struct Client {
 }
 
 struct Inner {
-    http: Http,
+    http: Arc<Http>,
     server: String,
     datastack: String,
     allow_insecure_http: bool,
@@ -290,6 +303,7 @@ struct Inner {
     timestamp: Option<DateTime<Utc>>,
     paging: Paging,
     progress: bool,
+    pages_in_flight: usize,
 }
 
 impl std::fmt::Debug for Client {
@@ -646,26 +660,33 @@ impl Client {
 
     /// Everything a pager needs, handed over: the pager never calls back into the client.
     async fn pager_at(&self, spec: Spec, at: At) -> Result<Pager<'_>, Error> {
-        stream::validate(&spec)?;
+        pager::validate(&spec)?;
         self.server_version().await?;
         let url = self.query_url(&spec, at).await?;
-        // The table's row count at the version bounds what a materialized query can return;
-        // the pager asks for it only when a page says there are more.
-        let count_url = match at {
-            At::Version(v) => Some(
-                self.materialize_url(v2::TABLE_COUNT, &[&v.to_string(), &spec.table])
-                    .await?,
-            ),
+        // The server counts the rows of a materialized query of one table (`count=True`);
+        // the pager asks when an answer is capped, to size the id ranges it splits into. A
+        // join is sized by a count of its queried table alone.
+        let counting = match at {
+            At::Version(_) => {
+                let mut alone = spec.clone();
+                alone.target = None;
+                Some(pager::Counting {
+                    url: self.count_url(&alone, at).await?,
+                    exact: spec.target.is_none(),
+                })
+            }
             At::Timestamp(_) => None,
         };
         Ok(Pager::new(
             PagerSetup {
-                http: self.http(),
+                http: self.inner.http.clone(),
                 at,
                 url,
-                count_url,
+                counting,
                 paging: self.inner.paging,
                 progress: self.inner.progress,
+                in_flight: self.inner.pages_in_flight,
+                by_id: true,
             },
             spec,
         ))
@@ -759,6 +780,16 @@ impl Client {
     }
 
     pub(crate) async fn query_url(&self, spec: &Spec, at: At) -> Result<String, Error> {
+        self.query_url_with(spec, at, "").await
+    }
+
+    /// The URL of the query asking for its number of rows (caveclient's
+    /// `query_table(get_counts=True)`: `count=True` after the sample).
+    pub(crate) async fn count_url(&self, spec: &Spec, at: At) -> Result<String, Error> {
+        self.query_url_with(spec, at, "&count=True").await
+    }
+
+    async fn query_url_with(&self, spec: &Spec, at: At, count: &str) -> Result<String, Error> {
         let sample = spec
             .random_sample
             .map(|n| format!("&random_sample={n}"))
@@ -773,7 +804,7 @@ impl Client {
                             .await?
                     }
                 };
-                format!("{path}?{FROZEN_FLAGS}{sample}&direct_sql_pandas=True")
+                format!("{path}?{FROZEN_FLAGS}{sample}{count}&direct_sql_pandas=True")
             }
             At::Timestamp(_) => {
                 let path = self.materialize_url(v3::LIVE_QUERY, &[]).await?;

@@ -133,6 +133,11 @@ impl Clause {
     pub(crate) fn is_spatial(&self) -> bool {
         self.dict == FilterKind::Spatial
     }
+
+    /// The body key family of the filter.
+    pub(crate) fn kind(&self) -> FilterKind {
+        self.dict
+    }
 }
 
 /// What a query collects, for a table known by name: the common part of typed queries

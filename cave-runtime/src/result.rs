@@ -35,6 +35,14 @@ pub struct QueryInfo {
     pub dropped_by_not_in: u64,
     /// Rows were left out: the client was set to fetch one page and the server had more.
     pub truncated: bool,
+    /// The query's rows as the server counted them before paging past its cap (materialized
+    /// queries of one table; before not-in filters and the limit).
+    pub total: Option<u64>,
+    /// Pages after the first were fetched by `offset`, because the query could not be split
+    /// by id ranges (it has an offset or a random sample, or its rows have no `id`). The
+    /// server promises no row order between requests, so such a result may miss rows or
+    /// repeat them; a warning says so too. Queries split by id are exact.
+    pub paged_by_offset: bool,
 }
 
 /// The most warnings a query keeps, over all its pages.

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
+use cave_devserver::row_order::RowOrder;
 use cave_devserver::{BackgroundServer, FaultSpec, ServerConfig};
 use cave_runtime::{
     AnnotationId, Client, Compare, Error, Paging, RootId, Table, TableQuery, target,
@@ -64,6 +65,17 @@ fn server() -> &'static BackgroundServer {
 fn small_cap_server() -> &'static BackgroundServer {
     static SERVER: OnceLock<BackgroundServer> = OnceLock::new();
     SERVER.get_or_init(|| start(config(700)))
+}
+
+/// The small cap, and the rows of every query in a new order, as PostgreSQL may answer
+/// without an `ORDER BY`.
+fn shuffling_small_cap_server() -> &'static BackgroundServer {
+    static SERVER: OnceLock<BackgroundServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let mut config = config(700);
+        config.row_order = RowOrder::Random { seed: 7 };
+        start(config)
+    })
 }
 
 fn client_of(server: &BackgroundServer) -> Client {
@@ -382,98 +394,195 @@ async fn desired_resolution_scales_positions_and_says_so() {
     assert!(matches!(bad, Error::InvalidArgument(_)), "{bad}");
 }
 
+/// Each id once, and the set of ids.
+fn distinct(ids: impl IntoIterator<Item = AnnotationId>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().map(|id| id.0).collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a row came more than once");
+    ids
+}
+
 #[tokio::test]
-async fn results_past_the_row_cap_are_paged_and_stitched_without_loss() {
+async fn results_past_the_row_cap_are_exact_whatever_the_row_order() {
     let whole = all_synapses().await;
-    let paged_client = client_of(small_cap_server());
-    let paged = SynapsesPni2::filter().query(&paged_client).await.unwrap();
-    assert_eq!(paged.info().pages, SYNAPSES.div_ceil(700));
-    assert_eq!(paged.len(), SYNAPSES);
-    assert_eq!(
-        paged.iter().map(|r| r.id).collect::<Vec<_>>(),
-        whole.iter().map(|r| r.id).collect::<Vec<_>>(),
-        "same rows, same order"
-    );
-    assert_eq!(
-        paged.iter().map(|r| r.id.0).collect::<HashSet<_>>().len(),
-        SYNAPSES
-    );
-
-    // A limit past the cap, with an offset.
-    let window = SynapsesPni2::filter()
-        .offset(100)
-        .limit(1500)
-        .query(&paged_client)
+    let all_ids = synapse_ids(&whole);
+    let median_size = {
+        let mut sizes: Vec<f32> = whole.iter().filter_map(|r| r.size).collect();
+        sizes.sort_by(f32::total_cmp);
+        sizes[sizes.len() / 2]
+    };
+    let t1300 = client().timestamp(1300).await.unwrap();
+    let live_at = t1300 + Duration::hours(1);
+    let live_whole = SynapsesPni2::filter()
+        .live_query(&client(), live_at)
         .await
         .unwrap();
-    assert_eq!(window.len(), 1500);
-    assert_eq!(window.info().pages, 3);
-    assert_eq!(window[0].id, whole[100].id);
-    assert_eq!(window[1499].id, whole[1599].id);
+    assert_eq!(live_whole.info().pages, 1);
+    for server in [small_cap_server(), shuffling_small_cap_server()] {
+        let paged_client = client_of(server);
+        let paged = SynapsesPni2::filter().query(&paged_client).await.unwrap();
+        assert_eq!(distinct(paged.iter().map(|r| r.id)), all_ids);
+        let info = paged.info();
+        assert!(info.pages >= SYNAPSES.div_ceil(700), "{info:?}");
+        assert_eq!(info.total, Some(SYNAPSES as u64));
+        assert!(!info.paged_by_offset);
+        // The same rows, whatever page they came in.
+        let mut by_id: Vec<&SynapsesPni2> = paged.iter().collect();
+        by_id.sort_by_key(|r| r.id);
+        let mut whole_by_id: Vec<&SynapsesPni2> = whole.iter().collect();
+        whole_by_id.sort_by_key(|r| r.id);
+        assert!(by_id == whole_by_id, "rows differ");
 
-    // Not-in filtering with a limit keeps paging until the limit is reached after filtering.
-    let excluded = whole[0].pre_pt_root_id.unwrap();
-    let filtered = SynapsesPni2::filter()
-        .pre_pt_root_id_not_in([excluded])
-        .limit(1000)
-        .query(&paged_client)
+        // A filter, untyped record batches, a stream and a live query: exact too.
+        let big = SynapsesPni2::filter()
+            .size_gt(median_size)
+            .query(&paged_client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(big.iter().map(|r| r.id)),
+            expected(&whole, |r| r.size.is_some_and(|s| s > median_size))
+        );
+        assert!(big.info().pages > 1);
+        let batches = TableQuery::new("synapses_pni_2")
+            .version(1300)
+            .query(&paged_client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(int64s(&batches, "id").into_iter().map(AnnotationId)),
+            all_ids
+        );
+        let mut stream = paged_client.stream(SynapsesPni2::filter()).await.unwrap();
+        let mut streamed = Vec::new();
+        while let Some(rows) = stream.next().await.unwrap() {
+            assert!(rows.len() <= 700);
+            streamed.extend(rows.into_iter().map(|r| r.id));
+        }
+        assert_eq!(distinct(streamed), all_ids);
+        let live = SynapsesPni2::filter()
+            .live_query(&paged_client, live_at)
+            .await
+            .unwrap();
+        assert!(live.info().pages > 1);
+        assert_eq!(
+            distinct(live.iter().map(|r| r.id)),
+            synapse_ids(&live_whole)
+        );
+
+        // A limit past the cap: that many rows of the table, each once.
+        let window = SynapsesPni2::filter()
+            .limit(1500)
+            .query(&paged_client)
+            .await
+            .unwrap();
+        let ids = distinct(window.iter().map(|r| r.id));
+        assert_eq!(ids.len(), 1500);
+        assert!(ids.iter().all(|id| all_ids.binary_search(id).is_ok()));
+
+        // Not-in filtering with a limit keeps going until the limit is reached after filtering.
+        let excluded = whole[0].pre_pt_root_id.unwrap();
+        let filtered = SynapsesPni2::filter()
+            .pre_pt_root_id_not_in([excluded])
+            .limit(1000)
+            .query(&paged_client)
+            .await
+            .unwrap();
+        assert_eq!(distinct(filtered.iter().map(|r| r.id)).len(), 1000);
+        assert!(filtered.iter().all(|r| r.pre_pt_root_id != Some(excluded)));
+
+        // An offset cannot be split by id: paged by offset, and the result says so.
+        let offset = SynapsesPni2::filter()
+            .offset(100)
+            .limit(1500)
+            .query(&paged_client)
+            .await
+            .unwrap();
+        assert_eq!(offset.len(), 1500);
+        assert!(offset.info().paged_by_offset);
+        assert!(
+            offset
+                .info()
+                .warnings
+                .iter()
+                .any(|w| w.contains("paged by offset because it has an offset")),
+            "{:?}",
+            offset.info().warnings
+        );
+
+        // One page only, when asked: the result says rows were left out.
+        let one_page = Client::builder("minnie65_public")
+            .server(&server.base_url)
+            .token(TOKEN)
+            .token_search(None, false)
+            .paging(Paging::FirstPage)
+            .build()
+            .unwrap();
+        let first = SynapsesPni2::filter().query(&one_page).await.unwrap();
+        assert_eq!(first.len(), 700);
+        assert!(first.info().truncated);
+        assert!(
+            first
+                .info()
+                .warnings
+                .iter()
+                .any(|w| w.contains("Limited query to 700 rows"))
+        );
+
+        // A sample bigger than a page cannot be paged (each page would be another sample).
+        let sample = SynapsesPni2::filter()
+            .random_sample(5000)
+            .query(&paged_client)
+            .await
+            .unwrap_err();
+        assert!(sample.to_string().contains("random sample"), "{sample}");
+    }
+}
+
+#[tokio::test]
+async fn a_reference_table_past_the_cap_is_split_by_its_own_id() {
+    let cell_type = AibsMetamodelCellType::_23p;
+    let whole = AibsMetamodelCelltypesV661::filter()
+        .cell_type(cell_type.clone())
+        .query(&client())
         .await
         .unwrap();
-    assert_eq!(filtered.len(), 1000);
-    assert!(filtered.iter().all(|r| r.pre_pt_root_id != Some(excluded)));
-    let want: Vec<AnnotationId> = whole
-        .iter()
-        .filter(|r| r.pre_pt_root_id != Some(excluded))
-        .take(1000)
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(filtered.iter().map(|r| r.id).collect::<Vec<_>>(), want);
-
-    // One page only, when asked: the result says rows were left out.
-    let one_page = Client::builder("minnie65_public")
-        .server(&small_cap_server().base_url)
-        .token(TOKEN)
-        .token_search(None, false)
-        .paging(Paging::FirstPage)
-        .build()
-        .unwrap();
-    let first = SynapsesPni2::filter().query(&one_page).await.unwrap();
-    assert_eq!(first.len(), 700);
-    assert!(first.info().truncated);
-    assert!(
-        first
-            .info()
-            .warnings
-            .iter()
-            .any(|w| w.contains("Limited query to 700 rows"))
-    );
-
-    // A sample bigger than a page cannot be paged (each page would be another sample).
-    let sample = SynapsesPni2::filter()
-        .random_sample(5000)
-        .query(&paged_client)
-        .await
-        .unwrap_err();
-    assert!(sample.to_string().contains("random sample"), "{sample}");
+    assert_eq!(whole.info().pages, 1);
+    assert!(whole.len() > 2_000, "{} rows: too few to page", whole.len());
+    let want = distinct(whole.iter().map(|r| r.id));
+    for server in [small_cap_server(), shuffling_small_cap_server()] {
+        let paged = AibsMetamodelCelltypesV661::filter()
+            .cell_type(cell_type.clone())
+            .query(&client_of(server))
+            .await
+            .unwrap();
+        assert_eq!(distinct(paged.iter().map(|r| r.id)), want);
+        assert!(paged.info().pages > whole.len().div_ceil(700) - 1);
+        // Each row with its own target, as in one page.
+        let mut a: Vec<_> = paged.iter().map(|r| (r.id, r.target.id)).collect();
+        let mut b: Vec<_> = whole.iter().map(|r| (r.id, r.target.id)).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
 }
 
 #[tokio::test]
 async fn streams_hand_out_the_rows_of_every_page_as_they_come() {
     let whole = all_synapses().await;
-    let paged_client = client_of(small_cap_server());
+    let paged_client = client_of(shuffling_small_cap_server());
     let mut stream = paged_client.stream(SynapsesPni2::filter()).await.unwrap();
     let mut ids = Vec::new();
-    let mut pieces = 0;
     while let Some(rows) = stream.next().await.unwrap() {
         assert!(!rows.is_empty() && rows.len() <= 700, "one page at most");
-        pieces += 1;
         ids.extend(rows.iter().map(|r| r.id));
         // Rows come before the query is complete.
         assert_eq!(stream.info().rows, ids.len() as u64);
     }
-    assert_eq!(pieces, SYNAPSES.div_ceil(700));
-    assert_eq!(stream.info().pages, SYNAPSES.div_ceil(700));
-    assert_eq!(ids, whole.iter().map(|r| r.id).collect::<Vec<_>>());
+    assert!(stream.info().pages >= SYNAPSES.div_ceil(700));
+    assert_eq!(distinct(ids), synapse_ids(&whole));
     assert_eq!(
         stream.next().await.unwrap(),
         None,
@@ -490,9 +599,9 @@ async fn streams_hand_out_the_rows_of_every_page_as_they_come() {
     while let Some(rows) = stream.next().await.unwrap() {
         streamed.extend(rows);
     }
-    let queried = query.query(&paged_client).await.unwrap();
-    assert_eq!(streamed, queried.to_vec());
-    assert_eq!(stream.info(), queried.info());
+    assert_eq!(distinct(streamed.iter().map(|r| r.id)).len(), 1000);
+    assert!(streamed.iter().all(|r| r.pre_pt_root_id != Some(excluded)));
+    assert_eq!(stream.info().rows, 1000);
 
     // Untyped: record batches.
     let mut batches = TableQuery::new("synapses_pni_2")
@@ -507,15 +616,19 @@ async fn streams_hand_out_the_rows_of_every_page_as_they_come() {
         rows += b.num_rows();
     }
     assert_eq!(rows, 2000);
-    assert_eq!(batches.info().pages, 3);
+    assert!(batches.info().pages >= 3);
 }
 
 #[test]
 fn the_blocking_client_streams_rows() {
-    let client = blocking(small_cap_server());
+    let client = blocking(shuffling_small_cap_server());
     let mut iter = client.stream(SynapsesPni2::filter().limit(1500)).unwrap();
     let sizes: Vec<usize> = iter.by_ref().map(|rows| rows.unwrap().len()).collect();
-    assert_eq!(sizes, [700, 700, 100]);
+    assert!(
+        sizes.len() >= 3 && sizes.iter().all(|&n| n <= 700),
+        "{sizes:?}"
+    );
+    assert_eq!(sizes.iter().sum::<usize>(), 1500);
     assert_eq!(iter.info().rows, 1500);
 }
 
@@ -560,17 +673,24 @@ async fn a_filter_streams_its_rows_and_gives_them_as_record_batches() {
         streamed.extend(rows);
     }
     assert!(pieces > 1, "rows of several pages, as they came");
-    assert_eq!(streamed, queried.to_vec());
-    assert_eq!(stream.info(), queried.info());
+    // Any 1500 rows of the filter are its answer: a limit past the cap takes the rows of the
+    // id ranges that come first.
+    let allowed = expected(&whole, |r| r.pre_pt_root_id != Some(excluded));
+    for ids in [
+        distinct(streamed.iter().map(|r| r.id)),
+        distinct(queried.iter().map(|r| r.id)),
+    ] {
+        assert_eq!(ids.len(), 1500);
+        assert!(ids.iter().all(|id| allowed.binary_search(id).is_ok()));
+    }
+    assert_eq!(stream.info().rows, queried.info().rows);
 
-    // The same request, for record batches: the same rows, not-in and limit applied.
+    // The same request, for record batches: rows of the filter, not-in and limit applied.
     let batches = filter.batches(&paged_client).await.unwrap();
     assert_eq!(batches.num_rows(), 1500);
-    assert_eq!(
-        int64s(&batches, "id"),
-        queried.iter().map(|r| r.id.0).collect::<Vec<_>>()
-    );
-    assert_eq!(batches.info(), queried.info());
+    let ids = distinct(int64s(&batches, "id").into_iter().map(AnnotationId));
+    assert!(ids.iter().all(|id| allowed.binary_search(id).is_ok()));
+    assert_eq!(batches.info().rows, 1500);
     assert!(column_names(&batches).contains(&"pre_pt_position_x".to_string()));
 
     // A reference table: joined with its target, shared names with `_ref`.
@@ -645,7 +765,7 @@ fn the_blocking_client_gives_record_batches() {
     let client = blocking(small_cap_server());
     let batches = client.batches(SynapsesPni2::filter().limit(1500)).unwrap();
     assert_eq!(batches.num_rows(), 1500);
-    assert_eq!(batches.info().pages, 3);
+    assert!(batches.info().pages >= 3);
 }
 
 #[tokio::test]
@@ -1009,4 +1129,59 @@ async fn arguments_the_server_would_reject_fail_before_sending() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("limit"), "{e}");
+}
+
+/// Why the client does not page by offset: with the rows of each request in a new order (as
+/// PostgreSQL may answer a query without `ORDER BY`), pages by `offset` and `limit`, as
+/// caveclient users write them, miss rows and repeat others; with a stable order they do not.
+#[test]
+fn offset_pages_miss_and_repeat_rows_when_the_order_changes_per_request() {
+    use arrow_array::Array;
+    let agent = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap();
+    let pages_by_offset = |server: &BackgroundServer| -> Vec<i64> {
+        let url = format!(
+            "{}{QUERY_PATH}synapses_pni_2/query?return_pyarrow=True&arrow_format=True&split_positions=True&direct_sql_pandas=True",
+            server.base_url
+        );
+        let mut ids = Vec::new();
+        for page in 0..SYNAPSES.div_ceil(700) {
+            let body = format!(
+                r#"{{"select_columns": ["id"], "offset": {}, "limit": 700}}"#,
+                page * 700
+            );
+            let response = agent
+                .post(&url)
+                .header("Authorization", format!("Bearer {TOKEN}"))
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let (_, batches) = cave_runtime::read_stream(response.bytes().unwrap()).unwrap();
+            for b in batches {
+                let c = b.column_by_name("id").unwrap();
+                let c = c
+                    .as_any()
+                    .downcast_ref::<arrow_array::Int64Array>()
+                    .unwrap();
+                ids.extend(c.values().iter().copied());
+            }
+        }
+        ids
+    };
+    let stable = pages_by_offset(small_cap_server());
+    assert_eq!(stable.len(), SYNAPSES);
+    assert_eq!(stable.iter().collect::<HashSet<_>>().len(), SYNAPSES);
+
+    let shuffled = pages_by_offset(shuffling_small_cap_server());
+    assert_eq!(shuffled.len(), SYNAPSES, "as many rows as the table has...");
+    let distinct = shuffled.iter().collect::<HashSet<_>>().len();
+    let missing = SYNAPSES - distinct;
+    assert!(
+        missing > SYNAPSES / 4,
+        "...but {missing} of them are missing and as many are repeats"
+    );
 }

@@ -4,8 +4,13 @@
 //! random, seeded fraction of requests with 500/502/503/504, 429 (`Retry-After: 0`, a few 1),
 //! latency, bodies cut short and a wrong content type.
 //!
-//! Property: every query either returns exactly the rows a fault-free run returns (same rows,
-//! same contents, same order) or a clear error (`Error::Http` with the status and the attempts,
+//! The server answers every query in a new row order (`RowOrder::Random`), as PostgreSQL may
+//! without an `ORDER BY`, so that paging past the cap cannot lean on a stable order.
+//!
+//! Property: every query either returns exactly the rows a fault-free run of the query
+//! without offset and limit returns (the same rows, each once, in any order; with a limit,
+//! that many of them; with an offset, which the client can only page by offset, that many of
+//! them, not necessarily distinct: its result says it was paged by offset) or a clear error (`Error::Http` with the status and the attempts,
 //! `Error::Transport` saying the body was cut short, `Error::BadResponse` naming the content
 //! type): never wrong rows, never a panic, never a hang (each query has a deadline).
 //!
@@ -19,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
-use cave_devserver::{BackgroundServer, FaultSpec, ServerConfig};
+use cave_devserver::{BackgroundServer, FaultSpec, RowOrder, ServerConfig};
 use cave_runtime::{Client, Compare, Error, RetryPolicy, RootId, TableQuery, target};
 
 mod minnie {
@@ -111,6 +116,40 @@ enum Case {
     StreamNuclei { offset: u64, limit: u64 },
 }
 
+impl Case {
+    /// The case with offset and limit 0: the same for every case of the same rows.
+    fn without_bounds(&self) -> Case {
+        let mut case = self.clone();
+        match &mut case {
+            Case::PreSynapses { offset, limit, .. }
+            | Case::BigSynapses { offset, limit, .. }
+            | Case::UntypedNuclei { offset, limit }
+            | Case::StreamSynapses { offset, limit, .. }
+            | Case::StreamNuclei { offset, limit } => (*offset, *limit) = (0, 0),
+            Case::NotIn { limit, .. } | Case::UntypedSynapses { limit, .. } => *limit = 0,
+            _ => {}
+        }
+        case
+    }
+
+    /// The case's offset and limit.
+    fn bounds(&self) -> (u64, Option<u64>) {
+        match self {
+            Case::PreSynapses { offset, limit, .. }
+            | Case::BigSynapses { offset, limit, .. }
+            | Case::UntypedNuclei { offset, limit }
+            | Case::StreamSynapses { offset, limit, .. }
+            | Case::StreamNuclei { offset, limit } => (*offset, Some(*limit)),
+            Case::NotIn { limit, .. } | Case::UntypedSynapses { limit, .. } => (0, Some(*limit)),
+            Case::PostSynapses(_)
+            | Case::Proofreading(_)
+            | Case::CellTypes { .. }
+            | Case::Selection
+            | Case::UntypedJoin { .. } => (0, None),
+        }
+    }
+}
+
 /// What a query returned, comparable.
 #[derive(Debug, Clone, PartialEq)]
 enum Answer {
@@ -120,7 +159,120 @@ enum Answer {
     Batches(RecordBatch),
 }
 
+/// What a query must return: its rows without offset and limit (in id order), and its
+/// offset and limit.
+#[derive(Debug)]
+struct Expected {
+    full: Answer,
+    offset: u64,
+    limit: Option<u64>,
+}
+
+/// The key rows are put in order by: the `id`, else the root id (a selection without `id`).
+fn key_column(batch: &RecordBatch) -> &arrow_array::Int64Array {
+    let column = batch
+        .column_by_name("id")
+        .or_else(|| batch.column_by_name("pt_root_id"))
+        .expect("an id or a root id column");
+    column.as_any().downcast_ref().expect("int64 keys")
+}
+
 impl Answer {
+    /// The rows in key order.
+    fn sorted(self) -> Answer {
+        match self {
+            Answer::Synapses(mut r) => {
+                r.sort_by_key(|r| r.id);
+                Answer::Synapses(r)
+            }
+            Answer::Proofreading(mut r) => {
+                r.sort_by_key(|r| r.id);
+                Answer::Proofreading(r)
+            }
+            Answer::CellTypes(mut r) => {
+                r.sort_by_key(|r| r.id);
+                Answer::CellTypes(r)
+            }
+            Answer::Batches(b) => {
+                let keys = key_column(&b);
+                let mut order: Vec<u32> = (0..b.num_rows() as u32).collect();
+                order.sort_by_key(|&i| keys.value(i as usize));
+                let order = arrow_array::UInt32Array::from(order);
+                let b = arrow_select::take::take_record_batch(&b, &order).unwrap();
+                // Rows, not the pandas metadata of whichever page came first.
+                let schema = arrow_schema::Schema::new(b.schema().fields().clone());
+                Answer::Batches(RecordBatch::try_new(schema.into(), b.columns().to_vec()).unwrap())
+            }
+        }
+    }
+
+    /// Whether this is what `want` allows, else how it differs.
+    fn check(self, want: &Expected) -> Result<(), String> {
+        let full_rows = want.full.rows() as u64;
+        if want.offset == 0 && want.limit.is_none_or(|l| l >= full_rows) {
+            let got = self.sorted();
+            return if got == want.full {
+                Ok(())
+            } else {
+                Err(got.difference(&want.full))
+            };
+        }
+        let n = want
+            .limit
+            .unwrap_or(u64::MAX)
+            .min(full_rows.saturating_sub(want.offset));
+        if self.rows() as u64 != n {
+            return Err(format!("{} rows, want {n}", self.rows()));
+        }
+        // Each row one of the query's; distinct unless paged by offset.
+        fn within<T: PartialEq + std::fmt::Debug, K: Ord + Copy>(
+            got: &[T],
+            full: &[T],
+            key: impl Fn(&T) -> K,
+            distinct: bool,
+        ) -> Result<(), String> {
+            let mut seen = std::collections::BTreeSet::new();
+            for row in got {
+                let k = key(row);
+                let at = full
+                    .binary_search_by_key(&k, &key)
+                    .map_err(|_| format!("a row that is not the query's: {row:?}"))?;
+                if full[at] != *row {
+                    return Err(format!("row differs: got {row:?}, want {:?}", full[at]));
+                }
+                if !seen.insert(k) && distinct {
+                    return Err(format!("a row came twice: {row:?}"));
+                }
+            }
+            Ok(())
+        }
+        let distinct = want.offset == 0;
+        match (&self, &want.full) {
+            (Answer::Synapses(a), Answer::Synapses(b)) => within(a, b, |r| r.id, distinct),
+            (Answer::Proofreading(a), Answer::Proofreading(b)) => within(a, b, |r| r.id, distinct),
+            (Answer::CellTypes(a), Answer::CellTypes(b)) => within(a, b, |r| r.id, distinct),
+            (Answer::Batches(a), Answer::Batches(b)) => {
+                let (ka, kb) = (key_column(a), key_column(b));
+                let mut seen = std::collections::BTreeSet::new();
+                for i in 0..a.num_rows() {
+                    let k = ka.value(i);
+                    let at = kb
+                        .values()
+                        .binary_search(&k)
+                        .map_err(|_| format!("a row of key {k} that is not the query's"))?;
+                    if a.slice(i, 1).columns() != b.slice(at, 1).columns() {
+                        return Err(format!("the row of key {k} differs"));
+                    }
+                    if !seen.insert(k) && distinct {
+                        return Err(format!("the row of key {k} came twice"));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err("another kind of answer".into()),
+        }
+    }
+
     fn rows(&self) -> usize {
         match self {
             Answer::Synapses(r) => r.len(),
@@ -154,8 +306,11 @@ impl Answer {
     }
 }
 
-async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
+/// Run `case`; with `bounded` false, without its offset and limit.
+async fn run(client: &Client, case: &Case, bounded: bool) -> Result<Answer, Error> {
     use minnie::proofreading_status_and_strategy::Column;
+    let off = |o: &u64| if bounded { *o } else { 0 };
+    let lim = |l: &u64| if bounded { *l } else { 1_000_000_000 };
     Ok(match case {
         Case::PostSynapses(root) => Answer::Synapses(
             SynapsesPni2::filter()
@@ -171,8 +326,8 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
         } => Answer::Synapses(
             SynapsesPni2::filter()
                 .pre_pt_root_id_in(*roots)
-                .offset(*offset)
-                .limit(*limit)
+                .offset(off(offset))
+                .limit(lim(limit))
                 .query(client)
                 .await?
                 .into_vec(),
@@ -184,8 +339,8 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
         } => Answer::Synapses(
             SynapsesPni2::filter()
                 .size_gt(*size)
-                .offset(*offset)
-                .limit(*limit)
+                .offset(off(offset))
+                .limit(lim(limit))
                 .query(client)
                 .await?
                 .into_vec(),
@@ -193,7 +348,7 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
         Case::NotIn { root, limit } => Answer::Synapses(
             SynapsesPni2::filter()
                 .pre_pt_root_id_not_in([*root])
-                .limit(*limit)
+                .limit(lim(limit))
                 .query(client)
                 .await?
                 .into_vec(),
@@ -224,8 +379,8 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
         Case::UntypedNuclei { offset, limit } => Answer::Batches(
             TableQuery::new("nucleus_detection_v0")
                 .version(1300)
-                .offset(*offset)
-                .limit(*limit)
+                .offset(off(offset))
+                .limit(lim(limit))
                 .query(client)
                 .await?
                 .concat()?,
@@ -234,7 +389,7 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
             TableQuery::new("synapses_pni_2")
                 .version(1300)
                 .compare("size", Compare::Greater, size)
-                .limit(*limit)
+                .limit(lim(limit))
                 .query(client)
                 .await?
                 .concat()?,
@@ -246,8 +401,8 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
         } => {
             let filter = SynapsesPni2::filter()
                 .size_gt(*size)
-                .offset(*offset)
-                .limit(*limit);
+                .offset(off(offset))
+                .limit(lim(limit));
             let mut stream = client.stream(filter).await?;
             let mut rows = Vec::new();
             while let Some(chunk) = stream.next().await? {
@@ -258,8 +413,8 @@ async fn run(client: &Client, case: &Case) -> Result<Answer, Error> {
         Case::StreamNuclei { offset, limit } => {
             let mut stream = TableQuery::new("nucleus_detection_v0")
                 .version(1300)
-                .offset(*offset)
-                .limit(*limit)
+                .offset(off(offset))
+                .limit(lim(limit))
                 .stream(client)
                 .await?;
             let mut batches = Vec::new();
@@ -472,6 +627,14 @@ fn every_query_under_faults_is_exact_or_a_clear_error() {
     config.sample.synapses = SYNAPSES;
     config.sample.versions = vec![1300];
     config.row_limit = ROW_LIMIT;
+    config.row_order = RowOrder::Random { seed };
+    let whole = {
+        // The same data with a cap no query reaches: the full answers in one page each.
+        let mut config = config.clone();
+        config.row_limit = 1 << 30;
+        config.row_order = RowOrder::Stored;
+        BackgroundServer::start(config).expect("devserver starts")
+    };
     let server = BackgroundServer::start(config).expect("devserver starts");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -481,17 +644,41 @@ fn every_query_under_faults_is_exact_or_a_clear_error() {
 
     // Fault-free answers first.
     let clean = client(&server, RetryPolicy::default());
+    let one_page = client(&whole, RetryPolicy::default());
     let (cases, expected) = runtime.block_on(async {
         let cases = cases(&clean).await;
         let mut expected = Vec::new();
+        let mut full_answers: BTreeMap<String, Answer> = BTreeMap::new();
         for case in &cases {
-            let answer = run(&clean, case).await.unwrap();
+            // The clean answer, as it must be: the same rows as without offset and limit.
+            let answer = run(&clean, case, true).await.unwrap();
             assert!(answer.rows() > 0, "{case:?} returns rows");
-            expected.push(answer);
+            let (offset, limit) = case.bounds();
+            let unbounded = format!("{:?}", case.without_bounds());
+            let full = match full_answers.get(&unbounded) {
+                Some(full) => full.clone(),
+                None => {
+                    let full = run(&one_page, case, false).await.unwrap().sorted();
+                    full_answers.insert(unbounded, full.clone());
+                    full
+                }
+            };
+            let want = Expected {
+                full,
+                offset,
+                limit,
+            };
+            if let Err(why) = answer.check(&want) {
+                panic!("{case:?} without faults: {why}");
+            }
+            expected.push(want);
         }
         (cases, expected)
     });
-    let paged = expected.iter().filter(|a| a.rows() > ROW_LIMIT).count();
+    let paged = expected
+        .iter()
+        .filter(|e| e.full.rows() > ROW_LIMIT && e.limit.is_none_or(|l| l > ROW_LIMIT as u64))
+        .count();
     assert!(paged >= cases.len() / 5, "{paged} of the cases take pages");
     let clean_requests = server.requests();
 
@@ -530,13 +717,15 @@ fn every_query_under_faults_is_exact_or_a_clear_error() {
                     let client = soak.clone();
                     // Its own task, so that a panic is caught and counted.
                     let task = tokio::spawn(async move {
-                        tokio::time::timeout(QUERY_DEADLINE, run(&client, &case)).await
+                        tokio::time::timeout(QUERY_DEADLINE, run(&client, &case, true)).await
                     });
                     let outcome = match task.await {
                         Err(e) => Outcome::Panicked(e.to_string()),
                         Ok(Err(_)) => Outcome::Hung,
-                        Ok(Ok(Ok(answer))) if answer == expected[c] => Outcome::Exact,
-                        Ok(Ok(Ok(answer))) => Outcome::Wrong(answer.difference(&expected[c])),
+                        Ok(Ok(Ok(answer))) => match answer.check(&expected[c]) {
+                            Ok(()) => Outcome::Exact,
+                            Err(why) => Outcome::Wrong(why),
+                        },
                         Ok(Ok(Err(e))) => match classify(&e) {
                             Ok(kind) => Outcome::Clear(kind),
                             Err(why) => Outcome::Unclear(why),
@@ -560,7 +749,9 @@ fn every_query_under_faults_is_exact_or_a_clear_error() {
     // After the faults, the same client answers exactly again.
     runtime.block_on(async {
         for (case, want) in cases.iter().zip(expected.iter()).take(10) {
-            assert_eq!(&run(&soak, case).await.unwrap(), want, "{case:?}");
+            if let Err(why) = run(&soak, case, true).await.unwrap().check(want) {
+                panic!("{case:?} after the faults: {why}");
+            }
         }
     });
 

@@ -392,6 +392,7 @@ fn frame_of(data: &TableData) -> Frame {
         row_limit: 1_000_000,
         count: false,
         random_sample: None,
+        shuffle: None,
     };
     engine::simple(data, &QueryBody::default(), &options, None)
         .unwrap()

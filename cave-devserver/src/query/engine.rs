@@ -45,6 +45,17 @@ pub struct Options {
     pub count: bool,
     /// `random_sample=N`.
     pub random_sample: Option<u64>,
+    /// Answer the matching rows in an order drawn from this seed (`--row-order random`), as
+    /// PostgreSQL may without an `ORDER BY`; `None` keeps the stored order.
+    pub shuffle: Option<u64>,
+}
+
+/// Put the matching rows in the request's order: stored, or drawn from its seed.
+fn order<T>(items: &mut [T], options: &Options) {
+    if let Some(seed) = options.shuffle {
+        let mut rng = crate::sample::rng::stream(seed, "row-order", 0);
+        crate::sample::rng::shuffle(&mut rng, items);
+    }
 }
 
 /// The one limit warning of the frozen query paths.
@@ -66,7 +77,8 @@ pub fn simple(
         }
         filter::apply(data, f, &mut mask)?;
     }
-    let matched = indices(&mask);
+    let mut matched = indices(&mask);
+    order(&mut matched, options);
     let resolution = body.desired_resolution.unwrap_or(data.voxel_resolution);
     if options.count {
         return Ok(count_answer(matched.len(), resolution));
@@ -149,6 +161,7 @@ pub fn join(
     if options.count {
         return Ok(count_answer(pairs.len(), resolution));
     }
+    order(&mut pairs, options);
     let (page, limit) = page(&pairs, body, options)?;
     let selected = select_join(&sides, body)?;
     let suffixes = suffixes(&sides, body)?;

@@ -73,6 +73,11 @@ fn options(state: &AppState, flags: &Flags) -> Options {
         row_limit: state.row_limit,
         count: flags.count,
         random_sample: flags.random_sample,
+        shuffle: state.row_order.seed_for(
+            state
+                .queries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        ),
     }
 }
 

@@ -27,7 +27,7 @@ mod ids;
 mod master;
 mod proofread;
 mod refs;
-mod rng;
+pub(crate) mod rng;
 mod roots;
 mod synapses;
 mod tables;

@@ -60,6 +60,26 @@ pub(crate) fn is_cap_warning(warning: &str) -> bool {
     warning.contains("Limited query to") || warning.contains("which is equal or more")
 }
 
+/// The limit a cap warning names: `N` of `Limited query to N rows`, `L` of `... than limit
+/// of L`.
+pub(crate) fn cap_limit(warning: &str) -> Option<u64> {
+    let number = |rest: &str| -> Option<u64> {
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    if let Some((_, rest)) = warning.split_once("Limited query to") {
+        return number(rest);
+    }
+    if warning.contains("which is equal or more") {
+        return number(warning.rsplit_once("limit of")?.1);
+    }
+    None
+}
+
 /// Whether a warning is a table owner's notice.
 pub(crate) fn is_notice(warning: &str) -> bool {
     warning.starts_with("Table Owner Notice")
@@ -149,5 +169,21 @@ mod tests {
             "result has 5 entries, which is equal or more         than limit of 5 there may be more results which are not shown"
         ));
         assert!(!is_cap_warning("Table Owner Notice on t: careful"));
+    }
+
+    #[test]
+    fn the_limit_of_a_cap_warning() {
+        assert_eq!(
+            cap_limit("201 - \"Limited query to 500000 rows"),
+            Some(500_000)
+        );
+        assert_eq!(
+            cap_limit(
+                "result has 5 entries, which is equal or more         than limit of 7 there may be more"
+            ),
+            Some(7)
+        );
+        assert_eq!(cap_limit("201 - \"Limited query to many rows"), None);
+        assert_eq!(cap_limit("Table Owner Notice on t: limit of 3"), None);
     }
 }

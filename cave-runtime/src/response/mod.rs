@@ -19,6 +19,63 @@ pub use body::{BodyBatches, read_rows, read_stream};
 pub(crate) use body::{Pace, decode_rows, reserve_rows};
 pub(crate) use headers::{is_cap_warning, is_notice};
 
+/// What an answer's headers say of the row cap: whether the rows stopped at a limit, and the
+/// limit the warning names (the server's cap, or the request's own `limit`).
+pub(crate) fn cap_of(received: &Received) -> (bool, Option<u64>) {
+    let mut capped = false;
+    let mut limit = None;
+    for w in received.headers.get_all(reqwest::header::WARNING) {
+        let w = String::from_utf8_lossy(w.as_bytes());
+        if headers::is_cap_warning(&w) {
+            capped = true;
+            limit = limit.or_else(|| headers::cap_limit(&w));
+        }
+    }
+    (capped, limit)
+}
+
+/// The number a `count=True` query answers: an Arrow stream of one row, column `count`.
+pub(crate) fn read_count(
+    url: &str,
+    received: &Received,
+    limits: DecodeLimits,
+    redactor: &Redactor,
+) -> Result<u64, Error> {
+    let (_, mut batches) = decode(url, received, Pace::OnDemand, limits, redactor)?;
+    let bad = |problem: String| Error::BadResponse {
+        url: url.to_string(),
+        problem,
+    };
+    let mut counts = Vec::new();
+    while let Some(batch) = batches.next_batch() {
+        let batch = batch.map_err(|e| e.at(url))?;
+        let column = batch
+            .column_by_name("count")
+            .ok_or_else(|| bad("the count answer has no `count` column".into()))?;
+        use arrow_array::{Array, Int32Array, Int64Array, UInt64Array};
+        let any = column.as_any();
+        let values: Vec<Option<i128>> = if let Some(v) = any.downcast_ref::<Int64Array>() {
+            v.iter().map(|n| n.map(i128::from)).collect()
+        } else if let Some(v) = any.downcast_ref::<UInt64Array>() {
+            v.iter().map(|n| n.map(i128::from)).collect()
+        } else if let Some(v) = any.downcast_ref::<Int32Array>() {
+            v.iter().map(|n| n.map(i128::from)).collect()
+        } else {
+            return Err(bad(format!(
+                "the count is {}, not an integer",
+                column.data_type()
+            )));
+        };
+        counts.extend(values);
+    }
+    match counts.as_slice() {
+        [Some(n)] if (0..=i128::from(u64::MAX)).contains(n) => Ok(*n as u64),
+        _ => Err(bad(format!(
+            "the count answer should be one number, not {counts:?}"
+        ))),
+    }
+}
+
 /// One answer of the server: what its headers say. Its rows come from [`BodyBatches`].
 #[derive(Debug, Clone)]
 pub(crate) struct Page {

@@ -202,7 +202,7 @@ async fn outcome(
                 .map_err(failed)?;
             let all = batches.concat().map_err(failed)?;
             Ok(Done {
-                value: Compared::Batch(all.clone()),
+                value: Compared::Batch(by_id(&all)),
                 rows: all.num_rows(),
                 shown: format!("{:?}", batches.info()),
             })
@@ -212,7 +212,29 @@ async fn outcome(
     }
 }
 
+/// The rows in id order, without the pandas metadata of whichever page came first: pages
+/// come in the order they arrive, and the server promises no row order anyway.
+fn by_id(batch: &arrow_array::RecordBatch) -> arrow_array::RecordBatch {
+    use arrow_array::Array;
+    let Some(ids) = batch
+        .column_by_name("id")
+        .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+    else {
+        return batch.clone();
+    };
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_by_key(|&i| ids.value(i as usize));
+    let sorted =
+        arrow_select::take::take_record_batch(batch, &arrow_array::UInt32Array::from(order))
+            .expect("a batch takes its own rows");
+    let schema = arrow_schema::Schema::new(sorted.schema().fields().clone());
+    arrow_array::RecordBatch::try_new(schema.into(), sorted.columns().to_vec())
+        .expect("the same columns")
+}
+
 fn typed(rows: &[Proofreading], info: &cave_runtime::QueryInfo) -> Done {
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|r| r.id);
     Done {
         value: Compared::Text(format!("{rows:?}")),
         rows: rows.len(),
