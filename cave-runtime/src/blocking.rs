@@ -149,6 +149,11 @@ impl Client {
         self.block(self.inner.count(table, version))?
     }
 
+    /// See [`crate::Client::count_rows`].
+    pub fn count_rows<T: Table>(&self, query: impl Into<Query<T>>) -> Result<u64, Error> {
+        self.block(self.inner.count_rows(query))?
+    }
+
     /// See [`crate::Client::query`].
     pub fn query<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Rows<T>, Error> {
         self.block(self.inner.query(query))?

@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::http::{Http, RetryPolicy};
 use crate::limits::{Limits, Timeouts};
 use crate::pager::{self, At, DEFAULT_PAGES_IN_FLIGHT, Pager, PagerSetup, Paging};
-use crate::query::{Query, Spec};
+use crate::query::{Query, Side, Spec};
 use crate::response;
 use crate::result::{Batches, Rows};
 use crate::stream::RowStream;
@@ -618,6 +618,81 @@ impl Client {
             })
             .await?;
         Ok(Rows::new(rows, info))
+    }
+
+    /// The number of rows a query matches at its version, counted by the server: the query's
+    /// request with `count=True`, as caveclient's `query_table(..., get_counts=True)` sends
+    /// it, answered with one number however many rows there are.
+    ///
+    /// Counted are the rows of the queried table under its own filters: for a reference
+    /// table, its rows, not joined with the target (the server does not count joins; rows
+    /// whose target is gone are counted). Refused, with an error saying why: live queries
+    /// (the server counts only materialized versions), filters on a target's columns, and
+    /// not-in filters (the server ignores them, so its count would include the rows they
+    /// exclude).
+    ///
+    /// ```no_run
+    /// # mod minnie { cave_runtime::datastack!("schemas/minnie65_public", version = 1300, tables = ["synapses_pni_2"]); }
+    /// # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
+    /// let n = minnie::SynapsesPni2::filter()
+    ///     .pre_pt_root_id(cave_runtime::RootId(864691135013445270))
+    ///     .count(client)
+    ///     .await?;
+    /// println!("{n} output synapses");
+    /// # Ok(()) }
+    /// ```
+    pub async fn count_rows<T: Table>(&self, query: impl Into<Query<T>>) -> Result<u64, Error> {
+        self.count_spec(query.into().spec, T::VERSION).await
+    }
+
+    /// [`Client::count_rows`] of a query known by name.
+    pub(crate) async fn count_spec(&self, spec: Spec, pinned: Option<u32>) -> Result<u64, Error> {
+        pager::validate(&spec)?;
+        let refuse = |why: &str| {
+            Err(Error::InvalidArgument(format!(
+                "{}: cannot count: {why}",
+                spec.table
+            )))
+        };
+        if spec.clauses.iter().any(|c| c.is_not_in()) {
+            return refuse(
+                "the server ignores not-in filters, so its count would include the rows they                  exclude; count without them, or query and count the rows",
+            );
+        }
+        if spec.clauses.iter().any(|c| c.side == Side::Target) {
+            return refuse(
+                "the server counts the table alone, not a join with its target's filters",
+            );
+        }
+        let at = self.at(&spec, pinned).await?;
+        if let At::Timestamp(t) = at {
+            return refuse(&format!(
+                "the server counts rows only at a materialization version, not live at {t}"
+            ));
+        }
+        self.server_version().await?;
+        let mut alone = spec;
+        alone.target = None;
+        let url = self.count_url(&alone, at).await?;
+        let body = crate::pyjson::to_string(&alone.body());
+        let http = self.http();
+        let received = http
+            .send(
+                &url,
+                crate::http::Request::Post {
+                    body: &body,
+                    accept_encoding: crate::http::ARROW_ACCEPT_ENCODING,
+                },
+                None,
+            )
+            .await?;
+        crate::response::read_count(
+            &url,
+            &received,
+            crate::ipc::DecodeLimits::from(http.limits()),
+            http.redactor(),
+        )
+        .map_err(|e| http.clean_error(e))
     }
 
     /// Run a typed query live, at `timestamp` (docs/WIRE.md, "Live queries").

@@ -225,6 +225,17 @@ macro_rules! __filter_type {
                 client.stream(self.0)
             }
 
+            /// The number of rows the query matches, counted by the server
+            /// (`cave_runtime::Client::count_rows`).
+            pub fn count(
+                self,
+                client: &$crate::Client,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<u64, $crate::Error>,
+            > + '_ {
+                client.count_rows(self.0)
+            }
+
             /// Run the query for Arrow record batches instead of rows: the same request, the
             /// columns as the server sends them (`cave_runtime::Client::batches`).
             pub fn batches(

@@ -168,6 +168,12 @@ impl TableQuery {
             .await
     }
 
+    /// The number of rows the query matches, counted by the server
+    /// ([`Client::count_rows`]; a reference table's own rows, not joined).
+    pub async fn count(self, client: &Client) -> Result<u64, Error> {
+        client.count_spec(self.spec, None).await
+    }
+
     /// Run the query and hand its record batches out as they arrive ([`BatchStream`]),
     /// without holding them all.
     pub async fn stream(self, client: &Client) -> Result<BatchStream<'_>, Error> {

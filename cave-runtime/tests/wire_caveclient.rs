@@ -318,6 +318,19 @@ async fn run_rust(
             .query(client)
             .await?
             .num_rows(),
+        "count_typed" => {
+            SynapsesPni2::filter()
+                .pre_pt_root_id_in(p.roots("pre_roots"))
+                .size_gt(0.1)
+                .count(client)
+                .await? as usize
+        }
+        "count_untyped" => {
+            TableQuery::new(PRF)
+                .equal("status_axon", &true)
+                .count(client)
+                .await? as usize
+        }
         "comparisons_typed" => SynapsesPni2::filter()
             .size_gt(0.1)
             .size_lt(1e16)

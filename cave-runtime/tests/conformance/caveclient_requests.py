@@ -213,7 +213,21 @@ def queries(client, p: dict) -> list:
                 suffixes={CT: "", NUC: "_ref"},
             ),
         ),
-        # 9. random_sample in the query string, simple and join.
+        # 9. counts with filters (`get_counts=True`): the query POST with `count=True`.
+        (
+            "count_typed",
+            lambda: mat.query_table(
+                SYN,
+                filter_in_dict={"pre_pt_root_id": p["pre_roots"]},
+                filter_greater_dict={"size": 0.1},
+                get_counts=True,
+            ),
+        ),
+        (
+            "count_untyped",
+            lambda: mat.query_table(PRF, filter_equal_dict={"status_axon": True}, get_counts=True),
+        ),
+        # 10. random_sample in the query string, simple and join.
         ("random_sample_typed", lambda: mat.query_table(SYN, random_sample=20)),
         ("random_sample_join", lambda: mat.query_table(CT, random_sample=15, limit=10)),
     ]
@@ -240,7 +254,8 @@ def main(url: str) -> dict:
         result = call()
         assert result is not None, name
         names.append(name)
-        rows[name] = len(result)
+        # A count is one row; what is compared is its number.
+        rows[name] = int(result["count"].iloc[0]) if name.startswith("count_") else len(result)
         if "post_pt_root_id" in result and name.startswith("in_notin"):
             # What the rows are once the not-in filter is applied (as the Rust client does).
             rows[name + "/not_in_applied"] = int(
