@@ -318,6 +318,8 @@ async fn run_rust(
             .query(client)
             .await?
             .num_rows(),
+        "tables_metadata" => client.tables_metadata(None).await?.len(),
+        "unique_string_values" => client.unique_string_values(PRF).await?.len(),
         "count_typed" => {
             SynapsesPni2::filter()
                 .pre_pt_root_id_in(p.roots("pre_roots"))

@@ -227,7 +227,10 @@ def queries(client, p: dict) -> list:
             "count_untyped",
             lambda: mat.query_table(PRF, filter_equal_dict={"status_axon": True}, get_counts=True),
         ),
-        # 10. random_sample in the query string, simple and join.
+        # 10. metadata of every table at the version, and a table's string values (GETs).
+        ("tables_metadata", lambda: mat.get_tables_metadata()),
+        ("unique_string_values", lambda: mat.get_unique_string_values(PRF)),
+        # 11. random_sample in the query string, simple and join.
         ("random_sample_typed", lambda: mat.query_table(SYN, random_sample=20)),
         ("random_sample_join", lambda: mat.query_table(CT, random_sample=15, limit=10)),
     ]
