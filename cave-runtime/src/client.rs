@@ -613,7 +613,7 @@ impl Client {
                 status: 404,
                 message,
                 ..
-            }) if message.trim() == "{}" => return Ok(BTreeMap::new()),
+            }) if message.trim().trim_matches('`').trim() == "{}" => return Ok(BTreeMap::new()),
             Err(e) => return Err(e),
         };
         ViewSchema::map_from_json(value)
