@@ -138,16 +138,6 @@ fn view_queries_filter_select_and_type_like_the_server() {
         &json!({"filter_in_dict": {"nucleus_detection_v0": {"id": [1]}}}).to_string(),
     );
     assert_eq!(wrong.status, 500);
-    // No select_column_map nor suffixes in a view query's body.
-    let map = view_query(
-        base,
-        LOOKUP,
-        FLAGS,
-        &json!({"select_column_map": {LOOKUP: ["id"]}}).to_string(),
-    );
-    assert_eq!(map.status, 500);
-    assert!(map.json().get("schema_errors").is_some());
-
     // random_sample is ignored for views; count=True counts.
     let sampled = view_query(
         base,
