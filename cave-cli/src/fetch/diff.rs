@@ -513,3 +513,47 @@ fn short(v: &Value) -> String {
         format!("{cut}…")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_changes_are_one_line_each() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/minnie65_public");
+        let old = Snapshot::load(dir).unwrap();
+        let mut new = old.clone();
+        let lookup = new.views.get_mut("nucleus_detection_lookup_v1").unwrap();
+        lookup.columns.retain(|c| c.name != "orig_root_id");
+        lookup.columns[1].kind = cave_wire::ViewColumnType::Number;
+        new.views.remove("soma_counts");
+        new.versions
+            .iter_mut()
+            .for_each(|v| v.views.retain(|n| n != "soma_counts"));
+        let d = diff(&old, &new);
+        let lines: Vec<String> = d.lines().collect();
+        assert!(
+            lines.contains(
+                &"views: - view nucleus_detection_lookup_v1: column orig_root_id".to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(
+                &"views: ~ view nucleus_detection_lookup_v1: column volume float → number"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"views: - view soma_counts".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"views per version: - version 1300: view soma_counts".to_string()),
+            "{lines:?}"
+        );
+        assert!(diff(&old, &old).is_empty());
+    }
+}

@@ -276,3 +276,57 @@ fn unmapped_string_columns(snapshot: &Snapshot, data: &ServerData) -> Vec<String
     }
     notes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cave_wire::{ViewMetadata, ViewSchema};
+    use serde_json::json;
+
+    fn served(description: &str, columns: Value) -> ServerView {
+        ServerView {
+            metadata: ViewMetadata::from_json(json!({
+                "description": description, "voxel_resolution_x": 4.0,
+                "voxel_resolution_y": 4.0, "voxel_resolution_z": 40.0,
+                "live_compatible": true, "notice_text": null
+            }))
+            .unwrap(),
+            schema: ViewSchema::from_json(columns).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_view_keeps_its_provenance_and_note_only_while_unchanged() {
+        let first = merge_view(None, &served("d", json!({"id": {"type": "integer"}})));
+        assert_eq!(first.provenance.description, Some(Provenance::Server));
+        assert_eq!(first.provenance.columns, Some(Provenance::Server));
+        let mut hand = first.clone();
+        hand.provenance = ViewProvenance {
+            description: Some(Provenance::Seen),
+            columns: Some(Provenance::Inferred),
+            note: Some("from a fixture".into()),
+        };
+        let same = merge_view(
+            Some(&hand),
+            &served("d", json!({"id": {"type": "integer"}})),
+        );
+        assert_eq!(same, hand, "nothing changed: nothing moves");
+        let more = merge_view(
+            Some(&hand),
+            &served(
+                "d",
+                json!({"id": {"type": "integer"}, "v": {"type": "float"}}),
+            ),
+        );
+        assert_eq!(more.provenance.description, Some(Provenance::Seen));
+        assert_eq!(more.provenance.columns, Some(Provenance::Server));
+        assert_eq!(
+            more.provenance.note, None,
+            "the note described the old columns"
+        );
+        assert_eq!(more.columns.len(), 2);
+        // A view the schemas omit has no columns, and so no column provenance.
+        let none = merge_view(Some(&hand), &served("d", json!({})));
+        assert!(none.columns.is_empty() && none.provenance.columns.is_none());
+    }
+}
