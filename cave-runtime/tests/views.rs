@@ -90,8 +90,8 @@ fn view_bodies_are_query_views() {
         .to_string()
     );
     assert_eq!(q.get_version(), Some(1300));
-    assert!(<NucleusDetectionLookupV1 as Table>::VIEW);
-    assert!(!<NucleusDetectionV0 as Table>::VIEW);
+    const { assert!(<NucleusDetectionLookupV1 as Table>::VIEW) };
+    const { assert!(!<NucleusDetectionV0 as Table>::VIEW) };
     assert_eq!(
         minnie::VIEWS,
         ["aibs_cell_info", LOOKUP, "single_neurons", "soma_counts"]
