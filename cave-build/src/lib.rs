@@ -204,9 +204,11 @@ impl Builder {
 
 /// The files the code depends on: the snapshot's own and its schema types.
 fn snapshot_files(dir: &Path, snapshot: &Snapshot) -> Vec<PathBuf> {
+    // `views.json` may be missing (a snapshot without views).
     let mut files: Vec<PathBuf> = cave_schema::snapshot::FILES
         .iter()
         .map(|f| dir.join(f))
+        .filter(|f| f.is_file())
         .collect();
     let types = dir.join(&snapshot.manifest.types_dir);
     files.extend(

@@ -363,13 +363,19 @@ fn run_offline(command: Command) -> Result<String, String> {
                 .latest_version()
                 .map(|v| v.version.to_string())
                 .unwrap_or_else(|| "none".into());
+            let views_typed = snapshot
+                .views
+                .values()
+                .filter(|v| !v.columns.is_empty())
+                .count();
             Ok(format!(
-                "{}: ok ({:?}; {} schema types, {} versions up to {latest}, {} tables of which {typed} typed, {} value sets)\n",
+                "{}: ok ({:?}; {} schema types, {} versions up to {latest}, {} tables of which {typed} typed, {} views of which {views_typed} typed, {} value sets)\n",
                 snapshot.manifest.datastack,
                 snapshot.manifest.provenance.kind,
                 snapshot.types.len(),
                 snapshot.versions.len(),
                 snapshot.tables.len(),
+                snapshot.views.len(),
                 snapshot.value_sets.value_sets.len(),
             ))
         }

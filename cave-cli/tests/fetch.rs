@@ -336,6 +336,9 @@ fn a_failure_after_the_first_requests_still_changes_nothing() {
             )
         } else if r.path.ends_with("/version/1300/tables") {
             json_reply(200, json!(["synapses_pni_2"]))
+        } else if r.path.ends_with("/version/1300/views") {
+            // No views at the version: a server without them answers 404.
+            json_reply(404, json!({"message": "no views"}))
         } else {
             json_reply(
                 403,
@@ -816,7 +819,8 @@ fn a_first_fetch_creates_the_snapshot_and_a_second_writes_nothing() {
     let first = fetch_snapshot(&cfg, &dir, &mut Progress::silent()).unwrap();
     assert!(first.changed);
     assert_eq!(first.version, 2);
-    assert_eq!(first.written.len(), 5 + 3, "{:?}", first.written);
+    // The six datastack files (views.json too, with no views) and three types.
+    assert_eq!(first.written.len(), 6 + 3, "{:?}", first.written);
     let s = Snapshot::load(&dir).unwrap();
     assert_eq!(s.manifest.provenance.kind, SnapshotKind::Fetched);
     assert_eq!(

@@ -34,8 +34,23 @@ pub fn markdown(snapshot: &Snapshot, options: &Options) -> Result<String, Codege
         out.line("No table of the selection has a generated type.");
         out.blank();
     }
-    for table in &plan.tables {
+    for table in plan.tables.iter().filter(|t| t.view.is_none()) {
         table_section(&mut out, snapshot, &plan, table, &anchors);
+    }
+    if plan.tables.iter().any(|t| t.view.is_some()) {
+        out.line("## Views");
+        out.blank();
+        out.line(
+            "Views are stored queries of the materialization service (`GET .../views`). Their \
+             filters run `POST .../views/{view}/query`, at a materialization version only (no \
+             live queries, no random samples). Their columns come from the view's schema, \
+             which says nothing about nulls, so every field is an `Option`; floats arrive as \
+             `float64`.",
+        );
+        out.blank();
+        for view in plan.tables.iter().filter(|t| t.view.is_some()) {
+            table_section(&mut out, snapshot, &plan, view, &anchors);
+        }
     }
     if !plan.enums.is_empty() {
         out.line("## Enums");
@@ -110,11 +125,22 @@ fn header(out: &mut Out, snapshot: &Snapshot, options: &Options, plan: &Facts) {
         ),
         None => "- Generated for every table of the snapshot (no version pinned).".to_string(),
     });
+    let views = plan.tables.iter().filter(|t| t.view.is_some()).count();
+    let with_types = match views {
+        0 => count(plan.tables.len(), "table"),
+        n => format!(
+            "{} and {}",
+            count(plan.tables.len() - n, "table"),
+            count(n, "view")
+        ),
+    };
     out.line(&format!(
-        "- {} with types, {}, {} without types.",
-        count(plan.tables.len(), "table"),
+        "- {with_types} with types, {}, {} without types.",
         count(plan.enums.len(), "enum"),
-        count(plan.skipped.len(), "table")
+        match plan.skipped.len() {
+            1 => "1 table or view".to_string(),
+            n => format!("{n} tables or views"),
+        }
     ));
     out.blank();
 }
@@ -211,7 +237,10 @@ fn contents(out: &mut Out, plan: &Facts, anchors: &Anchors) {
         out.row(&[
             anchors.table_link(&t.name),
             code(&t.rust_name),
-            code(&t.schema_type),
+            match t.view {
+                Some(_) => "*(a view)*".to_string(),
+                None => code(&t.schema_type),
+            },
             target,
         ]);
     }
@@ -251,11 +280,29 @@ fn table_section(
     }
     out.blank();
     let mut facts = Vec::new();
-    let mut schema = format!("Schema type: {}", code(&t.schema_type));
-    if let Some(p) = t.schema_type_provenance {
-        schema.push_str(&format!(" ({})", provenance(p)));
+    match &t.view {
+        None => {
+            let mut schema = format!("Schema type: {}", code(&t.schema_type));
+            if let Some(p) = t.schema_type_provenance {
+                schema.push_str(&format!(" ({})", provenance(p)));
+            }
+            facts.push(schema + ".");
+        }
+        Some(v) => {
+            let mut columns = "A view; its columns".to_string();
+            if let Some(p) = v.columns_provenance {
+                columns.push_str(&format!(" are {}", provenance(p)));
+            }
+            columns.push('.');
+            if let Some(live) = v.live_compatible {
+                columns.push_str(&format!(" Live-compatible: {live}."));
+            }
+            facts.push(columns);
+            if let Some(note) = &v.note {
+                facts.push(format!("Snapshot note: {}", one_line(note)));
+            }
+        }
     }
-    facts.push(schema + ".");
     let [x, y, z] = t.voxel_resolution;
     facts.push(format!(
         "Voxel resolution: {x} × {y} × {z} nm (positions are in these voxels)."
@@ -263,7 +310,10 @@ fn table_section(
     let versions: Vec<String> = snapshot
         .versions
         .iter()
-        .filter(|v| v.tables.contains(&t.name))
+        .filter(|v| match t.view {
+            Some(_) => v.views.contains(&t.name),
+            None => v.tables.contains(&t.name),
+        })
         .map(|v| v.version.to_string())
         .collect();
     facts.push(if versions.is_empty() {
@@ -498,11 +548,18 @@ impl Anchors {
         claim("How to use");
         claim("Contents");
         claim("Tables");
-        let tables = plan
+        let mut tables: BTreeMap<String, String> = plan
             .tables
             .iter()
+            .filter(|t| t.view.is_none())
             .map(|t| (t.name.clone(), claim(&t.name)))
             .collect();
+        if plan.tables.iter().any(|t| t.view.is_some()) {
+            claim("Views");
+        }
+        for t in plan.tables.iter().filter(|t| t.view.is_some()) {
+            tables.insert(t.name.clone(), claim(&t.name));
+        }
         if !plan.enums.is_empty() {
             claim("Enums");
         }

@@ -76,10 +76,28 @@ pub fn emit(plan: &Plan, runtime: &TokenStream) -> TokenStream {
 fn datastack_items(plan: &Plan, facts: &Facts) -> TokenStream {
     let datastack = lit(&plan.datastack);
     let version = version_tokens(plan.version);
-    let tables = plan.tables.iter().map(|t| lit(&t.name));
+    let tables = plan
+        .tables
+        .iter()
+        .filter(|t| t.view.is_none())
+        .map(|t| lit(&t.name));
+    let views: Vec<Literal> = plan
+        .tables
+        .iter()
+        .filter(|t| t.view.is_some())
+        .map(|t| lit(&t.name))
+        .collect();
     let datastack_doc = doc(&rustdoc::datastack(facts));
     let version_doc = doc(&rustdoc::version(facts));
     let tables_doc = doc(&rustdoc::tables(facts));
+    // Only when there are views: code generated for a snapshot without views stays as it was.
+    let views_const = (!views.is_empty()).then(|| {
+        let views_doc = doc(&rustdoc::views());
+        quote! {
+            #views_doc
+            pub const VIEWS: &[&str] = &[#(#views),*];
+        }
+    });
     quote! {
         #datastack_doc
         pub const DATASTACK: &str = #datastack;
@@ -87,6 +105,7 @@ fn datastack_items(plan: &Plan, facts: &Facts) -> TokenStream {
         pub const VERSION: ::core::option::Option<u32> = #version;
         #tables_doc
         pub const TABLES: &[&str] = &[#(#tables),*];
+        #views_const
     }
 }
 
@@ -102,6 +121,7 @@ fn value_type(ty: &ValueType, paths: &Paths) -> TokenStream {
         ValueType::Int64 => quote!(::core::primitive::i64),
         ValueType::Int32 => quote!(::core::primitive::i32),
         ValueType::Float32 => quote!(::core::primitive::f32),
+        ValueType::Float64 => quote!(::core::primitive::f64),
         ValueType::Bool => quote!(::core::primitive::bool),
         ValueType::String => quote!(::std::string::String),
         ValueType::Timestamp => quote!(#p::Timestamp),
@@ -170,6 +190,11 @@ fn table_items(
         }
         None => quote!(::core::option::Option::None),
     };
+    let view_const = table.view.is_some().then(|| {
+        quote!(
+            const VIEW: bool = true;
+        )
+    });
 
     let decode = decode_fn(table, inner);
     let filter_doc = doc(&rustdoc::filter_fn(facts));
@@ -207,6 +232,7 @@ fn table_items(
             };
             const WIRE_NAMES: &'static [&'static str] = &#p::names::<#n_columns>(Self::COLUMNS);
             const TARGET: ::core::option::Option<&'static str> = #target_const;
+            #view_const
         }
 
         #decode
@@ -228,6 +254,7 @@ fn wire_variant(w: WireType) -> &'static str {
         WireType::Int64 => "Int64",
         WireType::Int32 => "Int32",
         WireType::Float32 => "Float32",
+        WireType::Float64 => "Float64",
         WireType::Bool => "Bool",
         WireType::Utf8 => "Utf8",
         WireType::Timestamp => "Timestamp",
@@ -267,6 +294,7 @@ fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {
                 WireType::Int64 => "Int64Column",
                 WireType::Int32 => "Int32Column",
                 WireType::Float32 => "Float32Column",
+                WireType::Float64 => "Float64Column",
                 WireType::Bool => "BoolColumn",
                 WireType::Utf8 => "Utf8Column",
                 WireType::Timestamp => "TimestampColumn",
@@ -352,6 +380,7 @@ fn value_expr(c: &ColumnPlan, col: &Ident, paths: &Paths) -> TokenStream {
         ValueType::Int64
         | ValueType::Int32
         | ValueType::Float32
+        | ValueType::Float64
         | ValueType::Bool
         | ValueType::Position => (quote!(#col.required(row)?), quote!(#col.optional(row))),
         ValueType::Timestamp => (quote!(#col.required(row)?), quote!(#col.optional(row)?)),
@@ -395,6 +424,7 @@ fn filter_method(table: &TablePlan, m: &FilterMethod, paths: &Paths) -> TokenStr
         ValueType::Int64 => quote!(i64),
         ValueType::Int32 => quote!(i32),
         ValueType::Float32 => quote!(f32),
+        ValueType::Float64 => quote!(f64),
         ValueType::Bool => quote!(bool),
         other => value_type(other, paths),
     };
@@ -444,8 +474,12 @@ fn module_items(table: &TablePlan, facts: &TableFacts, paths: &Paths) -> TokenSt
         quote!(Column::#v => (#side, #c),)
     });
     let column_doc = doc(&rustdoc::column_enum(facts));
+    let filter_type = match table.view {
+        Some(_) => quote!(#p::filter_type!(view Filter, Column, super::#row, #table_name);),
+        None => quote!(#p::filter_type!(Filter, Column, super::#row, #table_name);),
+    };
     quote! {
-        #p::filter_type!(Filter, Column, super::#row, #table_name);
+        #filter_type
 
         #methods
 

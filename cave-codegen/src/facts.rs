@@ -54,6 +54,19 @@ pub struct TableFacts {
     pub filters: Vec<FilterFacts>,
     /// The variants of `Column` (for `select`).
     pub select: Vec<SelectFacts>,
+    /// For a view, what is known of it; `None` for an annotation table.
+    pub view: Option<ViewFacts>,
+}
+
+/// What the docs say of a view beyond a table's facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewFacts {
+    /// Whether the live database can be queried through it, when known.
+    pub live_compatible: Option<bool>,
+    /// How its columns are known.
+    pub columns_provenance: Option<Provenance>,
+    /// The snapshot's note on its sources (escaped).
+    pub note: Option<String>,
 }
 
 /// What a reference table's rows refer to.
@@ -251,6 +264,11 @@ fn table(plan: &Plan, t: &TablePlan) -> TableFacts {
                 target: on(s.side),
             })
             .collect(),
+        view: t.view.as_ref().map(|v| ViewFacts {
+            live_compatible: v.meta.live_compatible,
+            columns_provenance: v.meta.provenance.columns,
+            note: text(v.meta.provenance.note.as_deref()),
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cave_schema::columns::{Column, ColumnRole, WireType};
 use cave_schema::schema::{EnumRepr, EnumValue, FieldKind, SchemaType};
-use cave_schema::snapshot::{Snapshot, TableMeta};
+use cave_schema::snapshot::{Snapshot, TableMeta, TableProvenance, ViewMeta};
 use cave_schema::suggest::did_you_mean;
 
 use crate::naming::{Names, ident_text, method_base, snake, upper_camel, words};
@@ -19,12 +19,19 @@ pub struct Plan {
     pub datastack: String,
     /// The pinned materialization version, if any.
     pub version: Option<u32>,
-    /// The tables, sorted by name.
+    /// The tables, sorted by name, then the views, sorted by name.
     pub tables: Vec<TablePlan>,
     /// The enums, sorted by Rust name.
     pub enums: Vec<EnumPlan>,
-    /// Tables of the selection that get no types, with why.
+    /// Tables (and views) of the selection that get no types, with why.
     pub skipped: Vec<(String, String)>,
+}
+
+/// What a view adds to its plan (a view is planned as a table without schema type).
+#[derive(Debug, Clone)]
+pub struct ViewPlan {
+    /// Its snapshot entry (columns, provenance, notes).
+    pub meta: ViewMeta,
 }
 
 /// One table.
@@ -36,10 +43,12 @@ pub struct TablePlan {
     pub rust_name: String,
     /// The name of its module (filter builder and column list).
     pub module: String,
-    /// Its schema type.
+    /// Its schema type (empty for a view).
     pub schema_type: String,
-    /// Its metadata.
+    /// Its metadata (for a view: description, notice and resolution of the view).
     pub meta: TableMeta,
+    /// For a view: what the view is; `None` for an annotation table.
+    pub view: Option<ViewPlan>,
     /// Its columns, in table order.
     pub columns: Vec<ColumnPlan>,
     /// The reference target whose row each row carries (a join), if any.
@@ -93,6 +102,8 @@ pub enum ValueType {
     Int32,
     /// `f32`.
     Float32,
+    /// `f64` (the floats of views).
+    Float64,
     /// `bool`.
     Bool,
     /// `String`.
@@ -115,6 +126,7 @@ impl ValueType {
             ValueType::Int64 => "i64".into(),
             ValueType::Int32 => "i32".into(),
             ValueType::Float32 => "f32".into(),
+            ValueType::Float64 => "f64".into(),
             ValueType::Bool => "bool".into(),
             ValueType::String => "String".into(),
             ValueType::Timestamp => "Timestamp".into(),
@@ -150,9 +162,11 @@ fn kinds_for(ty: &ValueType, column: &Column) -> &'static [FilterKind] {
         return &[];
     }
     match ty {
-        ValueType::AnnotationId | ValueType::Int64 | ValueType::Int32 | ValueType::Float32 => {
-            &[Equal, In, NotIn, Greater, GreaterEqual, Less, LessEqual]
-        }
+        ValueType::AnnotationId
+        | ValueType::Int64
+        | ValueType::Int32
+        | ValueType::Float32
+        | ValueType::Float64 => &[Equal, In, NotIn, Greater, GreaterEqual, Less, LessEqual],
         ValueType::RootId | ValueType::SupervoxelId => &[Equal, In, NotIn],
         ValueType::Bool => &[Equal],
         ValueType::String | ValueType::Enum(_, EnumRepr::Utf8) => &[Equal, In, NotIn, Regex],
@@ -268,7 +282,24 @@ impl Plan {
         let selected = select_tables(snapshot, options)?;
         let mut skipped = Vec::new();
         let mut typed: BTreeMap<String, &SchemaType> = BTreeMap::new();
+        let mut views: BTreeMap<String, &ViewMeta> = BTreeMap::new();
         for (name, explicit) in &selected {
+            if let Some(view) = is_view(snapshot, name) {
+                if !view.columns.is_empty() {
+                    views.insert(name.clone(), view);
+                    continue;
+                }
+                let reason = "a view whose columns the snapshot does not know".to_string();
+                if let Some(index) = explicit {
+                    return Err(CodegenError::UntypedTable {
+                        index: *index,
+                        table: name.clone(),
+                        reason,
+                    });
+                }
+                skipped.push((name.clone(), reason));
+                continue;
+            }
             match snapshot.schema_of(name) {
                 Some(t) => {
                     typed.insert(name.clone(), t);
@@ -327,14 +358,19 @@ impl Plan {
         let mut modules = Names::default();
         let mut struct_names = BTreeMap::new();
         let mut module_names = BTreeMap::new();
-        for name in typed.keys() {
+        for name in typed.keys().chain(views.keys()) {
             struct_names.insert(name.clone(), types.claim(&upper_camel(name)));
             module_names.insert(name.clone(), ident_text(&modules.claim(&snake(name))));
         }
         let mut enums = EnumBuilder::default();
         for (name, t) in &typed {
             for column in t.columns() {
-                enums.note(snapshot, name, t, &column);
+                enums.note(snapshot, name, Some(t), &column);
+            }
+        }
+        for (name, view) in &views {
+            for column in view.columns() {
+                enums.note(snapshot, name, None, &column);
             }
         }
         let enums = enums.finish(&mut types);
@@ -345,7 +381,7 @@ impl Plan {
                 .table(name)
                 .cloned()
                 .ok_or_else(|| CodegenError::Internal(format!("table `{name}` vanished")))?;
-            let columns = column_plans(snapshot, name, t, &enums);
+            let columns = column_plans(snapshot, name, Some(t), t.columns(), &enums);
             let target = targets
                 .get(name)
                 .filter(|_| !unmerged.contains_key(name))
@@ -359,15 +395,45 @@ impl Plan {
                     struct_names: &struct_names,
                     module: module_names[name].clone(),
                 },
-                t,
+                t.name.clone(),
                 meta,
                 columns,
                 target.map(|(n, tt)| {
-                    let target_columns = column_plans(snapshot, &n, tt, &enums);
+                    let target_columns = column_plans(snapshot, &n, Some(tt), tt.columns(), &enums);
                     (n, target_columns)
                 }),
                 unmerged.get(name).cloned(),
             ));
+        }
+        for (name, view) in &views {
+            let meta = TableMeta {
+                schema_type: None,
+                reference_table: None,
+                description: view.description.clone(),
+                notice_text: view.notice_text.clone(),
+                voxel_resolution: view.voxel_resolution,
+                provenance: TableProvenance {
+                    schema_type: None,
+                    description: view.provenance.description,
+                },
+            };
+            let columns = column_plans(snapshot, name, None, view.columns(), &enums);
+            let mut plan = table_plan(
+                name,
+                TableNaming {
+                    struct_names: &struct_names,
+                    module: module_names[name].clone(),
+                },
+                String::new(),
+                meta,
+                columns,
+                None,
+                None,
+            );
+            plan.view = Some(ViewPlan {
+                meta: (*view).clone(),
+            });
+            tables.push(plan);
         }
         let mut enums: Vec<EnumPlan> = enums.into_values().collect();
         enums.sort_by(|a, b| a.rust_name.cmp(&b.rust_name));
@@ -386,14 +452,27 @@ impl Plan {
     }
 }
 
-/// The tables to consider: `(name, index in the user's list when they named it)`.
+/// The view `name`, when it is one (and not also a table).
+fn is_view<'s>(snapshot: &'s Snapshot, name: &str) -> Option<&'s ViewMeta> {
+    match snapshot.tables.contains_key(name) {
+        true => None,
+        false => snapshot.view(name),
+    }
+}
+
+/// The tables and views to consider: `(name, index in the user's list when they named it)`.
 fn select_tables(
     snapshot: &Snapshot,
     options: &Options,
 ) -> Result<Vec<(String, Option<usize>)>, CodegenError> {
     let candidates: Vec<String> = match options.version {
         Some(v) => match snapshot.version(v) {
-            Some(version) => version.tables.clone(),
+            Some(version) => version
+                .tables
+                .iter()
+                .chain(&version.views)
+                .cloned()
+                .collect(),
             None => {
                 return Err(CodegenError::UnknownVersion {
                     version: v,
@@ -401,7 +480,12 @@ fn select_tables(
                 });
             }
         },
-        None => snapshot.tables.keys().cloned().collect(),
+        None => snapshot
+            .tables
+            .keys()
+            .chain(snapshot.views.keys())
+            .cloned()
+            .collect(),
     };
     let Some(wanted) = &options.tables else {
         return Ok(candidates.into_iter().map(|t| (t, None)).collect());
@@ -410,14 +494,14 @@ fn select_tables(
     let mut seen = BTreeSet::new();
     for (index, name) in wanted.iter().enumerate() {
         if !candidates.contains(name) {
-            let known = snapshot.tables.contains_key(name);
+            let known = snapshot.tables.contains_key(name) || snapshot.views.contains_key(name);
             return Err(CodegenError::UnknownTable {
                 index,
                 table: name.clone(),
                 detail: match (known, options.version) {
                     (true, Some(v)) => format!("is not in materialization version {v}"),
                     _ => format!(
-                        "is not a table of `{}`{}",
+                        "is not a table or view of `{}`{}",
                         snapshot.manifest.datastack,
                         did_you_mean(name, &candidates)
                     ),
@@ -438,7 +522,7 @@ struct EnumBuilder {
 }
 
 impl EnumBuilder {
-    fn note(&mut self, snapshot: &Snapshot, table: &str, t: &SchemaType, column: &Column) {
+    fn note(&mut self, snapshot: &Snapshot, table: &str, t: Option<&SchemaType>, column: &Column) {
         let Some(source) = enum_source(snapshot, table, t, column) else {
             return;
         };
@@ -480,7 +564,7 @@ impl EnumBuilder {
 /// The enum of `source`, before names are claimed.
 fn new_enum(
     snapshot: &Snapshot,
-    t: &SchemaType,
+    t: Option<&SchemaType>,
     column: &Column,
     source: &EnumSource,
 ) -> Option<EnumPlan> {
@@ -506,7 +590,7 @@ fn new_enum(
             };
             let variants = e.values.iter().map(|v| (v.clone(), None)).collect();
             (
-                schema_enum_name(t, &column.name),
+                schema_enum_name(t?, &column.name),
                 e.repr,
                 field.description.clone(),
                 variants,
@@ -534,7 +618,7 @@ fn new_enum(
 fn enum_source(
     snapshot: &Snapshot,
     table: &str,
-    t: &SchemaType,
+    t: Option<&SchemaType>,
     column: &Column,
 ) -> Option<EnumSource> {
     if column.wire == WireType::Utf8
@@ -544,7 +628,7 @@ fn enum_source(
     }
     match column.field.as_ref().map(|f| &f.kind) {
         Some(FieldKind::Enum(_)) => Some(EnumSource::Schema {
-            schema_type: t.name.clone(),
+            schema_type: t?.name.clone(),
             column: column.name.clone(),
         }),
         _ => None,
@@ -577,11 +661,13 @@ fn schema_enum_name(t: &SchemaType, column: &str) -> String {
 fn column_plans(
     snapshot: &Snapshot,
     table: &str,
-    t: &SchemaType,
+    t: Option<&SchemaType>,
+    columns: Vec<Column>,
     enums: &BTreeMap<EnumSource, EnumPlan>,
 ) -> Vec<ColumnPlan> {
     let mut fields = Names::default();
-    t.columns()
+    let view = t.is_none().then(|| snapshot.view(table)).flatten();
+    columns
         .into_iter()
         .map(|column| {
             let ty = match enum_source(snapshot, table, t, &column).and_then(|s| enums.get(&s)) {
@@ -589,7 +675,11 @@ fn column_plans(
                 None => value_type(&column),
             };
             let field = ident_text(&fields.claim(&snake(&column.name)));
-            let cave_type = cave_type(&column);
+            let cave_type =
+                match view.and_then(|v| v.columns.iter().find(|c| c.name == column.name)) {
+                    Some(c) => format!("view column: {}", c.kind),
+                    None => cave_type(&column),
+                };
             ColumnPlan {
                 column,
                 field,
@@ -613,6 +703,7 @@ fn value_type(column: &Column) -> ValueType {
         (WireType::Int64, _) => ValueType::Int64,
         (WireType::Int32, _) => ValueType::Int32,
         (WireType::Float32, _) => ValueType::Float32,
+        (WireType::Float64, _) => ValueType::Float64,
         (WireType::Bool, _) => ValueType::Bool,
         (WireType::Utf8, _) => ValueType::String,
         (WireType::Timestamp, _) => ValueType::Timestamp,
@@ -652,7 +743,7 @@ struct TableNaming<'a> {
 fn table_plan(
     name: &str,
     naming: TableNaming<'_>,
-    t: &SchemaType,
+    schema_type: String,
     meta: TableMeta,
     columns: Vec<ColumnPlan>,
     target: Option<(String, Vec<ColumnPlan>)>,
@@ -747,8 +838,9 @@ fn table_plan(
         name: name.to_string(),
         rust_name: struct_names[name].clone(),
         module,
-        schema_type: t.name.clone(),
+        schema_type,
         meta,
+        view: None,
         columns,
         target: target_plan,
         unmerged_reason,

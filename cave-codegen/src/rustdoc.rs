@@ -59,18 +59,46 @@ pub fn tables(facts: &Facts) -> String {
     paragraphs(lines)
 }
 
+/// `VIEWS`.
+pub fn views() -> String {
+    "The views with generated types, sorted: stored queries of the server, queried at a \
+     materialization version (never live)."
+        .to_string()
+}
+
+/// The kind of a table's facts, as docs name it: `table` or `view`.
+fn kind(t: &TableFacts) -> &'static str {
+    if t.view.is_some() { "view" } else { "table" }
+}
+
 /// The row struct.
 pub fn table(t: &TableFacts) -> String {
     let mut lines = Vec::new();
     lines.push(match &t.description {
-        Some(d) => format!("A row of table `{}`: {d}", t.name),
-        None => format!("A row of table `{}`.", t.name),
+        Some(d) => format!("A row of {} `{}`: {d}", kind(t), t.name),
+        None => format!("A row of {} `{}`.", kind(t), t.name),
     });
     let [x, y, z] = t.voxel_resolution;
-    lines.push(format!(
-        "Schema type `{}`; positions in voxels of {x} × {y} × {z} nm.",
-        t.schema_type
-    ));
+    match &t.view {
+        None => lines.push(format!(
+            "Schema type `{}`; positions in voxels of {x} × {y} × {z} nm.",
+            t.schema_type
+        )),
+        Some(v) => {
+            lines.push(format!(
+                "A view: a stored query of the materialization service, queried at a \
+                 version (never live); positions in voxels of {x} × {y} × {z} nm. Its columns \
+                 come from the view's schema; all may be null.{}",
+                match v.live_compatible {
+                    Some(true) => " The server marks it live-compatible.",
+                    _ => "",
+                }
+            ));
+            if let Some(note) = &v.note {
+                lines.push(format!("Snapshot note: {note}"));
+            }
+        }
+    }
     match &t.reference {
         Some(Reference::Joined(target)) => lines.push(format!(
             "A reference table: each row annotates a row of `{}` (`target_id` = its `id`). \
@@ -101,13 +129,18 @@ pub fn filter_fn(t: &TableFacts) -> String {
 
 /// The table's module.
 pub fn module(t: &TableFacts) -> String {
-    format!("The filter builder and column list of table `{}`.", t.name)
+    format!(
+        "The filter builder and column list of {} `{}`.",
+        kind(t),
+        t.name
+    )
 }
 
 fn wire_label(c: &ColumnFacts) -> String {
     match c.wire {
         WireType::Position => format!("three `int32` columns `{0}_x`, `{0}_y`, `{0}_z`", c.name),
         WireType::Float32 => "`float` (float32)".to_string(),
+        WireType::Float64 => "`double` (float64)".to_string(),
         WireType::Timestamp => "`timestamp[ns, tz=UTC]`".to_string(),
         WireType::Utf8 => "`string`".to_string(),
         w => format!("`{}`", w.as_str()),

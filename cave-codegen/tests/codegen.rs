@@ -71,6 +71,54 @@ fn whole_fixture(case: &str) -> String {
 // The real snapshot, one key table at a time.
 
 #[test]
+fn minnie_view_nucleus_detection_lookup_v1() {
+    // A view: `VIEW = true`, the view filter (no live query, no sample), f64 volumes, two
+    // points, every field an `Option`.
+    let code = real_table("nucleus_detection_lookup_v1");
+    assert!(code.contains("const VIEW: bool = true;"), "{code}");
+    assert!(code.contains("view Filter,"), "{code}");
+    assert!(
+        code.contains("pub volume: ::core::option::Option<::core::primitive::f64>"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub const VIEWS: &[&str] = &[\"nucleus_detection_lookup_v1\"];"),
+        "{code}"
+    );
+    insta::assert_snapshot!(code);
+}
+
+#[test]
+fn minnie_views_of_unknown_columns_are_refused_by_name() {
+    let options = Options {
+        tables: Some(vec!["synapses_pni_2_in_out_degree_fixed".to_string()]),
+        ..Default::default()
+    };
+    let e = generate_source(&minnie(), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("synapses_pni_2_in_out_degree_fixed"), "{e}");
+    assert!(
+        e.contains("a view whose columns the snapshot does not know"),
+        "{e}"
+    );
+    // At version 1300 (tables and views of that version), the generated views are listed.
+    let options = Options {
+        version: Some(1300),
+        ..Default::default()
+    };
+    let code = generate(&minnie(), &options);
+    assert!(
+        code.contains("\"aibs_cell_info\""),
+        "views of v1300 are generated"
+    );
+    assert!(
+        !code.contains("synapse_target_predictions_ssa_count_by_pre"),
+        "not a v1300 view"
+    );
+}
+
+#[test]
 fn minnie_proofreading_status_and_strategy() {
     insta::assert_snapshot!(real_table("proofreading_status_and_strategy"));
 }

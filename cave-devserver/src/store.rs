@@ -37,7 +37,8 @@ pub struct StoredColumn {
 pub struct TableData {
     /// The table name.
     pub name: String,
-    /// The table's schema type.
+    /// The table's schema type (empty for a view, whose columns keep their stored order in
+    /// answers: the server reflects a view as it is, with no split layout).
     pub schema_type: String,
     /// The voxel resolution positions are stored in (nm per voxel).
     pub voxel_resolution: [f64; 3],
@@ -77,12 +78,19 @@ impl TableData {
 pub struct Dataset {
     /// version → table name → data.
     pub versions: BTreeMap<u32, BTreeMap<String, Arc<TableData>>>,
+    /// version → view name → its rows (a stored query over that version's tables).
+    pub views: BTreeMap<u32, BTreeMap<String, Arc<TableData>>>,
 }
 
 impl Dataset {
     /// The data of `table` at `version`, if the sample has it.
     pub fn table(&self, version: u32, table: &str) -> Option<&Arc<TableData>> {
         self.versions.get(&version)?.get(table)
+    }
+
+    /// The rows of `view` at `version`, if the sample computes it.
+    pub fn view(&self, version: u32, view: &str) -> Option<&Arc<TableData>> {
+        self.views.get(&version)?.get(view)
     }
 }
 
@@ -128,6 +136,7 @@ pub fn arrow_type(wire: WireType) -> DataType {
         WireType::Int64 => DataType::Int64,
         WireType::Int32 | WireType::Position => DataType::Int32,
         WireType::Float32 => DataType::Float32,
+        WireType::Float64 => DataType::Float64,
         WireType::Bool => DataType::Boolean,
         WireType::Utf8 => DataType::Utf8,
         WireType::Timestamp => {
@@ -163,6 +172,38 @@ impl TableBuilder {
             rows,
             slots: schema.columns().into_iter().map(|c| (c, None)).collect(),
         })
+    }
+
+    /// Start the rows of view `view`; its columns come from the snapshot's `views.json`.
+    pub fn view(snapshot: &Snapshot, view: &str, rows: usize) -> Result<Self, BuildError> {
+        let meta = snapshot
+            .view(view)
+            .ok_or_else(|| BuildError::NoSchema(view.to_string()))?;
+        Ok(TableBuilder {
+            table: view.to_string(),
+            schema_type: String::new(),
+            voxel_resolution: meta.voxel_resolution,
+            rows,
+            slots: meta.columns().into_iter().map(|c| (c, None)).collect(),
+        })
+    }
+
+    /// Set a nullable `float64` column (the floats of views).
+    pub fn float64_opt(
+        &mut self,
+        column: &str,
+        values: Vec<Option<f64>>,
+    ) -> Result<&mut Self, BuildError> {
+        self.array(column, Arc::new(arrow_array::Float64Array::from(values)))
+    }
+
+    /// Set a nullable `utf8` column.
+    pub fn utf8_opt(
+        &mut self,
+        column: &str,
+        values: Vec<Option<String>>,
+    ) -> Result<&mut Self, BuildError> {
+        self.array(column, Arc::new(StringArray::from(values)))
     }
 
     /// The table's schema columns, in flat-model order.

@@ -99,10 +99,9 @@ fn versions_and_table_metadata() {
     .json();
     let strategies = unique["strategy_axon"].as_array().unwrap();
     assert!(strategies.contains(&Value::from("axon_fully_extended")));
-    assert_eq!(
-        get(&format!("{}/version/1300/views", v3(base))).json(),
-        serde_json::json!({})
-    );
+    // The snapshot's views of v1300 (their routes: tests/views.rs).
+    let views = get(&format!("{}/version/1300/views", v3(base))).json();
+    assert!(views.get("aibs_cell_info").is_some(), "{views}");
 }
 
 #[test]

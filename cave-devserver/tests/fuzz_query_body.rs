@@ -109,6 +109,10 @@ fn make_table(name: &str, rows: usize) -> TableData {
                 b.float32(n, (0..rows).map(|i| i as f32 * 0.5).collect())
                     .unwrap();
             }
+            WireType::Float64 => {
+                b.float64_opt(n, (0..rows).map(|i| Some(i as f64 * 0.25)).collect())
+                    .unwrap();
+            }
             WireType::Bool => {
                 let values = (0..rows)
                     .map(|i| if n == "valid" { i % 7 != 6 } else { i % 2 == 0 })

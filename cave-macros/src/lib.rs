@@ -210,9 +210,11 @@ fn load(literal: &str, span: Span) -> syn::Result<(Snapshot, Vec<PathBuf>)> {
         let text = e.to_string().replace(&dir.display().to_string(), literal);
         error(format!("cannot load the snapshot \"{literal}\": {text}"))
     })?;
+    // `views.json` may be missing (a snapshot without views).
     let mut files: Vec<PathBuf> = cave_schema::snapshot::FILES
         .iter()
         .map(|f| dir.join(f))
+        .filter(|f| f.is_file())
         .collect();
     let types_dir = dir.join(&snapshot.manifest.types_dir);
     for name in snapshot.types.names() {

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use cave_wire::{DatastackInfo, TableMetadata, VersionInfo};
+use cave_wire::{DatastackInfo, TableMetadata, VersionInfo, ViewMetadata, ViewSchema};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::query::{Query, Selection};
 use crate::result::{Batches, Rows};
 use crate::table::Table;
-use crate::untyped::TableQuery;
+use crate::untyped::{TableQuery, ViewQuery};
 
 /// The blocking client: the same calls as [`crate::Client`], each waiting for its answer.
 #[derive(Debug)]
@@ -154,7 +154,35 @@ impl Client {
         self.block(self.inner.count_rows(query))?
     }
 
-    /// See [`crate::Client::query`].
+    /// See [`crate::Client::views`].
+    pub fn views(&self, version: Option<u32>) -> Result<BTreeMap<String, ViewMetadata>, Error> {
+        self.block(self.inner.views(version))?
+    }
+
+    /// See [`crate::Client::view_metadata`].
+    pub fn view_metadata(&self, view: &str, version: Option<u32>) -> Result<ViewMetadata, Error> {
+        self.block(self.inner.view_metadata(view, version))?
+    }
+
+    /// See [`crate::Client::view_schema`].
+    pub fn view_schema(&self, view: &str, version: Option<u32>) -> Result<ViewSchema, Error> {
+        self.block(self.inner.view_schema(view, version))?
+    }
+
+    /// See [`crate::Client::view_schemas`].
+    pub fn view_schemas(
+        &self,
+        version: Option<u32>,
+    ) -> Result<BTreeMap<String, ViewSchema>, Error> {
+        self.block(self.inner.view_schemas(version))?
+    }
+
+    /// Run an untyped view query ([`ViewQuery::query`]).
+    pub fn query_view(&self, query: ViewQuery) -> Result<Batches, Error> {
+        self.block(query.query(&self.inner))?
+    }
+
+    /// See [`crate::Client::query`] (a generated view's filter runs a view query).
     pub fn query<T: Table>(&self, query: impl Into<Query<T>>) -> Result<Rows<T>, Error> {
         self.block(self.inner.query(query))?
     }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cave_wire::paths::{self, Template, materialize::v2, materialize::v3};
-use cave_wire::{DatastackInfo, TableMetadata, VersionInfo};
+use cave_wire::{DatastackInfo, TableMetadata, VersionInfo, ViewMetadata, ViewSchema};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -571,6 +571,69 @@ impl Client {
         self.get(url, "a row count").await
     }
 
+    /// The views of `version` (default: the client's version, else the latest), by name, with
+    /// their metadata (`GET .../version/{v}/views`, caveclient's `get_views`).
+    pub async fn views(
+        &self,
+        version: Option<u32>,
+    ) -> Result<BTreeMap<String, ViewMetadata>, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = self.materialize_url(v3::VIEWS, &[&v.to_string()]).await?;
+        let value = self.http().get_json(&url).await?;
+        ViewMetadata::map_from_json(value)
+            .map_err(|e| self.bad_record(url, "an object of view records by name", e))
+    }
+
+    /// One view's metadata at `version` (default: the client's version, else the latest;
+    /// `GET .../views/{view}/metadata`, caveclient's `get_view_metadata`).
+    pub async fn view_metadata(
+        &self,
+        view: &str,
+        version: Option<u32>,
+    ) -> Result<ViewMetadata, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = self
+            .materialize_url(v3::VIEW_METADATA, &[&v.to_string(), view])
+            .await?;
+        let value = self.http().get_json(&url).await?;
+        ViewMetadata::from_json(value).map_err(|e| self.bad_record(url, "a view record", e))
+    }
+
+    /// One view's columns and their types at `version` (default: the client's version, else
+    /// the latest; `GET .../views/{view}/schema`, caveclient's `get_view_schema`).
+    pub async fn view_schema(&self, view: &str, version: Option<u32>) -> Result<ViewSchema, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = self
+            .materialize_url(v3::VIEW_SCHEMA, &[&v.to_string(), view])
+            .await?;
+        let value = self.http().get_json(&url).await?;
+        ViewSchema::from_json(value).map_err(|e| self.bad_record(url, "a view schema", e))
+    }
+
+    /// Every view's columns at `version` (default: the client's version, else the latest;
+    /// `GET .../views/schemas`, caveclient's `get_view_schemas`). A version without views
+    /// answers 404 with `{}`; that is an empty map here (caveclient raises).
+    pub async fn view_schemas(
+        &self,
+        version: Option<u32>,
+    ) -> Result<BTreeMap<String, ViewSchema>, Error> {
+        let v = self.version_or_default(version).await?;
+        let url = self
+            .materialize_url(v3::VIEW_SCHEMAS, &[&v.to_string()])
+            .await?;
+        let value = match self.http().get_json(&url).await {
+            Ok(value) => value,
+            Err(Error::Http {
+                status: 404,
+                message,
+                ..
+            }) if message.trim().trim_matches('`').trim() == "{}" => return Ok(BTreeMap::new()),
+            Err(e) => return Err(e),
+        };
+        ViewSchema::map_from_json(value)
+            .map_err(|e| self.bad_record(url, "an object of view schemas by view name", e))
+    }
+
     /// The materialization server's software version, checked once against
     /// [`MIN_SERVER_VERSION`] before the first query.
     pub async fn server_version(&self) -> Result<String, Error> {
@@ -742,6 +805,9 @@ impl Client {
         // the pager asks when an answer is capped, to size the id ranges it splits into. A
         // join is sized by a count of its queried table alone.
         let counting = match at {
+            // A view is not counted (its count, a view query with `count=True`, is not one
+            // the engine documents).
+            At::Version(_) if spec.view => None,
             At::Version(_) => {
                 let mut alone = spec.clone();
                 alone.target = None;
@@ -761,7 +827,12 @@ impl Client {
                 paging: self.inner.paging,
                 progress: self.inner.progress,
                 in_flight: self.inner.pages_in_flight,
-                by_id: true,
+                // A view may have no `id`: split by it only where the answer will show it
+                // (the pager pages by offset if the first capped answer has none).
+                by_id: !spec.view
+                    || spec.select.as_ref().is_none_or(|s| {
+                        s.iter().any(|(side, c)| *side == Side::Table && c == "id")
+                    }),
             },
             spec,
         ))
@@ -824,6 +895,9 @@ impl Client {
     /// What a query runs at: its own timestamp or version, else the client's, else the
     /// version pinned at generation, else the latest.
     pub(crate) async fn at(&self, spec: &Spec, pinned: Option<u32>) -> Result<At, Error> {
+        if spec.view {
+            return self.view_at(spec, pinned).await;
+        }
         if let Some(t) = spec.timestamp {
             return self.live_or_version(t).await;
         }
@@ -832,6 +906,31 @@ impl Client {
         }
         if let Some(t) = self.inner.timestamp {
             return self.live_or_version(t).await;
+        }
+        match pinned {
+            Some(v) => Ok(At::Version(v)),
+            None => Ok(At::Version(self.latest_version().await?)),
+        }
+    }
+
+    /// What a view query runs at: a version (its own, the client's, the pinned one, else the
+    /// latest). Views have no live queries (caveclient's `query_view` takes no timestamp, and
+    /// the server reads a view from a version's database), so a timestamp is refused.
+    async fn view_at(&self, spec: &Spec, pinned: Option<u32>) -> Result<At, Error> {
+        let refuse = |whose: &str| {
+            Err(Error::InvalidArgument(format!(
+                "{}: {whose} a timestamp, but a view is queried at a materialization version                  (views have no live queries); give the query a version instead",
+                spec.table
+            )))
+        };
+        if spec.timestamp.is_some() {
+            return refuse("the query has");
+        }
+        if let Some(v) = spec.version.or(self.inner.version) {
+            return Ok(At::Version(v));
+        }
+        if self.inner.timestamp.is_some() {
+            return refuse("the client runs queries at");
         }
         match pinned {
             Some(v) => Ok(At::Version(v)),
@@ -873,6 +972,10 @@ impl Client {
             At::Version(v) => {
                 let v = v.to_string();
                 let path = match spec.target {
+                    _ if spec.view => {
+                        self.materialize_url(v3::VIEW_QUERY, &[&v, &spec.table])
+                            .await?
+                    }
                     Some(_) => self.materialize_url(v3::JOIN_QUERY, &[&v]).await?,
                     None => {
                         self.materialize_url(v3::TABLE_QUERY, &[&v, &spec.table])

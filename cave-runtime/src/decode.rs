@@ -185,6 +185,10 @@ primitive_reader!(
     /// Reads a `float` (float32) column.
     Float32Column, f32, arrow_array::Float32Array, DataType::Float32, "float32"
 );
+primitive_reader!(
+    /// Reads a `double` (float64) column: the floats of views.
+    Float64Column, f64, arrow_array::Float64Array, DataType::Float64, "float64"
+);
 
 /// Reads a `bool` column.
 pub struct BoolColumn<'a> {

@@ -111,12 +111,45 @@ pub const fn column_names<const N: usize>(
 ///
 /// `__filter_type!(Filter, Column, Row, "table")`: the struct's name, the table's column
 /// enum (with `side_and_name`), the row type and the table name (for the docs).
+/// `__filter_type!(view Filter, Column, Row, "view")` stamps a view's: the same without
+/// `timestamp`, `random_sample` and `live_query` (a view is queried at a version, and the
+/// server does not sample views).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __filter_type {
     ($filter:ident, $column:ident, $row:ty, $table:literal) => {
+        $crate::__filter_type!(@base $filter, $column, $row, "", $table);
+
+        impl $filter {
+            /// Query the table as it was at `timestamp` (a live query) instead of at a version.
+            pub fn timestamp(self, timestamp: $crate::Timestamp) -> Self {
+                Self(self.0.timestamp(timestamp))
+            }
+
+            /// About `n` randomly sampled rows.
+            pub fn random_sample(self, n: u64) -> Self {
+                Self(self.0.random_sample(n))
+            }
+
+            /// Run the query live, on the table as it was at `timestamp`
+            /// (`cave_runtime::Client::live_query`).
+            pub fn live_query(
+                self,
+                client: &$crate::Client,
+                timestamp: $crate::Timestamp,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<$crate::Rows<$row>, $crate::Error>,
+            > + '_ {
+                client.live_query(self.0, timestamp)
+            }
+        }
+    };
+    (view $filter:ident, $column:ident, $row:ty, $view:literal) => {
+        $crate::__filter_type!(@base $filter, $column, $row, "view ", $view);
+    };
+    (@base $filter:ident, $column:ident, $row:ty, $kind:literal, $table:literal) => {
         #[doc = concat!(
-                    "A query of `", $table, "` under construction: one method per filter, then ",
+                    "A query of ", $kind, "`", $table, "` under construction: one method per filter, then ",
                     "`.query(&client)` for rows, `.stream(&client)` for rows as they arrive or ",
                     "`.batches(&client)` for Arrow record batches."
                 )]
@@ -137,7 +170,7 @@ macro_rules! __filter_type {
         }
 
         impl $filter {
-            /// A query of the whole table.
+            #[doc = concat!("A query of the whole ", $kind, "`", $table, "`.")]
             pub fn new() -> Self {
                 Self($crate::Query::new())
             }
@@ -152,24 +185,14 @@ macro_rules! __filter_type {
                 Self(self.0.offset(n))
             }
 
-            /// Positions in this resolution (nm per unit) instead of the table's voxels.
+            /// Positions in this resolution (nm per unit) instead of the stored voxels.
             pub fn desired_resolution(self, nm_per_unit: [f64; 3]) -> Self {
                 Self(self.0.desired_resolution(nm_per_unit))
-            }
-
-            /// Query the table as it was at `timestamp` (a live query) instead of at a version.
-            pub fn timestamp(self, timestamp: $crate::Timestamp) -> Self {
-                Self(self.0.timestamp(timestamp))
             }
 
             /// Query materialization version `v` (over the client's and the macro's version).
             pub fn version(self, v: u32) -> Self {
                 Self(self.0.version(v))
-            }
-
-            /// About `n` randomly sampled rows.
-            pub fn random_sample(self, n: u64) -> Self {
-                Self(self.0.random_sample(n))
             }
 
             /// Only these columns (root ids bring their supervoxel ids along; a reference
@@ -200,18 +223,6 @@ macro_rules! __filter_type {
                 Output = ::core::result::Result<$crate::Rows<$row>, $crate::Error>,
             > + '_ {
                 client.query(self.0)
-            }
-
-            /// Run the query live, on the table as it was at `timestamp`
-            /// (`cave_runtime::Client::live_query`).
-            pub fn live_query(
-                self,
-                client: &$crate::Client,
-                timestamp: $crate::Timestamp,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<$crate::Rows<$row>, $crate::Error>,
-            > + '_ {
-                client.live_query(self.0, timestamp)
             }
 
             /// Run the query and hand its rows out as they arrive, a chunk at a time, without
@@ -360,7 +371,7 @@ macro_rules! __filter_method {
     (bbox $name:ident, $column:literal $(of $target:literal)?) => {
         #[doc = concat!(
             "Keep rows whose `", $column, "`", $(" (of the referenced `", $target, "` row)",)?
-            " lies in the box from `min` to `max` (inclusive), in voxels of the table's ",
+            " lies in the box from `min` to `max` (inclusive), in voxels of the stored ",
             "resolution."
         )]
         pub fn $name(

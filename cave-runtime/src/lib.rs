@@ -23,6 +23,12 @@
 //! println!("{} rows at version {:?}", rows.len(), rows.info().version);
 //! ```
 //!
+//! Views (stored queries the server keeps, such as minnie65's `aibs_cell_info`) get the same
+//! treatment: `datastack!` generates a row struct and a filter for each view of the snapshot,
+//! whose `query` runs `POST .../views/{view}/query`; [`ViewQuery`] queries any view by name;
+//! [`Client::views`], [`Client::view_metadata`], [`Client::view_schema`] and
+//! [`Client::view_schemas`] read their metadata.
+//!
 //! Where caveclient and the server disagree, the client does the correct thing:
 //! - Not-in filters are sent as `filter_notin_dict`, as caveclient does, but current servers
 //!   (MaterializationEngine 5.26) accept and ignore that key (docs/WIRE.md, "Not-in filters"), so the
@@ -55,7 +61,10 @@ mod untyped;
 
 pub use cave_schema;
 pub use cave_wire;
-pub use cave_wire::{AlignedVolume, DatastackInfo, TableMetadata, VersionInfo};
+pub use cave_wire::{
+    AlignedVolume, DatastackInfo, TableMetadata, VersionInfo, ViewColumn, ViewColumnType,
+    ViewMetadata, ViewSchema,
+};
 pub use chrono;
 
 /// The Arrow crates of the record batches this runtime returns ([`Batches`], [`BatchStream`]).
@@ -79,7 +88,7 @@ pub use result::{Batches, QueryInfo, Rows};
 pub use stream::{BatchStream, RowStream};
 pub use table::{ColumnInfo, Row, Table};
 pub use token::{FoundToken, TOKEN_ENV, Token, TokenFileError, TokenSource, find_token};
-pub use untyped::{ColumnRef, TableQuery, target};
+pub use untyped::{ColumnRef, TableQuery, ViewQuery, target};
 
 #[cfg(feature = "macros")]
 pub use cave_macros::datastack;
@@ -116,7 +125,7 @@ pub mod bench {
 pub mod __private {
     pub use crate::client::Client;
     pub use crate::decode::{
-        Batch, BoolColumn, Float32Column, Int32Column, Int64Column, PositionColumn,
+        Batch, BoolColumn, Float32Column, Float64Column, Int32Column, Int64Column, PositionColumn,
         TimestampColumn, Utf8Column,
     };
     pub use crate::error::{DecodeError, DecodeProblem, Error};

@@ -155,6 +155,8 @@ pub(crate) struct Spec {
     pub(crate) timestamp: Option<DateTime<Utc>>,
     pub(crate) version: Option<u32>,
     pub(crate) random_sample: Option<u64>,
+    /// `table` is a view: queried at `.../views/{view}/query`, never live or joined.
+    pub(crate) view: bool,
 }
 
 impl Spec {
@@ -170,6 +172,15 @@ impl Spec {
             timestamp: None,
             version: None,
             random_sample: None,
+            view: false,
+        }
+    }
+
+    /// A query of the view `view` (docs/WIRE.md, "Views").
+    pub(crate) fn view(view: Cow<'static, str>) -> Self {
+        Spec {
+            view: true,
+            ..Spec::new(view, None)
         }
     }
 
@@ -243,7 +254,9 @@ impl Spec {
         Some(Value::Object(out))
     }
 
-    /// The body of the materialized query (docs/WIRE.md: "Query bodies", "Join queries").
+    /// The body of the materialized query (docs/WIRE.md: "Query bodies", "Join queries"). A
+    /// view's is a simple query's (docs/WIRE.md, "Views"): filters nested under the view's name,
+    /// `select_columns` as a list, no suffixes.
     pub(crate) fn body(&self) -> Value {
         let mut body = Map::new();
         if let Some(target) = &self.target {
@@ -377,8 +390,13 @@ impl<T: Table> Default for Query<T> {
 impl<T: Table> Query<T> {
     /// A query of the whole table.
     pub fn new() -> Self {
+        let spec = if T::VIEW {
+            Spec::view(T::NAME.into())
+        } else {
+            Spec::new(T::NAME.into(), T::TARGET.map(Cow::Borrowed))
+        };
         Query {
-            spec: Spec::new(T::NAME.into(), T::TARGET.map(Cow::Borrowed)),
+            spec,
             row: PhantomData,
         }
     }

@@ -1,5 +1,5 @@
 //! Queries without generated types: any table by name (one not in the snapshot, or a newer
-//! one), selections of some columns of a typed table, and typed queries run for record
+//! one), any view by name ([`ViewQuery`]), selections of some columns of a typed table, and typed queries run for record
 //! batches ([`Client::batches`]). All return Arrow record batches.
 //!
 //! ```no_run
@@ -180,6 +180,144 @@ impl TableQuery {
         let pager = client
             .pager_untyped(self.spec, None, self.merge_reference)
             .await?;
+        Ok(BatchStream::new(pager))
+    }
+}
+
+/// A query of a view by name (docs/WIRE.md, "Views"), with filters by column name: what
+/// caveclient's `query_view` sends. A view is queried at a version (the query's, the
+/// client's, else the latest), never live; its floats arrive as `float64` and its points
+/// split in `_x`/`_y`/`_z` columns. Filters name the view's columns (a point by its name,
+/// e.g. `pt_position`); columns of a reference target ([`target`]) do not exist here.
+///
+/// ```no_run
+/// # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
+/// let cells = cave_runtime::ViewQuery::new("aibs_cell_info")
+///     .equal("broad_type", "excitatory")
+///     .version(1300)
+///     .query(client)
+///     .await?;
+/// println!("{} cells", cells.num_rows());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a query does nothing until it is run with `.query(&client)`"]
+pub struct ViewQuery {
+    spec: Spec,
+}
+
+impl ViewQuery {
+    /// A query of the whole of `view`.
+    pub fn new(view: impl Into<String>) -> Self {
+        ViewQuery {
+            spec: Spec::view(Cow::Owned(view.into())),
+        }
+    }
+
+    fn push(
+        mut self,
+        column: impl Into<String>,
+        dict: FilterKind,
+        value: serde_json::Value,
+    ) -> Self {
+        self.spec
+            .push(Side::Table, Cow::Owned(column.into()), dict, value);
+        self
+    }
+
+    /// `column == value`.
+    pub fn equal<V: FilterOperand + ?Sized>(self, column: impl Into<String>, value: &V) -> Self {
+        self.push(column, FilterKind::Equal, value.to_filter_value().0)
+    }
+
+    /// `column IN values`.
+    pub fn is_in<V: FilterOperand>(
+        self,
+        column: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.push(column, FilterKind::In, values_list(values))
+    }
+
+    /// `column NOT IN values`: sent as caveclient sends it (`filter_notin_dict`, which the
+    /// server's view query ignores, as its table queries do), and applied to the rows here.
+    pub fn not_in<V: FilterOperand>(
+        self,
+        column: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.push(column, FilterKind::NotIn, values_list(values))
+    }
+
+    /// `column <op> value`.
+    pub fn compare<V: FilterOperand + ?Sized>(
+        self,
+        column: impl Into<String>,
+        op: Compare,
+        value: &V,
+    ) -> Self {
+        self.push(column, op.dict(), value.to_filter_value().0)
+    }
+
+    /// `column ~ pattern` (a PostgreSQL regular expression; string columns only).
+    pub fn regex(self, column: impl Into<String>, pattern: &str) -> Self {
+        self.push(column, FilterKind::Regex, json!(pattern))
+    }
+
+    /// Point `column` (e.g. `pt_position`) inside the box from `min` to `max`, in the view's
+    /// voxels.
+    pub fn bbox(self, column: impl Into<String>, min: [i32; 3], max: [i32; 3]) -> Self {
+        self.push(column, FilterKind::Spatial, json!([min, max]))
+    }
+
+    /// Only these columns (sent as `select_columns`; a root id brings its supervoxel id along).
+    pub fn select<C: Into<String>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.spec.select = Some(
+            columns
+                .into_iter()
+                .map(|c| (Side::Table, Cow::Owned(c.into())))
+                .collect(),
+        );
+        self
+    }
+
+    /// At most `n` rows in all (the client pages past the server's row cap up to `n`).
+    pub fn limit(mut self, n: u64) -> Self {
+        self.spec.limit = Some(n);
+        self
+    }
+
+    /// Skip the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.spec.offset = Some(n);
+        self
+    }
+
+    /// Positions in this resolution (nm per unit) instead of the view's voxels.
+    pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
+        self.spec.desired_resolution = Some(nm_per_unit);
+        self
+    }
+
+    /// Query materialization version `v` (over the client's).
+    pub fn version(mut self, v: u32) -> Self {
+        self.spec.version = Some(v);
+        self
+    }
+
+    /// The JSON body the query sends (the first page's).
+    pub fn body(&self) -> serde_json::Value {
+        self.spec.body()
+    }
+
+    /// Run the query: the rows as Arrow record batches, every page past the server's row cap.
+    pub async fn query(self, client: &Client) -> Result<Batches, Error> {
+        client.query_untyped(self.spec, None, false).await
+    }
+
+    /// Run the query and hand its record batches out as they arrive ([`BatchStream`]).
+    pub async fn stream(self, client: &Client) -> Result<BatchStream<'_>, Error> {
+        let pager = client.pager_untyped(self.spec, None, false).await?;
         Ok(BatchStream::new(pager))
     }
 }

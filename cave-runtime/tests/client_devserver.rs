@@ -472,6 +472,18 @@ async fn results_past_the_row_cap_are_exact_whatever_the_row_order() {
             synapse_ids(&live_whole)
         );
 
+        // Live (no counts) with a limit past the cap: capped answers of disjoint ranges
+        // kept whole, that many rows, each once.
+        let live_window = SynapsesPni2::filter()
+            .limit(1500)
+            .live_query(&paged_client, live_at)
+            .await
+            .unwrap();
+        let live_ids = synapse_ids(&live_whole);
+        let ids = distinct(live_window.iter().map(|r| r.id));
+        assert_eq!(ids.len(), 1500);
+        assert!(ids.iter().all(|id| live_ids.binary_search(id).is_ok()));
+
         // A limit past the cap: that many rows of the table, each once.
         let window = SynapsesPni2::filter()
             .limit(1500)

@@ -40,7 +40,7 @@ use std::time::Instant;
 use cave_devserver::{BackgroundServer, ServerConfig};
 use cave_runtime::bench::python_json;
 use cave_runtime::chrono::{DateTime, Utc};
-use cave_runtime::{AnnotationId, Client, Compare, RootId, TableQuery, target};
+use cave_runtime::{AnnotationId, Client, Compare, RootId, TableQuery, ViewQuery, target};
 use serde_json::{Map, Value, json};
 
 mod minnie {
@@ -50,7 +50,10 @@ mod minnie {
         tables = [
             "proofreading_status_and_strategy",
             "aibs_metamodel_celltypes_v661",
-            "synapses_pni_2"
+            "synapses_pni_2",
+            "nucleus_detection_lookup_v1",
+            "single_neurons",
+            "soma_counts"
         ]
     );
 }
@@ -133,12 +136,18 @@ fn rust_client_sends_what_caveclient_sends() {
         .unwrap();
     let p = Params(&seen["params"]);
     let mut rust_rows = Map::new();
+    let mut rust_ids = Map::new();
     for name in &names {
         marker(&base, name);
+        let mut ids = Vec::new();
         let rows = runtime
-            .block_on(run_rust(name, &client, &p))
+            .block_on(run_rust(name, &client, &p, &mut ids))
             .unwrap_or_else(|e| panic!("{name}: the Rust query failed: {e}"));
         rust_rows.insert(name.clone(), json!(rows));
+        if !ids.is_empty() {
+            ids.sort_unstable();
+            rust_ids.insert(name.clone(), json!(ids));
+        }
     }
 
     let lines = read_log(&log);
@@ -243,6 +252,44 @@ fn rust_client_sends_what_caveclient_sends() {
         }
     }
 
+    // The view queries' rows themselves (their ids), not only their number.
+    let py_ids = seen["ids"].as_object().cloned().unwrap_or_default();
+    assert!(
+        py_ids.len() >= 4,
+        "the Python script reports the rows of its view queries"
+    );
+    for (name, want) in &py_ids {
+        let got = rust_ids.get(name).cloned().unwrap_or(json!([]));
+        // The not-in query: caveclient's rows include the excluded ones (the server ignores
+        // filter_notin_dict); the Rust client's are a subset.
+        let same = if name == "view_notin_bbox_typed" {
+            let want: BTreeSet<i64> = want
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_i64)
+                .collect();
+            got.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_i64)
+                .all(|i| want.contains(&i))
+        } else {
+            &got == want
+        };
+        if !same {
+            problems.push(format!(
+                "{name}: caveclient's rows {want}, the Rust client's {got}"
+            ));
+        }
+    }
+    assert!(
+        py_ids
+            .values()
+            .any(|v| v.as_array().is_some_and(|a| !a.is_empty())),
+        "some view query returns rows"
+    );
+
     eprintln!(
         "compared {compared} query POSTs of {} queries; the Rust client's GETs: {rust_gets:?}",
         names.len()
@@ -295,6 +342,7 @@ async fn run_rust(
     name: &str,
     client: &Client,
     p: &Params<'_>,
+    ids: &mut Vec<i64>,
 ) -> Result<usize, cave_runtime::Error> {
     use minnie::proofreading_status_and_strategy::Column as P;
     let size = p.0["size"].as_f64().unwrap();
@@ -445,6 +493,60 @@ async fn run_rust(
             .query(client)
             .await?
             .len(),
+        "view_typed" => {
+            let rows = minnie::NucleusDetectionLookupV1::filter()
+                .pt_root_id_in(p.roots("view_roots"))
+                .volume_gt(0.5)
+                .limit(50)
+                .query(client)
+                .await?;
+            ids.extend(rows.iter().filter_map(|r| r.id).map(|i| i.0));
+            rows.len()
+        }
+        "view_whole_typed" => {
+            let rows = minnie::SingleNeurons::filter()
+                .limit(10)
+                .query(client)
+                .await?;
+            ids.extend(rows.iter().filter_map(|r| r.id).map(|i| i.0));
+            rows.len()
+        }
+        "view_notin_bbox_typed" => {
+            let rows = minnie::SomaCounts::filter()
+                .total_count_ge(1)
+                .neuron_count_not_in([0_i64])
+                .pt_position_bbox(p.point("view_bbox_min"), p.point("view_bbox_max"))
+                .query(client)
+                .await?;
+            assert!(
+                rows.iter().all(|r| r.neuron_count != Some(0)),
+                "not-in applied"
+            );
+            ids.extend(rows.iter().filter_map(|r| r.id).map(|i| i.0));
+            rows.len()
+        }
+        "view_untyped" => {
+            let batches = ViewQuery::new("aibs_cell_info")
+                .equal("broad_type", "excitatory")
+                .regex("cell_type", "^[0-9]P")
+                .select(["pt_root_id", "cell_type", "pt_position"])
+                .offset(1)
+                .limit(20)
+                .desired_resolution([1.0, 1.0, 1.0])
+                .query(client)
+                .await?;
+            for b in batches.batches() {
+                let roots = b
+                    .column_by_name("pt_root_id")
+                    .and_then(|c| {
+                        c.as_any()
+                            .downcast_ref::<cave_runtime::arrow::array::Int64Array>()
+                    })
+                    .expect("pt_root_id is int64");
+                ids.extend(roots.iter().flatten());
+            }
+            batches.num_rows()
+        }
         "untyped_target_filter" => TableQuery::new(CT)
             .is_in(target("pt_root_id"), p.roots("nucleus_roots"))
             .query(client)

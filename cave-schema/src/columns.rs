@@ -13,6 +13,9 @@ pub enum WireType {
     Int32,
     /// `float` (float32): every schema float, whatever PostgreSQL stores.
     Float32,
+    /// `double` (float64): the floats of views, which the server does not cast (docs/WIRE.md,
+    /// "Views").
+    Float64,
     /// `bool`.
     Bool,
     /// `string` (utf8).
@@ -30,6 +33,7 @@ impl WireType {
             WireType::Int64 => "int64",
             WireType::Int32 => "int32",
             WireType::Float32 => "float32",
+            WireType::Float64 => "float64",
             WireType::Bool => "bool",
             WireType::Utf8 => "utf8",
             WireType::Timestamp => "timestamp",

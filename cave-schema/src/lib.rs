@@ -4,7 +4,7 @@
 //! - [`columns`]: a type flattened into the columns a materialization query returns, each with
 //!   its wire type, nullability and role.
 //! - [`Snapshot`]: the committed, deterministic snapshot of a datastack (docs/SNAPSHOT.md):
-//!   schema types, datastack info, versions, tables, value sets.
+//!   schema types, datastack info, versions, tables, views, value sets.
 //!
 //! This crate is what the `datastack!` macro builds on: it has no network, Arrow or CLI
 //! dependencies. The code generator is `cave-codegen`; refreshing a snapshot from a server is
@@ -33,5 +33,5 @@ pub use columns::{Column, ColumnRole, PointRef, WireType};
 pub use error::SnapshotError;
 pub use parse::{SchemaError, parse_schema_type, parse_schema_type_str, parse_types_all_str};
 pub use schema::{EnumField, EnumRepr, EnumValue, Field, FieldKind, Point, PointKind, SchemaType};
-pub use snapshot::{Provenance, Snapshot, TableMeta, ValueSet, Version};
+pub use snapshot::{Provenance, Snapshot, TableMeta, ValueSet, Version, ViewColumnEntry, ViewMeta};
 pub use types::{TypeDoc, TypeSet};

@@ -14,19 +14,24 @@ use crate::error::{SnapshotError, read_file};
 use crate::schema::SchemaType;
 use crate::suggest::did_you_mean;
 use crate::types::TypeSet;
-use cave_wire::DatastackInfo;
+use cave_wire::{DatastackInfo, ViewColumnType};
 
 /// The snapshot format this crate reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The files of a datastack folder, in the order they are loaded.
-pub const FILES: [&str; 5] = [
+/// The files of a datastack folder, in the order they are loaded. `views.json` may be missing
+/// (a snapshot without views); the others must be there.
+pub const FILES: [&str; 6] = [
     "snapshot.json",
     "info.json",
     "versions.json",
     "tables.json",
     "value_sets.json",
+    "views.json",
 ];
+
+/// The files of [`FILES`] a snapshot may leave out.
+pub const OPTIONAL_FILES: [&str; 1] = ["views.json"];
 
 /// How a fact in the snapshot is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -106,6 +111,13 @@ pub struct Version {
     pub tables: Vec<String>,
     /// How the table list is known.
     pub tables_provenance: Provenance,
+    /// The views it has (`GET .../version/{v}/views`), sorted; each is described in
+    /// `views.json`. Left out of the file when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<String>,
+    /// How the view list is known; left out of the file when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views_provenance: Option<Provenance>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +152,146 @@ pub struct TableProvenance {
     pub schema_type: Option<Provenance>,
     /// Of `description`.
     pub description: Option<Provenance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ViewsFile {
+    views: BTreeMap<String, ViewMeta>,
+}
+
+/// Metadata and columns of one view (docs/SNAPSHOT.md, "`<datastack>/views.json`").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewMeta {
+    /// The view description.
+    pub description: Option<String>,
+    /// The owner's notice, shown with query results.
+    pub notice_text: Option<String>,
+    /// nm per voxel of its positions.
+    pub voxel_resolution: [f64; 3],
+    /// Whether the view can be queried on the live database, if known.
+    pub live_compatible: Option<bool>,
+    /// Its columns, in the view's order (`GET .../views/{view}/schema`); empty when they are
+    /// not known (the view then gets no types, as a table without a schema type).
+    pub columns: Vec<ViewColumnEntry>,
+    /// How its facts are known.
+    pub provenance: ViewProvenance,
+}
+
+/// One column of a view in `views.json`: `{"name": .., "type": .., "format": ..}` as the view
+/// schema endpoint types it (`format` only for `date-time`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawViewColumn", into = "RawViewColumn")]
+pub struct ViewColumnEntry {
+    /// The column name (a point's name for a `SpatialPoint`).
+    pub name: String,
+    /// Its type.
+    pub kind: ViewColumnType,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawViewColumn {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<String>,
+}
+
+impl TryFrom<RawViewColumn> for ViewColumnEntry {
+    type Error = String;
+
+    fn try_from(raw: RawViewColumn) -> Result<Self, String> {
+        let kind =
+            ViewColumnType::from_server(&raw.kind, raw.format.as_deref()).ok_or_else(|| {
+                let known: Vec<String> = ViewColumnType::ALL
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect();
+                format!(
+                    "column `{}`: expected a type of {}, found `{}`{}",
+                    raw.name,
+                    known.join(", "),
+                    raw.kind,
+                    raw.format
+                        .as_deref()
+                        .map(|f| format!(" with format `{f}`"))
+                        .unwrap_or_default()
+                )
+            })?;
+        Ok(ViewColumnEntry {
+            name: raw.name,
+            kind,
+        })
+    }
+}
+
+impl From<ViewColumnEntry> for RawViewColumn {
+    fn from(c: ViewColumnEntry) -> Self {
+        let (kind, format) = c.kind.as_server();
+        RawViewColumn {
+            name: c.name,
+            kind: kind.to_string(),
+            format: format.map(str::to_string),
+        }
+    }
+}
+
+/// How a view's facts are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewProvenance {
+    /// Of `description`.
+    pub description: Option<Provenance>,
+    /// Of `columns` (names and types).
+    pub columns: Option<Provenance>,
+    /// For hand-entered views: what the sources say and what they leave open (e.g. columns
+    /// the view has that no source names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ViewMeta {
+    /// The columns a query of the view returns, in the model tables use: wire type and role
+    /// from the view column's type and name (docs/WIRE.md, "Views"). Every column is nullable:
+    /// a view's schema says nothing about nulls.
+    pub fn columns(&self) -> Vec<Column> {
+        self.columns
+            .iter()
+            .map(|c| view_column(&c.name, c.kind))
+            .collect()
+    }
+}
+
+/// A view column in the table model. Roles come from names, as the view schema has no
+/// points: `id` is an annotation id, `root_id`/`*_root_id` a root id, `*_supervoxel_id` a
+/// supervoxel id (integers only), a `SpatialPoint` a position.
+pub fn view_column(name: &str, kind: ViewColumnType) -> Column {
+    let (wire, role) = match kind {
+        ViewColumnType::Integer if name == "id" => (WireType::Int64, ColumnRole::AnnotationId),
+        ViewColumnType::Integer if name == "root_id" || name.ends_with("_root_id") => {
+            (WireType::Int64, ColumnRole::RootId)
+        }
+        ViewColumnType::Integer if name == "supervoxel_id" || name.ends_with("_supervoxel_id") => {
+            (WireType::Int64, ColumnRole::SupervoxelId)
+        }
+        ViewColumnType::Integer => (WireType::Int64, ColumnRole::Payload),
+        ViewColumnType::Float | ViewColumnType::Number => (WireType::Float64, ColumnRole::Payload),
+        ViewColumnType::String => (WireType::Utf8, ColumnRole::Payload),
+        ViewColumnType::DateTime => (WireType::Timestamp, ColumnRole::Payload),
+        ViewColumnType::Boolean => (WireType::Bool, ColumnRole::Payload),
+        ViewColumnType::SpatialPoint => (WireType::Position, ColumnRole::Position),
+    };
+    Column {
+        name: name.to_string(),
+        wire,
+        nullable: true,
+        role,
+        point: None,
+        field: None,
+    }
 }
 
 /// `value_sets.json`: vocabularies of string columns.
@@ -187,6 +339,8 @@ pub struct Snapshot {
     pub tables: BTreeMap<String, TableMeta>,
     /// `value_sets.json`.
     pub value_sets: ValueSets,
+    /// `views.json` (empty when the file is missing).
+    pub views: BTreeMap<String, ViewMeta>,
     /// The schema types of `types_dir`.
     pub types: TypeSet,
 }
@@ -230,12 +384,19 @@ impl Snapshot {
         let versions: VersionsFile = read_json(&dir.join("versions.json"))?;
         let tables: TablesFile = read_json(&dir.join("tables.json"))?;
         let value_sets: ValueSets = read_json(&dir.join("value_sets.json"))?;
+        let views_path = dir.join("views.json");
+        let views: ViewsFile = if views_path.exists() {
+            read_json(&views_path)?
+        } else {
+            ViewsFile::default()
+        };
         let snapshot = Snapshot {
             manifest,
             info,
             versions: versions.versions,
             tables: tables.tables,
             value_sets,
+            views: views.views,
             types,
         };
         snapshot.validate(dir)?;
@@ -244,7 +405,7 @@ impl Snapshot {
 
     /// The datastack files as canonical JSON text, by file name ([`FILES`]).
     pub fn render(&self) -> BTreeMap<&'static str, String> {
-        let files: [(&'static str, Value); 5] = [
+        let files: [(&'static str, Value); 6] = [
             ("snapshot.json", to_value(&self.manifest)),
             ("info.json", to_value(&self.info)),
             (
@@ -260,6 +421,12 @@ impl Snapshot {
                 }),
             ),
             ("value_sets.json", to_value(&self.value_sets)),
+            (
+                "views.json",
+                to_value(&ViewsFile {
+                    views: self.views.clone(),
+                }),
+            ),
         ];
         files
             .into_iter()
@@ -305,6 +472,11 @@ impl Snapshot {
     /// The metadata of `table`.
     pub fn table(&self, table: &str) -> Option<&TableMeta> {
         self.tables.get(table)
+    }
+
+    /// The metadata and columns of `view`.
+    pub fn view(&self, view: &str) -> Option<&ViewMeta> {
+        self.views.get(view)
     }
 
     /// The schema type of `table`, when the table and its type are known.
@@ -429,6 +601,8 @@ impl Snapshot {
             }
         }
 
+        self.validate_views(dir)?;
+
         if self.info.aligned_volume.is_none() {
             return Err(SnapshotError::invalid(
                 &info_file,
@@ -471,6 +645,10 @@ impl Snapshot {
             }
         }
         for (table, columns) in &self.value_sets.columns {
+            if let Some(view) = self.views.get(table) {
+                self.validate_view_value_sets(&values_file, table, view, columns)?;
+                continue;
+            }
             let Some(schema) = self.schema_of(table) else {
                 return Err(SnapshotError::invalid(
                     &values_file,
@@ -519,6 +697,140 @@ impl Snapshot {
                         ),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Snapshot {
+    /// The views of every version are described in `views.json`, listed sorted; each view's
+    /// columns are unique and its resolution positive.
+    fn validate_views(&self, dir: &Path) -> Result<(), SnapshotError> {
+        let versions_file = dir.join("versions.json");
+        let views_file = dir.join("views.json");
+        for (i, v) in self.versions.iter().enumerate() {
+            for (j, name) in v.views.iter().enumerate() {
+                let at = format!("$.versions[{i}].views[{j}]");
+                if j > 0 && v.views[j - 1] >= *name {
+                    return Err(SnapshotError::invalid(
+                        &versions_file,
+                        at,
+                        format!(
+                            "expected view names sorted without repeats, found `{name}` after `{}`",
+                            v.views[j - 1]
+                        ),
+                    ));
+                }
+                if !self.views.contains_key(name) {
+                    return Err(SnapshotError::invalid(
+                        &versions_file,
+                        at,
+                        format!(
+                            "expected a view described in views.json, found `{name}`{}",
+                            did_you_mean(name, self.views.keys())
+                        ),
+                    ));
+                }
+            }
+            if !v.views.is_empty() && v.views_provenance.is_none() {
+                return Err(SnapshotError::invalid(
+                    &versions_file,
+                    format!("$.versions[{i}].views_provenance"),
+                    "expected how the view list is known (a provenance), found nothing".to_string(),
+                ));
+            }
+        }
+        for (name, view) in &self.views {
+            if let Some(i) = view
+                .voxel_resolution
+                .iter()
+                .position(|r| !(r.is_finite() && *r > 0.0))
+            {
+                return Err(SnapshotError::invalid(
+                    &views_file,
+                    format!("$.views.{name}.voxel_resolution[{i}]"),
+                    format!(
+                        "expected a positive number of nm per voxel, found {}",
+                        view.voxel_resolution[i]
+                    ),
+                ));
+            }
+            if view.columns.is_empty() != view.provenance.columns.is_none() {
+                return Err(SnapshotError::invalid(
+                    &views_file,
+                    format!("$.views.{name}.provenance.columns"),
+                    if view.columns.is_empty() {
+                        "expected null: a view without columns is one whose columns are unknown"
+                    } else {
+                        "expected how the columns are known (a provenance), found null"
+                    }
+                    .to_string(),
+                ));
+            }
+            for (k, c) in view.columns.iter().enumerate() {
+                let at = format!("$.views.{name}.columns[{k}].name");
+                if c.name.is_empty() {
+                    return Err(SnapshotError::invalid(
+                        &views_file,
+                        at,
+                        "expected a column name, found an empty string".to_string(),
+                    ));
+                }
+                if view.columns[..k].iter().any(|d| d.name == c.name) {
+                    return Err(SnapshotError::invalid(
+                        &views_file,
+                        at,
+                        format!("expected each column once, found `{}` again", c.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Value sets of a view's columns: string columns of the view, known sets.
+    fn validate_view_value_sets(
+        &self,
+        values_file: &Path,
+        view_name: &str,
+        view: &ViewMeta,
+        columns: &BTreeMap<String, String>,
+    ) -> Result<(), SnapshotError> {
+        for (column, set) in columns {
+            let at = format!("$.columns.{view_name}.{column}");
+            match view.columns.iter().find(|c| c.name == *column) {
+                Some(c) if c.kind == ViewColumnType::String => {}
+                Some(c) => {
+                    return Err(SnapshotError::invalid(
+                        values_file,
+                        at,
+                        format!(
+                            "expected a string column of the view, found a column of type {}",
+                            c.kind
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(SnapshotError::invalid(
+                        values_file,
+                        at,
+                        format!(
+                            "expected a column of view `{view_name}`, found `{column}`{}",
+                            did_you_mean(column, view.columns.iter().map(|c| &c.name))
+                        ),
+                    ));
+                }
+            }
+            if !self.value_sets.value_sets.contains_key(set) {
+                return Err(SnapshotError::invalid(
+                    values_file,
+                    at,
+                    format!(
+                        "expected a value set of `value_sets`, found `{set}`{}",
+                        did_you_mean(set, self.value_sets.value_sets.keys())
+                    ),
+                ));
             }
         }
         Ok(())

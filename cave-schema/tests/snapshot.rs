@@ -333,3 +333,131 @@ fn bad_timestamp_is_named() {
         "{message}"
     );
 }
+
+#[test]
+fn committed_views_per_version_with_their_columns() {
+    let s = load();
+    let v1300 = s.version(1300).unwrap();
+    assert!(v1300.views.contains(&"aibs_cell_info".to_string()));
+    assert!(
+        v1300
+            .views
+            .contains(&"nucleus_detection_lookup_v1".to_string())
+    );
+    assert_eq!(v1300.views_provenance, Some(Provenance::Inferred));
+    assert!(s.version(117).unwrap().views.is_empty());
+    let lookup = s.view("nucleus_detection_lookup_v1").unwrap();
+    assert_eq!(lookup.live_compatible, Some(true));
+    assert_eq!(lookup.provenance.columns, Some(Provenance::Seen));
+    let columns = lookup.columns();
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "id",
+            "volume",
+            "pt_position",
+            "pt_root_id",
+            "orig_root_id",
+            "pt_supervoxel_id",
+            "pt_position_lookup"
+        ]
+    );
+    let c = |n: &str| columns.iter().find(|c| c.name == n).unwrap();
+    assert_eq!(c("volume").wire, WireType::Float64);
+    assert_eq!(c("pt_position_lookup").wire, WireType::Position);
+    assert_eq!(c("orig_root_id").role, cave_schema::ColumnRole::RootId);
+    assert_eq!(c("id").role, cave_schema::ColumnRole::AnnotationId);
+    assert!(columns.iter().all(|c| c.nullable));
+    // The cell-info view's columns are partial and say so.
+    let info = s.view("aibs_cell_info").unwrap();
+    assert_eq!(info.provenance.columns, Some(Provenance::Inferred));
+    assert!(
+        info.provenance
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("NOT the view's exact columns")
+    );
+    // A view known by name only has no columns and no column provenance.
+    let unknown = s.view("synapses_pni_2_in_out_degree_fixed").unwrap();
+    assert!(unknown.columns.is_empty() && unknown.provenance.columns.is_none());
+    assert_eq!(
+        s.value_set("soma_counts", "cell_type").unwrap().0,
+        "neuron_svm_cell_type"
+    );
+}
+
+#[test]
+fn a_snapshot_without_views_json_has_no_views() {
+    let (_tmp, ds) = copy();
+    std::fs::remove_file(ds.join("views.json")).unwrap();
+    let err = Snapshot::load(&ds).unwrap_err();
+    let (_, path, message) = invalid(&err);
+    assert_eq!(path, "$.versions[2].views[0]");
+    assert!(
+        message.contains("expected a view described in views.json"),
+        "{message}"
+    );
+    // Without the version lists (and the value set of a view) it loads, with no views.
+    let mut s = load();
+    for v in &mut s.versions {
+        v.views.clear();
+        v.views_provenance = None;
+    }
+    s.value_sets.columns.remove("soma_counts");
+    s.views.clear();
+    s.write(&ds).unwrap();
+    std::fs::remove_file(ds.join("views.json")).unwrap();
+    let back = Snapshot::load(&ds).unwrap();
+    assert!(back.views.is_empty());
+    assert_eq!(back, s);
+    // Versions without views write no `views` key: older snapshots keep their bytes.
+    assert!(!s.render()["versions.json"].contains("views"));
+}
+
+#[test]
+fn bad_views_are_named_by_file_and_path() {
+    let (file, err) = broken("views.json", |t| {
+        t.replacen("\"type\": \"float\"", "\"type\": \"geometry\"", 1)
+    });
+    let (f, path, message) = invalid(&err);
+    assert_eq!(f, file);
+    assert!(
+        path.starts_with("$.views.") && path.contains(".columns["),
+        "{path}"
+    );
+    assert!(message.contains("found `geometry`"), "{message}");
+    assert!(message.contains("`SpatialPoint`"), "{message}");
+
+    let (_, err) = broken("versions.json", |t| {
+        t.replacen("\"single_neurons\"", "\"single_neuron\"", 1)
+    });
+    let (_, path, message) = invalid(&err);
+    assert!(path.contains(".views["), "{path}");
+    assert!(
+        message.contains("`single_neuron`") && message.contains("single_neurons"),
+        "{message}"
+    );
+
+    let (_, err) = broken("views.json", |t| {
+        t.replacen("\"name\": \"n_output\"", "\"name\": \"n_input\"", 1)
+    });
+    let (_, path, message) = invalid(&err);
+    assert_eq!(path, "$.views.synapses_pni_2_in_out_degree.columns[3].name");
+    assert!(message.contains("`n_input` again"), "{message}");
+
+    let (_, err) = broken("value_sets.json", |t| {
+        t.replacen(
+            "\"soma_counts\": {\n      \"cell_type\"",
+            "\"soma_counts\": {\n      \"neuron_count\"",
+            1,
+        )
+    });
+    let (_, path, message) = invalid(&err);
+    assert_eq!(path, "$.columns.soma_counts.neuron_count");
+    assert!(
+        message.contains("found a column of type integer"),
+        "{message}"
+    );
+}

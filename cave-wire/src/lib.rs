@@ -1,5 +1,5 @@
 //! The shape of CAVE's HTTP API, with no I/O: the records its services answer with
-//! ([`records`]), the URL paths of its endpoints ([`paths`]), the filter families of a query
+//! ([`records`], [`views`]), the URL paths of its endpoints ([`paths`]), the filter families of a query
 //! body ([`FilterKind`]), its timestamps ([`parse_time`]), and the rules for text and names
 //! that come from a server ([`untrusted`]).
 //!
@@ -12,6 +12,7 @@ pub mod paths;
 pub mod records;
 mod time;
 pub mod untrusted;
+pub mod views;
 
 pub use filters::FilterKind;
 pub use paths::{Template, join_url, segment};
@@ -19,3 +20,4 @@ pub use records::{
     AlignedVolume, DatastackInfo, RecordError, TableMetadata, VersionInfo, from_json, json_kind,
 };
 pub use time::parse_time;
+pub use views::{ViewColumn, ViewColumnType, ViewMetadata, ViewSchema};

@@ -32,14 +32,14 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 impl RecordError {
-    fn new(at: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(at: impl Into<String>, message: impl Into<String>) -> Self {
         RecordError {
             at: at.into(),
             message: message.into(),
         }
     }
 
-    fn expected(at: impl Into<String>, what: &str, found: Option<&Value>) -> Self {
+    pub(crate) fn expected(at: impl Into<String>, what: &str, found: Option<&Value>) -> Self {
         let found = match found {
             None => "nothing".to_string(),
             Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null)) => {
@@ -265,7 +265,7 @@ impl TableMetadata {
             Some(s) => Some(s),
             None => name("schema")?,
         };
-        let voxel_resolution = Self::resolution(&raw, &key)?;
+        let voxel_resolution = voxel_resolution(&raw, &key)?;
         Ok(TableMetadata {
             table_name,
             schema_type,
@@ -276,36 +276,38 @@ impl TableMetadata {
             raw,
         })
     }
+}
 
-    fn resolution(
-        raw: &Map<String, Value>,
-        key: &dyn Fn(&str) -> String,
-    ) -> Result<Option<[f64; 3]>, RecordError> {
-        let axes = [
-            "voxel_resolution_x",
-            "voxel_resolution_y",
-            "voxel_resolution_z",
-        ];
-        if axes.iter().any(|k| raw.contains_key(*k)) {
-            let mut out = [0.0; 3];
-            for (slot, k) in out.iter_mut().zip(axes) {
-                *slot = raw.get(k).and_then(Value::as_f64).ok_or_else(|| {
-                    RecordError::expected(key(k), "a number (nm per voxel)", raw.get(k))
-                })?;
-            }
-            return Ok(Some(out));
+/// nm per voxel from `voxel_resolution_x/y/z`, or `voxel_resolution: [x, y, z]` (both
+/// conventions: records on the wire, caveclient's rewritten fixtures).
+pub(crate) fn voxel_resolution(
+    raw: &Map<String, Value>,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Option<[f64; 3]>, RecordError> {
+    let axes = [
+        "voxel_resolution_x",
+        "voxel_resolution_y",
+        "voxel_resolution_z",
+    ];
+    if axes.iter().any(|k| raw.contains_key(*k)) {
+        let mut out = [0.0; 3];
+        for (slot, k) in out.iter_mut().zip(axes) {
+            *slot = raw.get(k).and_then(Value::as_f64).ok_or_else(|| {
+                RecordError::expected(key(k), "a number (nm per voxel)", raw.get(k))
+            })?;
         }
-        match raw.get("voxel_resolution") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(list)) if list.len() == 3 && list.iter().all(Value::is_number) => Ok(
-                Some([0, 1, 2].map(|i| list[i].as_f64().unwrap_or(f64::NAN))),
-            ),
-            other => Err(RecordError::expected(
-                key("voxel_resolution"),
-                "three numbers (nm per voxel)",
-                other,
-            )),
-        }
+        return Ok(Some(out));
+    }
+    match raw.get("voxel_resolution") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(list)) if list.len() == 3 && list.iter().all(Value::is_number) => Ok(
+            Some([0, 1, 2].map(|i| list[i].as_f64().unwrap_or(f64::NAN))),
+        ),
+        other => Err(RecordError::expected(
+            key("voxel_resolution"),
+            "three numbers (nm per voxel)",
+            other,
+        )),
     }
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use cave_schema::columns::Column;
-use cave_schema::snapshot::{Snapshot, TableMeta, ValueSet, Version};
+use cave_schema::snapshot::{Snapshot, TableMeta, ValueSet, Version, ViewMeta};
 use cave_schema::types::TypeSet;
 
 /// The changes from an old snapshot to a new one.
@@ -77,6 +77,11 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
         tables_per_version(&old.versions, &new.versions),
     );
     d.push("tables", tables(&old.tables, &new.tables));
+    d.push(
+        "views per version",
+        views_per_version(&old.versions, &new.versions),
+    );
+    d.push("views", views(&old.views, &new.views));
     d.push("schema types", types(&old.types, &new.types));
     d.push("value sets", value_sets(old, new));
     d.push("datastack info", info(old, new));
@@ -159,6 +164,85 @@ fn tables_per_version(old: &[Version], new: &[Version]) -> Vec<String> {
         }
         for t in after.difference(&before) {
             lines.push(format!("+ version {}: {t}", n.version));
+        }
+    }
+    lines
+}
+
+fn views_per_version(old: &[Version], new: &[Version]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for n in new {
+        let Some(o) = old.iter().find(|o| o.version == n.version) else {
+            continue;
+        };
+        let before: BTreeSet<&String> = o.views.iter().collect();
+        let after: BTreeSet<&String> = n.views.iter().collect();
+        for t in before.difference(&after) {
+            lines.push(format!("- version {}: view {t}", n.version));
+        }
+        for t in after.difference(&before) {
+            lines.push(format!("+ version {}: view {t}", n.version));
+        }
+    }
+    lines
+}
+
+fn views(old: &BTreeMap<String, ViewMeta>, new: &BTreeMap<String, ViewMeta>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for name in old.keys().filter(|t| !new.contains_key(*t)) {
+        lines.push(format!("- view {name}"));
+    }
+    for (name, n) in new {
+        let Some(o) = old.get(name) else {
+            lines.push(format!("+ view {name} ({} columns)", n.columns.len()));
+            continue;
+        };
+        let before = lines.len();
+        for c in &o.columns {
+            match n.columns.iter().find(|d| d.name == c.name) {
+                None => lines.push(format!("- view {name}: column {}", c.name)),
+                Some(d) if d.kind != c.kind => lines.push(format!(
+                    "~ view {name}: column {} {} → {}",
+                    c.name, c.kind, d.kind
+                )),
+                Some(_) => {}
+            }
+        }
+        for c in n
+            .columns
+            .iter()
+            .filter(|c| !o.columns.iter().any(|d| d.name == c.name))
+        {
+            lines.push(format!("+ view {name}: column {} ({})", c.name, c.kind));
+        }
+        if o.description != n.description {
+            lines.push(format!(
+                "~ view {name}: description {} → {}",
+                quoted(&o.description),
+                quoted(&n.description)
+            ));
+        }
+        if o.notice_text != n.notice_text {
+            lines.push(format!(
+                "~ view {name}: notice_text {} → {}",
+                quoted(&o.notice_text),
+                quoted(&n.notice_text)
+            ));
+        }
+        if o.voxel_resolution != n.voxel_resolution {
+            lines.push(format!(
+                "~ view {name}: voxel_resolution {:?} → {:?}",
+                o.voxel_resolution, n.voxel_resolution
+            ));
+        }
+        if o.live_compatible != n.live_compatible {
+            lines.push(format!(
+                "~ view {name}: live_compatible {:?} → {:?}",
+                o.live_compatible, n.live_compatible
+            ));
+        }
+        if lines.len() == before && o.provenance != n.provenance {
+            lines.push(format!("~ view {name}: provenance"));
         }
     }
     lines
@@ -427,5 +511,49 @@ fn short(v: &Value) -> String {
     } else {
         let cut: String = text.chars().take(MAX).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_changes_are_one_line_each() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/minnie65_public");
+        let old = Snapshot::load(dir).unwrap();
+        let mut new = old.clone();
+        let lookup = new.views.get_mut("nucleus_detection_lookup_v1").unwrap();
+        lookup.columns.retain(|c| c.name != "orig_root_id");
+        lookup.columns[1].kind = cave_wire::ViewColumnType::Number;
+        new.views.remove("soma_counts");
+        new.versions
+            .iter_mut()
+            .for_each(|v| v.views.retain(|n| n != "soma_counts"));
+        let d = diff(&old, &new);
+        let lines: Vec<String> = d.lines().collect();
+        assert!(
+            lines.contains(
+                &"views: - view nucleus_detection_lookup_v1: column orig_root_id".to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(
+                &"views: ~ view nucleus_detection_lookup_v1: column volume float → number"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"views: - view soma_counts".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"views per version: - version 1300: view soma_counts".to_string()),
+            "{lines:?}"
+        );
+        assert!(diff(&old, &old).is_empty());
     }
 }

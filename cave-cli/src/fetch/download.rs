@@ -1,18 +1,19 @@
-//! The requests of a fetch, in order (docs/WIRE.md): datastack info, versions and their tables,
-//! the chosen version's table metadata, unique string values, schema types. Everything is read
+//! The requests of a fetch, in order (docs/WIRE.md): datastack info, versions and their tables
+//! and views, the chosen version's table metadata, its views' columns, unique string values, schema types. Everything is read
 //! into memory; nothing is written here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use cave_runtime::blocking::Client;
-use cave_wire::TableMetadata;
 use cave_wire::paths::{self, materialize::v3};
+use cave_wire::{TableMetadata, ViewMetadata};
 
 use super::config::FetchConfig;
 use super::error::FetchError;
 use super::progress::Progress;
 use super::server_data::{
-    ServerData, ServerVersion, check_table, check_type_name, check_types, check_versions,
+    ServerData, ServerVersion, ServerView, check_table, check_type_name, check_types,
+    check_versions, check_view,
 };
 use cave_schema::snapshot::Snapshot;
 
@@ -48,7 +49,7 @@ pub fn download(
         template.url(&local, &values)
     };
 
-    let versions = read_versions(&client, &url, progress).map_err(|e| match e {
+    let (versions, view_records) = read_versions(&client, &url, progress).map_err(|e| match e {
         FetchError::Request { error, hint: None }
             if config.local_server.is_none()
                 && matches!(*error, cave_runtime::Error::Transport { .. }) =>
@@ -77,6 +78,16 @@ pub fn download(
         &versions,
         chosen,
         &chosen_tables,
+        existing,
+        progress,
+    )?;
+
+    let views = read_views(
+        &client,
+        &url,
+        &versions,
+        chosen,
+        view_records,
         existing,
         progress,
     )?;
@@ -137,6 +148,7 @@ pub fn download(
         chosen_version: chosen,
         tables,
         unique_values,
+        views,
         types,
         types_source,
         notes,
@@ -146,12 +158,16 @@ pub fn download(
 /// The most materialization versions a fetch reads (each costs a request).
 const MAX_VERSIONS: usize = 10_000;
 
-/// Every version with its table list.
+/// The view records of each version, by version.
+type ViewRecords = BTreeMap<u32, BTreeMap<String, ViewMetadata>>;
+
+/// Every version with its table and view lists (and the view records, kept for
+/// [`read_views`]).
 fn read_versions(
     client: &Client,
     url: &dyn Fn(paths::Template, &[&str]) -> String,
     progress: &mut Progress,
-) -> Result<Vec<ServerVersion>, FetchError> {
+) -> Result<(Vec<ServerVersion>, ViewRecords), FetchError> {
     progress.working("versions");
     let metadata_url = url(v3::METADATA, &[]) + "?expired=True";
     let mut versions = check_versions(&metadata_url, client.all_versions_metadata()?)?;
@@ -171,15 +187,85 @@ fn read_versions(
         });
     }
     let n = versions.len();
+    let mut view_records = BTreeMap::new();
     for (i, version) in versions.iter_mut().enumerate() {
         progress.working(format!("versions {i}/{n}"));
-        let mut tables = client.tables(Some(version.version()))?;
+        let v = version.version();
+        let mut tables = client.tables(Some(v))?;
         tables.sort();
         tables.dedup();
         version.tables = tables;
+        // A server without views for a version (or without the view API) answers 404.
+        let views = match client.views(Some(v)) {
+            Err(cave_runtime::Error::Http { status: 404, .. }) => BTreeMap::new(),
+            other => other?,
+        };
+        let views_url = url(v3::VIEWS, &[&v.to_string()]);
+        for (name, record) in &views {
+            check_view(&views_url, name, record)?;
+        }
+        version.views = views.keys().cloned().collect();
+        view_records.insert(v, views);
     }
     progress.finished(format!("versions {n}/{n}"));
-    Ok(versions)
+    Ok((versions, view_records))
+}
+
+/// The views of the chosen version with their columns (one `views/schemas` request), plus
+/// views of other versions the existing snapshot does not describe (the `views/schemas` of
+/// the newest version that lists them).
+fn read_views(
+    client: &Client,
+    url: &dyn Fn(paths::Template, &[&str]) -> String,
+    versions: &[ServerVersion],
+    chosen: u32,
+    mut records: ViewRecords,
+    existing: Option<&Snapshot>,
+    progress: &mut Progress,
+) -> Result<BTreeMap<String, ServerView>, FetchError> {
+    let mut wanted: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let order = versions
+        .iter()
+        .filter(|v| v.version() == chosen)
+        .chain(versions.iter().rev().filter(|v| v.version() != chosen));
+    for version in order {
+        for name in &version.views {
+            let described = existing.is_some_and(|e| e.views.contains_key(name));
+            if (version.version() == chosen || !described) && seen.insert(name.clone()) {
+                wanted
+                    .entry(version.version())
+                    .or_default()
+                    .push(name.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    progress.working("views");
+    for (v, names) in wanted {
+        let schemas_url = url(v3::VIEW_SCHEMAS, &[&v.to_string()]);
+        let mut schemas = client.view_schemas(Some(v))?;
+        let mut version_records = records.remove(&v).unwrap_or_default();
+        for name in names {
+            let Some(metadata) = version_records.remove(&name) else {
+                continue;
+            };
+            // A view the schemas omit gets no columns (its types are then unknown).
+            let schema = schemas.remove(&name).unwrap_or_default();
+            if schema.columns.iter().any(|c| c.name.is_empty()) {
+                return Err(FetchError::malformed(
+                    &schemas_url,
+                    format!("view `{name}`: a column without a name"),
+                ));
+            }
+            out.insert(name, ServerView { metadata, schema });
+        }
+    }
+    progress.finished("views");
+    Ok(out)
 }
 
 /// `wanted`, when the server lists it, else the newest valid version.

@@ -5,6 +5,8 @@
 //!   `server` (or no provenance when its new value is null).
 //! - Versions are the server's list (`expired=True`), with its tables.
 //! - Tables keep their entry; the server's metadata replaces it for the tables it was read for.
+//! - Views likewise (a view's columns are its schema); a hand-entered note stays only while
+//!   nothing of the view changes.
 //! - Value sets only grow: values the server reports for a mapped column that the set lacks
 //!   are appended with an empty doc. String columns without a value set are only reported.
 //! - Schema types: the existing ones, replaced or joined by those the service returned.
@@ -14,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::error::FetchError;
-use super::server_data::ServerData;
+use super::server_data::{ServerData, ServerView};
 use cave_schema::schema::FieldKind;
 use cave_schema::snapshot::{
     FORMAT_VERSION, Manifest, Provenance, Snapshot, SnapshotKind, SnapshotProvenance, TableMeta,
-    TableProvenance, ValueDoc, ValueSets, Version,
+    TableProvenance, ValueDoc, ValueSets, Version, ViewColumnEntry, ViewMeta, ViewProvenance,
 };
 use cave_schema::types::TypeSet;
 use cave_wire::TableMetadata;
@@ -59,6 +61,14 @@ pub fn merge(
                 Some(old) if old.tables == sv.tables => old.tables_provenance,
                 _ => Provenance::Server,
             },
+            views: sv.views.clone(),
+            views_provenance: match base.version(sv.version()) {
+                _ if sv.views.is_empty() => None,
+                Some(old) if old.views == sv.views => {
+                    old.views_provenance.or(Some(Provenance::Server))
+                }
+                _ => Some(Provenance::Server),
+            },
         })
         .collect();
 
@@ -66,6 +76,12 @@ pub fn merge(
     for (name, served) in &data.tables {
         let merged = merge_table(base.tables.get(name), served);
         tables.insert(name.clone(), merged);
+    }
+
+    let mut views = base.views.clone();
+    for (name, served) in &data.views {
+        let merged = merge_view(base.views.get(name), served);
+        views.insert(name.clone(), merged);
     }
 
     let value_sets = grow_value_sets(&base.value_sets, &data.unique_values);
@@ -85,6 +101,7 @@ pub fn merge(
         versions,
         tables,
         value_sets,
+        views,
         types,
     };
     let mut notes = data.notes.clone();
@@ -109,6 +126,7 @@ fn empty_snapshot(datastack: &str, data: &ServerData) -> Result<Snapshot, FetchE
         versions: Vec::new(),
         tables: BTreeMap::new(),
         value_sets: ValueSets::default(),
+        views: BTreeMap::new(),
         types: TypeSet::from_documents(Vec::new(), "")
             .map_err(|e| FetchError::Snapshot(e.into()))?,
     })
@@ -145,6 +163,54 @@ fn merge_table(old: Option<&TableMeta>, served: &TableMetadata) -> TableMeta {
                 served.description.is_some(),
             ),
         },
+    }
+}
+
+/// The server's record and columns of one view, keeping provenance (and the hand-entered note)
+/// where the values are unchanged.
+fn merge_view(old: Option<&ViewMeta>, served: &ServerView) -> ViewMeta {
+    let m = &served.metadata;
+    let columns: Vec<ViewColumnEntry> = served
+        .schema
+        .columns
+        .iter()
+        .map(|c| ViewColumnEntry {
+            name: c.name.clone(),
+            kind: c.kind,
+        })
+        .collect();
+    let same_description = old.is_some_and(|o| o.description == m.description);
+    let same_columns = old.is_some_and(|o| o.columns == columns);
+    let unchanged = same_description
+        && same_columns
+        && old.is_some_and(|o| {
+            o.notice_text == m.notice_text
+                && o.live_compatible == m.live_compatible
+                && Some(o.voxel_resolution) == m.voxel_resolution
+        });
+    let old_provenance = old.map(|o| &o.provenance);
+    ViewMeta {
+        description: m.description.clone(),
+        notice_text: m.notice_text.clone(),
+        // `download` checked that every view has one.
+        voxel_resolution: m.voxel_resolution.unwrap_or_default(),
+        live_compatible: m.live_compatible,
+        provenance: ViewProvenance {
+            description: match (same_description, m.description.is_some()) {
+                (true, _) => old_provenance.and_then(|p| p.description),
+                (false, true) => Some(Provenance::Server),
+                (false, false) => None,
+            },
+            columns: match (same_columns, columns.is_empty()) {
+                (true, _) => old_provenance.and_then(|p| p.columns),
+                (false, false) => Some(Provenance::Server),
+                (false, true) => None,
+            },
+            note: unchanged
+                .then(|| old_provenance.and_then(|p| p.note.clone()))
+                .flatten(),
+        },
+        columns,
     }
 }
 
@@ -209,4 +275,58 @@ fn unmapped_string_columns(snapshot: &Snapshot, data: &ServerData) -> Vec<String
         }
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cave_wire::{ViewMetadata, ViewSchema};
+    use serde_json::json;
+
+    fn served(description: &str, columns: Value) -> ServerView {
+        ServerView {
+            metadata: ViewMetadata::from_json(json!({
+                "description": description, "voxel_resolution_x": 4.0,
+                "voxel_resolution_y": 4.0, "voxel_resolution_z": 40.0,
+                "live_compatible": true, "notice_text": null
+            }))
+            .unwrap(),
+            schema: ViewSchema::from_json(columns).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_view_keeps_its_provenance_and_note_only_while_unchanged() {
+        let first = merge_view(None, &served("d", json!({"id": {"type": "integer"}})));
+        assert_eq!(first.provenance.description, Some(Provenance::Server));
+        assert_eq!(first.provenance.columns, Some(Provenance::Server));
+        let mut hand = first.clone();
+        hand.provenance = ViewProvenance {
+            description: Some(Provenance::Seen),
+            columns: Some(Provenance::Inferred),
+            note: Some("from a fixture".into()),
+        };
+        let same = merge_view(
+            Some(&hand),
+            &served("d", json!({"id": {"type": "integer"}})),
+        );
+        assert_eq!(same, hand, "nothing changed: nothing moves");
+        let more = merge_view(
+            Some(&hand),
+            &served(
+                "d",
+                json!({"id": {"type": "integer"}, "v": {"type": "float"}}),
+            ),
+        );
+        assert_eq!(more.provenance.description, Some(Provenance::Seen));
+        assert_eq!(more.provenance.columns, Some(Provenance::Server));
+        assert_eq!(
+            more.provenance.note, None,
+            "the note described the old columns"
+        );
+        assert_eq!(more.columns.len(), 2);
+        // A view the schemas omit has no columns, and so no column provenance.
+        let none = merge_view(Some(&hand), &served("d", json!({})));
+        assert!(none.columns.is_empty() && none.provenance.columns.is_none());
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cave_wire::{DatastackInfo, TableMetadata, VersionInfo};
+use cave_wire::{DatastackInfo, TableMetadata, VersionInfo, ViewMetadata, ViewSchema};
 use serde_json::Value;
 
 use super::error::FetchError;
@@ -26,6 +26,10 @@ pub struct ServerData {
     /// `unique_string_values` of the chosen version's tables that have value-set columns:
     /// `table → column → values`.
     pub unique_values: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Views with their metadata and columns: those of the chosen version, and views of
+    /// other versions the existing snapshot does not describe (read at the newest version that
+    /// lists them).
+    pub views: BTreeMap<String, ServerView>,
     /// The schema type documents the schema service returned, by name.
     pub types: BTreeMap<String, Value>,
     /// Where the type documents came from (a URL), for error messages.
@@ -44,6 +48,18 @@ pub struct ServerVersion {
     pub valid: bool,
     /// Its tables (`GET .../version/{v}/tables`), sorted, without repeats.
     pub tables: Vec<String>,
+    /// Its views (the keys of `GET .../version/{v}/views`), sorted.
+    pub views: Vec<String>,
+}
+
+/// A view as a fetch read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerView {
+    /// Its record (`GET .../version/{v}/views`).
+    pub metadata: ViewMetadata,
+    /// Its columns (`GET .../version/{v}/views/schemas`; none when the server has no schema
+    /// for it).
+    pub schema: ViewSchema,
 }
 
 impl ServerVersion {
@@ -67,6 +83,7 @@ pub fn check_versions(
                 record,
                 valid,
                 tables: Vec::new(),
+                views: Vec::new(),
             }),
             None => Err(FetchError::malformed(
                 url,
@@ -96,6 +113,23 @@ pub fn check_table(url: &str, table: TableMetadata) -> Result<TableMetadata, Fet
             format!(
                 "table `{}`: expected voxel_resolution_x/y/z (nm per voxel), found none",
                 table.table_name
+            ),
+        )),
+    }
+}
+
+/// A view's record, checked for what a snapshot needs: its voxel resolution.
+pub fn check_view(url: &str, name: &str, view: &ViewMetadata) -> Result<(), FetchError> {
+    cave_wire::untrusted::check_file_name(name)
+        .map_err(|e| FetchError::malformed(url, format!("view {e}; nothing was written")))?;
+    match view.voxel_resolution {
+        Some(r) if r.iter().all(|x| x.is_finite() && *x > 0.0) => Ok(()),
+        _ => Err(FetchError::malformed(
+            url,
+            format!(
+                "view `{name}`: expected voxel_resolution_x/y/z (positive nm per voxel), found {}",
+                view.voxel_resolution
+                    .map_or("none".to_string(), |r| format!("{r:?}"))
             ),
         )),
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float32Array, Int32Array, Int64Array, RecordBatch,
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
     RecordBatchOptions, StringArray, TimestampNanosecondArray,
 };
 use arrow_ipc::CompressionType;
@@ -52,6 +52,7 @@ fn pandas_types(data_type: &DataType) -> (&'static str, &'static str, Value) {
         DataType::Int64 => ("int64", "Int64", Value::Null),
         DataType::Int32 => ("int32", "Int32", Value::Null),
         DataType::Float32 => ("float32", "Float32", Value::Null),
+        DataType::Float64 => ("float64", "Float64", Value::Null),
         DataType::Boolean => ("bool", "boolean", Value::Null),
         DataType::Utf8 => ("unicode", "string", Value::Null),
         DataType::Timestamp(_, _) => ("datetimetz", "datetime64[ns]", json!({"timezone": "UTC"})),
@@ -179,6 +180,9 @@ fn json_cell(array: &ArrayRef, row: usize) -> String {
     }
     if let Some(a) = any.downcast_ref::<Float32Array>() {
         return pandas_float(f64::from(a.value(row)));
+    }
+    if let Some(a) = any.downcast_ref::<Float64Array>() {
+        return pandas_float(a.value(row));
     }
     if let Some(a) = any.downcast_ref::<BooleanArray>() {
         return a.value(row).to_string();

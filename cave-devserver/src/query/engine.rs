@@ -321,6 +321,10 @@ fn select_simple<'a>(
 /// All columns, annotation columns first and the segmentation (supervoxel, root) columns last,
 /// as the split flat model returns them.
 pub fn default_order(data: &TableData) -> Vec<&StoredColumn> {
+    if data.schema_type.is_empty() {
+        // A view: its columns as stored (the server reflects the view's own order).
+        return data.columns.iter().collect();
+    }
     let is_segmentation = |c: &StoredColumn| {
         ["_supervoxel_id", "_root_id"].iter().any(|suffix| {
             c.name

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float32Array, Int32Array, Int64Array, StringArray,
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, StringArray,
     TimestampNanosecondArray,
 };
 use serde_json::Value;
@@ -19,6 +19,7 @@ enum View<'a> {
     I64(&'a Int64Array),
     I32(&'a Int32Array),
     F32(&'a Float32Array),
+    F64(&'a Float64Array),
     Bool(&'a BooleanArray),
     Str(&'a StringArray),
     Ts(&'a TimestampNanosecondArray),
@@ -31,6 +32,7 @@ impl<'a> View<'a> {
             .map(View::I64)
             .or_else(|| any.downcast_ref().map(View::I32))
             .or_else(|| any.downcast_ref().map(View::F32))
+            .or_else(|| any.downcast_ref().map(View::F64))
             .or_else(|| any.downcast_ref().map(View::Bool))
             .or_else(|| any.downcast_ref().map(View::Str))
             .or_else(|| any.downcast_ref().map(View::Ts))
@@ -41,6 +43,7 @@ impl<'a> View<'a> {
             View::I64(_) => "bigint",
             View::I32(_) => "integer",
             View::F32(_) => "real",
+            View::F64(_) => "double precision",
             View::Bool(_) => "boolean",
             View::Str(_) => "character varying",
             View::Ts(_) => "timestamp without time zone",
@@ -176,6 +179,13 @@ fn membership(view: &View, items: &[Value], mask: &mut [bool]) -> Result<(), Api
                 .collect::<Result<_, _>>()?;
             keep(mask, |i| a.is_valid(i) && wanted.contains(&a.value(i)))
         }
+        View::F64(a) => {
+            let wanted: Vec<f64> = items
+                .iter()
+                .map(|v| number(view, v).map(Num::as_f64))
+                .collect::<Result<_, _>>()?;
+            keep(mask, |i| a.is_valid(i) && wanted.contains(&a.value(i)))
+        }
         View::Bool(a) => {
             let wanted: Vec<bool> = items
                 .iter()
@@ -247,6 +257,10 @@ fn compare(
             keep(mask, |i| {
                 a.is_valid(i) && by_f64(f64::from(a.value(i)), lit)
             })
+        }
+        View::F64(a) => {
+            let lit = number(view, value)?.as_f64();
+            keep(mask, |i| a.is_valid(i) && by_f64(a.value(i), lit))
         }
         View::Str(a) => {
             let lit = value.as_str().ok_or_else(|| type_error(view, value))?;

@@ -339,27 +339,161 @@ pub async fn unique_string_values(
     Ok(ok(Value::Object(out)))
 }
 
-/// `GET .../version/{v}/views`: the sample has no views.
+/// The record of view `name` as `AnalysisViewSchema` dumps it (every column of the
+/// `analysisviews` row), `id` its place among the snapshot's views.
+fn view_record(state: &AppState, ds: &str, name: &str, with_name: bool) -> Option<Value> {
+    let (index, view) = state
+        .snapshot
+        .views
+        .iter()
+        .enumerate()
+        .find(|(_, (n, _))| n.as_str() == name)
+        .map(|(i, (_, v))| (i, v))?;
+    let [x, y, z] = view.voxel_resolution;
+    let mut record = json!({
+        "id": index + 1,
+        "description": view.description,
+        "datastack_name": ds,
+        "voxel_resolution_x": x,
+        "voxel_resolution_y": y,
+        "voxel_resolution_z": z,
+        "notice_text": view.notice_text,
+        "live_compatible": view.live_compatible,
+    });
+    if with_name && let Value::Object(map) = &mut record {
+        map.insert("table_name".into(), Value::from(name));
+    }
+    Some(record)
+}
+
+/// The views of version `v`, or the server's error for an unknown version.
+fn listed_views<'a>(state: &'a AppState, ds: &str, v: &str) -> Result<&'a [String], ApiError> {
+    Ok(&known_version(state, ds, v)?.views)
+}
+
+/// A view the version does not list: the server's `query.one()` finds no row (metadata) or
+/// its reflection finds no view (schema, query); both are wrapped 500s.
+fn unknown_view(view: &str) -> ApiError {
+    ApiError::Wrapped(format!(
+        "No row was found when one was required (view `{view}`)"
+    ))
+}
+
+/// `GET .../version/{v}/views`: `{view: record}` of the version's views (without
+/// `table_name`, which keys them).
 pub async fn views(
     State(state): State<Arc<AppState>>,
     Path((ds, v)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    known_version(&state, &ds, &v)?;
-    Ok(ok(json!({})))
+    let mut out = Map::new();
+    for name in listed_views(&state, &ds, &v)? {
+        if let Some(record) = view_record(&state, &ds, name, false) {
+            out.insert(name.clone(), record);
+        }
+    }
+    Ok(ok(Value::Object(out)))
 }
 
-/// `GET .../version/{v}/views/schemas`: 404 `{}` when there are no views, as the server does.
+/// `GET .../version/{v}/views/{view}/metadata`: the view's record, `table_name` included.
+pub async fn view_metadata(
+    State(state): State<Arc<AppState>>,
+    Path((ds, v, view)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    if !listed_views(&state, &ds, &v)?.contains(&view) {
+        return Err(unknown_view(&view));
+    }
+    let record = view_record(&state, &ds, &view, true).ok_or_else(|| unknown_view(&view))?;
+    Ok(ok(record))
+}
+
+/// A view's schema as JSON text, its columns in the view's order (the server's answer keeps
+/// the reflected order, as caveclient's fixture of minnie65 shows; every other answer here
+/// has sorted keys).
+fn schema_text(state: &AppState, view: &str) -> String {
+    let columns: Vec<String> = state
+        .snapshot
+        .view(view)
+        .map(|v| {
+            v.columns
+                .iter()
+                .map(|c| {
+                    let name = serde_json::to_string(&c.name).unwrap_or_default();
+                    let kind = serde_json::to_string(&crate::error::sorted(&c.kind.to_json()))
+                        .unwrap_or_default();
+                    format!("{name}: {kind}")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("{{{}}}", columns.join(", "))
+}
+
+fn json_text(status: StatusCode, mut text: String) -> Response {
+    use axum::response::IntoResponse;
+    text.push('\n');
+    let mut response = (status, text).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// `GET .../version/{v}/views/{view}/schema`: `{column: {"type": ..}}`.
+pub async fn view_schema(
+    State(state): State<Arc<AppState>>,
+    Path((ds, v, view)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    if !listed_views(&state, &ds, &v)?.contains(&view) {
+        return Err(unknown_view(&view));
+    }
+    Ok(json_text(StatusCode::OK, schema_text(&state, &view)))
+}
+
+/// `GET .../version/{v}/views/schemas`: `{view: schema}`; 404 `{}` when there are no views,
+/// as the server does.
 pub async fn view_schemas(
     State(state): State<Arc<AppState>>,
     Path((ds, v)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    known_version(&state, &ds, &v)?;
-    Err(ApiError::Returned(StatusCode::NOT_FOUND, json!({})))
+    let views = listed_views(&state, &ds, &v)?;
+    if views.is_empty() {
+        return Err(ApiError::Returned(StatusCode::NOT_FOUND, json!({})));
+    }
+    let parts: Vec<String> = views
+        .iter()
+        .map(|name| {
+            let key = serde_json::to_string(name).unwrap_or_default();
+            format!("{key}: {}", schema_text(&state, name))
+        })
+        .collect();
+    Ok(json_text(
+        StatusCode::OK,
+        format!("{{{}}}", parts.join(", ")),
+    ))
 }
 
-/// Metadata or schema of a view: there are none.
-pub async fn view_missing(Path((ds, _v, view)): Path<(String, String, String)>) -> ApiError {
-    ApiError::not_found(format!("view {view} not found in {ds}"))
+/// The rows of view `view` at version `v`, or the error the real server would give.
+pub fn view_data<'a>(
+    state: &'a AppState,
+    ds: &str,
+    v: &str,
+    view: &str,
+) -> Result<&'a TableData, ApiError> {
+    let version = known_version(state, ds, v)?;
+    if !version.views.iter().any(|x| x == view) {
+        return Err(unknown_view(view));
+    }
+    if let Some(data) = state.data.view(version.version, view) {
+        return Ok(data);
+    }
+    let with_data: Vec<String> = state.data.views.keys().map(u32::to_string).collect();
+    Err(ApiError::Wrapped(format!(
+        "410 Gone: This materialization version is not available (cave-devserver computes the \
+         views {} at versions {} only)",
+        crate::sample::COMPUTED_VIEWS.join(", "),
+        with_data.join(", ")
+    )))
 }
 
 /// Any other URL: werkzeug's 404 text, as JSON the way flask-restx sends it.

@@ -60,8 +60,8 @@ pub fn routes(state: Arc<AppState>) -> Router {
         )
         .route(v3::VIEWS.as_str(), get(meta::views))
         .route(v3::VIEW_SCHEMAS.as_str(), get(meta::view_schemas))
-        .route(v3::VIEW_METADATA.as_str(), get(meta::view_missing))
-        .route(v3::VIEW_SCHEMA.as_str(), get(meta::view_missing))
+        .route(v3::VIEW_METADATA.as_str(), get(meta::view_metadata))
+        .route(v3::VIEW_SCHEMA.as_str(), get(meta::view_schema))
         // Queries.
         .route(v3::TABLE_QUERY.as_str(), post(query::simple))
         .route(v2::TABLE_QUERY.as_str(), post(query::simple))

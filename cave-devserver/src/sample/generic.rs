@@ -191,6 +191,8 @@ fn payload(
         WireType::Float32 => {
             m.f32(name, (0..rows).map(|_| unit(rng) as f32).collect());
         }
+        // Only views have float64 columns; tables are generated here.
+        WireType::Float64 => {}
         WireType::Bool => {
             m.bool(name, (0..rows).map(|_| chance(rng, 0.5)).collect());
         }

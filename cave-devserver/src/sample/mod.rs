@@ -10,7 +10,7 @@
 //! Module map: `rng` random streams; `ids` root/supervoxel ids and time; `celltypes`; `cells`
 //! the nuclei; `proofread` the proofreading plan; `roots` versions and root ids; `synapses`;
 //! `master` per-table rows over versions; `tables`, `refs`, `coreg`, `vortex`, `generic` the
-//! table recipes.
+//! table recipes; `views` the views, computed from a version's tables.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -33,7 +33,10 @@ mod synapses;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod views;
 mod vortex;
+
+pub use views::COMPUTED as COMPUTED_VIEWS;
 
 use cells::Cells;
 use master::Master;
@@ -111,7 +114,9 @@ pub fn generate(snapshot: &Snapshot, config: &SampleConfig) -> Result<Dataset, B
         Synapses::default()
     };
     let masters = build_masters(snapshot, &world, syn, &needed)?;
-    assemble(snapshot, &world.epochs, &lists, &masters)
+    let mut dataset = assemble(snapshot, &world.epochs, &lists, &masters)?;
+    views::assemble(snapshot, &mut dataset)?;
+    Ok(dataset)
 }
 
 /// For each sampled version, its tables that have a schema type.

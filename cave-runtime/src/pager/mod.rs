@@ -142,6 +142,14 @@ struct Held {
     received: Option<Received>,
 }
 
+/// A capped answer kept under a limit: handed out whole if, with the rows already handed out,
+/// it and the other spares give the rows wanted; else split like any capped answer.
+struct Spare {
+    range: IdRange,
+    ids: Vec<i64>,
+    received: Received,
+}
+
 /// The answer being read.
 struct Reading {
     job: Job,
@@ -185,6 +193,8 @@ pub(crate) struct Pager<'c> {
     reading: Option<Reading>,
     held: HashMap<u64, Held>,
     next_held: u64,
+    /// Capped answers kept under a limit.
+    spare: Vec<Spare>,
     /// The server answered a count (cleared if it cannot).
     counts: bool,
     /// The query's row count, once asked.
@@ -256,6 +266,7 @@ impl Pager<'_> {
             reading: None,
             held: HashMap::new(),
             next_held: 0,
+            spare: Vec::new(),
             total: None,
             cap: None,
             requests: 0,
@@ -317,6 +328,9 @@ impl Pager<'_> {
             }
             self.launch()?;
             if self.tasks.is_empty() {
+                if self.idle() {
+                    continue;
+                }
                 self.complete()?;
                 return Ok(None);
             }
@@ -336,6 +350,28 @@ impl Pager<'_> {
                 None => {}
             }
         }
+    }
+
+    /// Nothing is left to send or read but the spare capped answers of a query with a limit:
+    /// hand them out if their rows and those handed out reach the limit (their ranges are
+    /// disjoint from every other, so no row comes twice), else split them. Whether there is
+    /// more to do.
+    fn idle(&mut self) -> bool {
+        if self.spare.is_empty() {
+            return false;
+        }
+        let spare_rows: u64 = self.spare.iter().map(|s| s.ids.len() as u64).sum();
+        let wanted = self.spec.limit.unwrap_or(u64::MAX);
+        for spare in std::mem::take(&mut self.spare) {
+            if self.kept + spare_rows >= wanted {
+                self.ready
+                    .push_back((Job::Rows(spare.range), spare.received));
+            } else {
+                self.pending
+                    .extend(spare.range.split(&spare.ids, 4).into_iter().map(Job::Rows));
+            }
+        }
+        true
     }
 
     /// Send pending requests, up to the number in flight.
@@ -463,10 +499,22 @@ impl Pager<'_> {
         };
         let ids = match self.sorted_ids(&url, &received, range)? {
             Some(ids) => ids,
-            None => {
+            None if matches!(&self.mode, Mode::Ranges(p) if p.added_id) => {
                 // The user's selection has no `id`: ask for the ids alone.
                 self.pending.push_back(Job::Ids(range));
                 return Ok(());
+            }
+            None if job == Job::Whole => {
+                // The rows have no `id` (a view): page by offset, and say so.
+                self.mode = Mode::Offset("its rows have no `id`".into());
+                self.ready.push_back((job, received));
+                return Ok(());
+            }
+            None => {
+                return Err(Error::BadResponse {
+                    url,
+                    problem: format!("the answer for {range} has no `id` column"),
+                });
             }
         };
         self.cap = self.cap.or(limit).or(Some(ids.len() as u64));
@@ -515,6 +563,17 @@ impl Pager<'_> {
                     received,
                 },
             );
+        } else if self.spec.limit.is_some()
+            && !self.spec.clauses.iter().any(|c| c.is_not_in())
+            && matches!(job, Job::Rows(_) | Job::Whole)
+        {
+            // Any rows of the query will do, each once: keep the answer, to hand out whole
+            // if the rows wanted are there without splitting it ([`Pager::idle`]).
+            self.spare.push(Spare {
+                range,
+                ids,
+                received,
+            });
         } else {
             // No counts: four ranges at the ids seen, and the parts below and above them.
             self.pending
@@ -612,9 +671,7 @@ impl Pager<'_> {
             DecodeLimits::from(self.http.limits()),
             self.http.redactor(),
         )?;
-        if page.schema.column_with_name(plan::ID).is_none()
-            && matches!(&self.mode, Mode::Ranges(p) if p.added_id)
-        {
+        if page.schema.column_with_name(plan::ID).is_none() {
             return Ok(None);
         }
         let mut ids = Vec::new();

@@ -7,7 +7,8 @@ The server (a cave-devserver with a request log) records every request. Before e
 script sends `GET BASE_URL/__wire_marker__/<name>`, so the log splits into one run of requests
 per query. The values the queries filter on are read from the server's sample data first (before
 any marker) and printed, with the names of the queries in order, as one JSON object on stdout:
-`{"params": {...}, "queries": [name, ...], "rows": {name: row count}}`. The Rust side runs the same logical queries with
+`{"params": {...}, "queries": [name, ...], "rows": {name: row count}, "ids": {view query:
+sorted ids}}`. The Rust side runs the same logical queries with
 the same values, after markers of the same names.
 
 Floats are written as floats (`4.0`, not `4`): json.dumps keeps Python's types, and the Rust
@@ -51,6 +52,18 @@ def discover(client) -> dict:
     assert size == int(size), "an integral size, written the same by Python and Rust"
     p = [int(v) for v in rows["post_pt_position"].iloc[0]]
     ct = client.materialize.query_table(CT, filter_equal_dict={"cell_type": "23P"}, limit=3)
+    # caveclient's view calls work against the server (before any marker: not compared).
+    mat = client.materialize
+    views = mat.get_views()
+    assert "nucleus_detection_lookup_v1" in views and "aibs_cell_info" in views, views
+    assert mat.get_view_metadata("single_neurons")["table_name"] == "single_neurons"
+    schema = mat.get_view_schema("nucleus_detection_lookup_v1")
+    assert list(schema)[:3] == ["id", "volume", "pt_position"], schema
+    assert set(mat.get_view_schemas()) == set(views)
+    assert "single_neurons" in mat.views
+    # A nucleus of a single neuron, for the views' filters.
+    single = client.materialize.query_view("single_neurons", limit=1, split_positions=True)
+    n = [int(single[f"pt_position_{a}"].iloc[0]) for a in "xyz"]
     return {
         "pre_roots": pre,
         "post_root": post,
@@ -58,6 +71,9 @@ def discover(client) -> dict:
         "bbox_min": [p[0] - 2000, p[1] - 2000, p[2] - 50],
         "bbox_max": [p[0] + 2000, p[1] + 2000, p[2] + 50],
         "nucleus_roots": [int(r) for r in ct["pt_root_id"]],
+        "view_roots": [int(single["pt_root_id"].iloc[0])] + [int(r) for r in ct["pt_root_id"]],
+        "view_bbox_min": [n[0] - 8000, n[1] - 8000, n[2] - 200],
+        "view_bbox_max": [n[0] + 8000, n[1] + 8000, n[2] + 200],
         "live_ts": LIVE_TS.isoformat(),
         "live_ts_whole": LIVE_TS_WHOLE.isoformat(),
     }
@@ -213,7 +229,41 @@ def queries(client, p: dict) -> list:
                 suffixes={CT: "", NUC: "_ref"},
             ),
         ),
-        # 9. counts with filters (`get_counts=True`): the query POST with `count=True`.
+        # 9. views (query_view): filters nested under the view, select_columns as a list,
+        # offset, limit, desired_resolution; no random_sample (the Rust client offers none,
+        # the server ignores it for views).
+        (
+            "view_typed",
+            lambda: mat.query_view(
+                "nucleus_detection_lookup_v1",
+                filter_in_dict={"pt_root_id": p["view_roots"]},
+                filter_greater_dict={"volume": 0.5},
+                limit=50,
+            ),
+        ),
+        ("view_whole_typed", lambda: mat.query_view("single_neurons", limit=10)),
+        (
+            "view_notin_bbox_typed",
+            lambda: mat.query_view(
+                "soma_counts",
+                filter_greater_equal_dict={"total_count": 1},
+                filter_out_dict={"neuron_count": [0]},
+                filter_spatial_dict={"pt_position": [p["view_bbox_min"], p["view_bbox_max"]]},
+            ),
+        ),
+        (
+            "view_untyped",
+            lambda: mat.query_view(
+                "aibs_cell_info",
+                filter_equal_dict={"broad_type": "excitatory"},
+                filter_regex_dict={"cell_type": "^[0-9]P"},
+                select_columns=["pt_root_id", "cell_type", "pt_position"],
+                offset=1,
+                limit=20,
+                desired_resolution=[1.0, 1.0, 1.0],
+            ),
+        ),
+        # 10. counts with filters (`get_counts=True`): the query POST with `count=True`.
         (
             "count_typed",
             lambda: mat.query_table(
@@ -227,10 +277,10 @@ def queries(client, p: dict) -> list:
             "count_untyped",
             lambda: mat.query_table(PRF, filter_equal_dict={"status_axon": True}, get_counts=True),
         ),
-        # 10. metadata of every table at the version, and a table's string values (GETs).
+        # 11. metadata of every table at the version, and a table's string values (GETs).
         ("tables_metadata", lambda: mat.get_tables_metadata()),
         ("unique_string_values", lambda: mat.get_unique_string_values(PRF)),
-        # 11. random_sample in the query string, simple and join.
+        # 12. random_sample in the query string, simple and join.
         ("random_sample_typed", lambda: mat.query_table(SYN, random_sample=20)),
         ("random_sample_join", lambda: mat.query_table(CT, random_sample=15, limit=10)),
     ]
@@ -245,6 +295,7 @@ def main(url: str) -> dict:
     params = discover(client)
     names = []
     rows = {}
+    ids = {}
     marker = requests.Session()
     for name, call in queries(client, params):
         r = marker.get(
@@ -259,12 +310,18 @@ def main(url: str) -> dict:
         names.append(name)
         # A count is one row; what is compared is its number.
         rows[name] = int(result["count"].iloc[0]) if name.startswith("count_") else len(result)
+        if name.startswith("view_"):
+            # The rows themselves, by their first id column, for the Rust side to compare.
+            key = "id" if "id" in result else "pt_root_id"
+            ids[name] = sorted(int(v) for v in result[key])
+        if name == "view_notin_bbox_typed":
+            rows[name + "/not_in_applied"] = int((~result["neuron_count"].isin([0])).sum())
         if "post_pt_root_id" in result and name.startswith("in_notin"):
             # What the rows are once the not-in filter is applied (as the Rust client does).
             rows[name + "/not_in_applied"] = int(
                 (~result["post_pt_root_id"].isin([params["post_root"]])).sum()
             )
-    return {"params": params, "queries": names, "rows": rows}
+    return {"params": params, "queries": names, "rows": rows, "ids": ids}
 
 
 if __name__ == "__main__":
