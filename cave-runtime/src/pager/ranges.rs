@@ -273,6 +273,46 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the range, the sample (ids inside it) and the number of pieces, the parts
+        /// cover the range exactly once, none is empty, and with two or more pieces and two
+        /// or more distinct ids every part is narrower than the range.
+        #[test]
+        fn splits_partition_the_range(
+            lo in proptest::option::of(-1_000_000i64..1_000_000),
+            width in 1i64..2_000_000,
+            open_above in proptest::bool::ANY,
+            picks in proptest::collection::vec(0.0f64..1.0, 1..200),
+            pieces in 1usize..50,
+        ) {
+            let hi = if open_above { None } else { Some(lo.unwrap_or(0) + width) };
+            let range = IdRange { lo, hi };
+            let from = lo.unwrap_or(-3_000_000);
+            let to = hi.unwrap_or(3_000_000);
+            let mut sample: Vec<i64> = picks
+                .iter()
+                .map(|p| from + ((to - from - 1) as f64 * p) as i64)
+                .collect();
+            sample.sort_unstable();
+            let parts = range.split(&sample, pieces);
+            proptest::prop_assert!(parts.iter().all(|p| !p.is_empty()));
+            let mut probes: Vec<i64> = sample.clone();
+            for p in &parts {
+                probes.extend(p.lo.into_iter().flat_map(|v| [v - 1, v]));
+                probes.extend(p.hi.into_iter().flat_map(|v| [v - 1, v]));
+            }
+            probes.extend([from - 1, from, to - 1, to]);
+            for id in probes {
+                let n = parts.iter().filter(|p| p.contains(id)).count();
+                proptest::prop_assert_eq!(n, usize::from(range.contains(id)), "id {}", id);
+            }
+            let distinct = sample.windows(2).any(|w| w[0] != w[1]);
+            if pieces >= 2 && distinct && range.width() != u64::MAX {
+                proptest::prop_assert!(parts.iter().all(|p| p.width() < range.width()));
+            }
+        }
+    }
+
     #[test]
     fn display() {
         assert_eq!(r(Some(3), Some(10)).to_string(), "ids 3 to 9");
