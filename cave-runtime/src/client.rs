@@ -689,8 +689,8 @@ impl Client {
     ///
     /// Counted are the rows of the queried table under its own filters: for a reference
     /// table, its rows, not joined with the target (the server does not count joins; rows
-    /// whose target is gone are counted). Refused, with an error saying why: live queries
-    /// (the server counts only materialized versions), filters on a target's columns, and
+    /// whose target is gone are counted). Refused, with an error saying why: views, live
+    /// queries (the server counts only materialized versions), filters on a target's columns, and
     /// not-in filters (the server ignores them, so its count would include the rows they
     /// exclude).
     ///
@@ -720,6 +720,11 @@ impl Client {
         if spec.clauses.iter().any(|c| c.is_not_in()) {
             return refuse(
                 "the server ignores not-in filters, so its count would include the rows they                  exclude; count without them, or query and count the rows",
+            );
+        }
+        if spec.view {
+            return refuse(
+                "views are not counted (the engine's view query is not known to take `count`)",
             );
         }
         if spec.clauses.iter().any(|c| c.side == Side::Target) {

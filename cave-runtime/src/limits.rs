@@ -22,8 +22,8 @@ pub struct Limits {
     /// The most columns an answer may have (CAVE tables and their joins have a few dozen):
     /// 1,024.
     pub max_columns: usize,
-    /// The most pages a query may take where the rows cannot be counted first (live queries;
-    /// materialized ones are bounded by the table's row count): 10,000.
+    /// The most requests (pages and counts) a query may send while it pages past the row
+    /// cap: 10,000.
     pub max_pages: u64,
 }
 

@@ -327,9 +327,26 @@ impl Spec {
     }
 }
 
-/// The setters every query has (`Query<T>` and `TableQuery`, each holding a `spec: Spec`).
+/// The setters every query has (`Query<T>` and `TableQuery`, each holding a `spec: Spec`);
+/// `spec_setters!(at_a_version)` leaves out `timestamp` and `random_sample`, which a view
+/// query does not have.
 macro_rules! spec_setters {
     () => {
+        $crate::query::spec_setters!(at_a_version);
+
+        /// Query the table as it was at `timestamp` (a live query) instead of at a version.
+        pub fn timestamp(mut self, timestamp: ::chrono::DateTime<::chrono::Utc>) -> Self {
+            self.spec.timestamp = Some(timestamp);
+            self
+        }
+
+        /// About `n` randomly sampled rows.
+        pub fn random_sample(mut self, n: u64) -> Self {
+            self.spec.random_sample = Some(n);
+            self
+        }
+    };
+    (at_a_version) => {
         /// At most `n` rows in all (the client pages past the server's row cap up to `n`).
         pub fn limit(mut self, n: u64) -> Self {
             self.spec.limit = Some(n);
@@ -342,27 +359,16 @@ macro_rules! spec_setters {
             self
         }
 
-        /// Positions in this resolution (nm per unit) instead of the table's voxels.
+        /// Positions in this resolution (nm per unit) instead of the table's (or view's)
+        /// voxels.
         pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
             self.spec.desired_resolution = Some(nm_per_unit);
-            self
-        }
-
-        /// Query the table as it was at `timestamp` (a live query) instead of at a version.
-        pub fn timestamp(mut self, timestamp: ::chrono::DateTime<::chrono::Utc>) -> Self {
-            self.spec.timestamp = Some(timestamp);
             self
         }
 
         /// Query materialization version `v` (over the client's and the macro's version).
         pub fn version(mut self, v: u32) -> Self {
             self.spec.version = Some(v);
-            self
-        }
-
-        /// About `n` randomly sampled rows.
-        pub fn random_sample(mut self, n: u64) -> Self {
-            self.spec.random_sample = Some(n);
             self
         }
     };

@@ -27,7 +27,8 @@ pub struct QueryInfo {
     pub notices: Vec<String>,
     /// nm per unit of the positions, as the server said (`dataframe_resolution`).
     pub resolution: Option<[f64; 3]>,
-    /// How many requests the rows took (more than one past the server's row cap).
+    /// How many requests for rows the query sent: one below the server's row cap; past it,
+    /// also the capped answers that were split into id ranges again (counts not included).
     pub pages: usize,
     /// Rows returned.
     pub rows: u64,

@@ -281,29 +281,7 @@ impl ViewQuery {
         self
     }
 
-    /// At most `n` rows in all (the client pages past the server's row cap up to `n`).
-    pub fn limit(mut self, n: u64) -> Self {
-        self.spec.limit = Some(n);
-        self
-    }
-
-    /// Skip the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.spec.offset = Some(n);
-        self
-    }
-
-    /// Positions in this resolution (nm per unit) instead of the view's voxels.
-    pub fn desired_resolution(mut self, nm_per_unit: [f64; 3]) -> Self {
-        self.spec.desired_resolution = Some(nm_per_unit);
-        self
-    }
-
-    /// Query materialization version `v` (over the client's).
-    pub fn version(mut self, v: u32) -> Self {
-        self.spec.version = Some(v);
-        self
-    }
+    crate::query::spec_setters!(at_a_version);
 
     /// The JSON body the query sends (the first page's).
     pub fn body(&self) -> serde_json::Value {

@@ -541,19 +541,20 @@ impl Pager<'_> {
         if self.counts {
             let key = self.next_held;
             self.next_held += 1;
+            // Counts go first: a held answer waits for its count, and memory with it.
+            // Up to the largest id seen: if the server counts as many rows there as it sent,
+            // the answer is all of them (as when it answers in id order), and only the ids
+            // above are left.
+            self.pending.push_front(Job::Count {
+                range: range.up_to(ids[ids.len() - 1]),
+                held: Some(key),
+            });
             if job == Job::Whole && self.total.is_none() {
-                self.pending.push_back(Job::Count {
+                self.pending.push_front(Job::Count {
                     range: self.within(),
                     held: None,
                 });
             }
-            // Up to the largest id seen: if the server counts as many rows there as it sent,
-            // the answer is all of them (as when it answers in id order), and only the ids
-            // above are left.
-            self.pending.push_back(Job::Count {
-                range: range.up_to(ids[ids.len() - 1]),
-                held: Some(key),
-            });
             let received = matches!(job, Job::Rows(_) | Job::Whole).then_some(received);
             self.held.insert(
                 key,
