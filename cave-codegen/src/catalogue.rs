@@ -273,6 +273,21 @@ fn table_section(
         code(&format!("{}::filter()", t.rust_name)),
         code(&format!("{}::Column", t.module)),
     ));
+    if t.synapse {
+        let alias = if t.synapses_alias {
+            format!(
+                " It is the datastack's synapse table, aliased {}.",
+                code(crate::plan::SYNAPSES_ALIAS)
+            )
+        } else {
+            String::new()
+        };
+        out.blank();
+        out.line(&format!(
+            "Synapse queries (caveclient's `synapse_query`): {}.{alias}",
+            code(&format!("{}::synapse_query()", t.rust_name)),
+        ));
+    }
     out.blank();
     match &t.description {
         Some(d) => out.paragraph(d),

@@ -98,6 +98,16 @@ fn datastack_items(plan: &Plan, facts: &Facts) -> TokenStream {
             pub const VIEWS: &[&str] = &[#(#views),*];
         }
     });
+    let synapses_alias = plan.synapse_table.as_ref().and_then(|name| {
+        let table = plan.tables.iter().find(|t| &t.name == name)?;
+        let alias = ident(crate::plan::SYNAPSES_ALIAS);
+        let row = ident(&table.rust_name);
+        let alias_doc = doc(&rustdoc::synapses_alias(name, &table.rust_name));
+        Some(quote! {
+            #alias_doc
+            pub type #alias = #row;
+        })
+    });
     quote! {
         #datastack_doc
         pub const DATASTACK: &str = #datastack;
@@ -106,6 +116,7 @@ fn datastack_items(plan: &Plan, facts: &Facts) -> TokenStream {
         #tables_doc
         pub const TABLES: &[&str] = &[#(#tables),*];
         #views_const
+        #synapses_alias
     }
 }
 
@@ -198,6 +209,25 @@ fn table_items(
 
     let decode = decode_fn(table, inner);
     let filter_doc = doc(&rustdoc::filter_fn(facts));
+    let (synapse_fn, synapse_impl) = if table.is_synapse_table() {
+        let top = &paths.p;
+        let fn_doc = doc(&rustdoc::synapse_query_fn(&table.name));
+        (
+            Some(quote! {
+                #fn_doc
+                pub fn synapse_query() -> #top::SynapseQuery<Self> {
+                    #top::SynapseQuery::new()
+                }
+            }),
+            Some(quote! {
+                impl #p::SynapseTable for super::#name {
+                    type Filter = Filter;
+                }
+            }),
+        )
+    } else {
+        (None, None)
+    };
     let module_items = module_items(table, facts, inner);
     let module_doc = doc(&rustdoc::module(facts));
     quote! {
@@ -213,6 +243,7 @@ fn table_items(
             pub fn filter() -> #module::Filter {
                 #module::Filter::new()
             }
+            #synapse_fn
         }
 
         #module_doc
@@ -236,6 +267,7 @@ fn table_items(
         }
 
         #decode
+        #synapse_impl
 
             #module_items
         }

@@ -56,6 +56,10 @@ pub struct TableFacts {
     pub select: Vec<SelectFacts>,
     /// For a view, what is known of it; `None` for an annotation table.
     pub view: Option<ViewFacts>,
+    /// Whether it has `synapse_query()` ([`TablePlan::is_synapse_table`]).
+    pub synapse: bool,
+    /// Whether it is the datastack's synapse table, aliased `Synapses`.
+    pub synapses_alias: bool,
 }
 
 /// What the docs say of a view beyond a table's facts.
@@ -269,6 +273,8 @@ fn table(plan: &Plan, t: &TablePlan) -> TableFacts {
             columns_provenance: v.meta.provenance.columns,
             note: text(v.meta.provenance.note.as_deref()),
         }),
+        synapse: t.is_synapse_table(),
+        synapses_alias: plan.synapse_table.as_ref() == Some(&t.name),
     }
 }
 

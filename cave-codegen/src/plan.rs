@@ -25,7 +25,14 @@ pub struct Plan {
     pub enums: Vec<EnumPlan>,
     /// Tables (and views) of the selection that get no types, with why.
     pub skipped: Vec<(String, String)>,
+    /// The datastack's synapse table (its info record's `synapse_table`), when it is among
+    /// the tables and has the columns of a synapse query ([`TablePlan::is_synapse_table`]):
+    /// aliased as `Synapses`, unless a table or enum already has that name.
+    pub synapse_table: Option<String>,
 }
+
+/// The alias of the datastack's synapse table.
+pub const SYNAPSES_ALIAS: &str = "Synapses";
 
 /// What a view adds to its plan (a view is planned as a table without schema type).
 #[derive(Debug, Clone)]
@@ -59,6 +66,24 @@ pub struct TablePlan {
     pub filters: Vec<FilterMethod>,
     /// The variants of the table's column enum (for `select`).
     pub select: Vec<SelectColumn>,
+}
+
+impl TablePlan {
+    /// Whether a synapse query runs on it (`cave_runtime::SynapseTable`): an annotation
+    /// table, not a reference, with root ids `pre_pt_root_id` and `post_pt_root_id` and a
+    /// point `post_pt_position`.
+    pub fn is_synapse_table(&self) -> bool {
+        let has = |name: &str, ty: ValueType| {
+            self.columns
+                .iter()
+                .any(|c| c.column.name == name && c.ty == ty)
+        };
+        self.view.is_none()
+            && self.target.is_none()
+            && has("pre_pt_root_id", ValueType::RootId)
+            && has("post_pt_root_id", ValueType::RootId)
+            && has("post_pt_position", ValueType::Position)
+    }
 }
 
 /// The target of a reference table.
@@ -437,12 +462,29 @@ impl Plan {
         }
         let mut enums: Vec<EnumPlan> = enums.into_values().collect();
         enums.sort_by(|a, b| a.rust_name.cmp(&b.rust_name));
+        let taken = tables
+            .iter()
+            .map(|t| &t.rust_name)
+            .chain(enums.iter().map(|e| &e.rust_name));
+        let alias_free = !taken.into_iter().any(|n| n == SYNAPSES_ALIAS);
+        let synapse_table = snapshot
+            .info
+            .synapse_table
+            .as_ref()
+            .filter(|name| {
+                alias_free
+                    && tables
+                        .iter()
+                        .any(|t| &t.name == *name && t.is_synapse_table())
+            })
+            .cloned();
         Ok(Plan {
             datastack: snapshot.manifest.datastack.clone(),
             version: options.version,
             tables,
             enums,
             skipped,
+            synapse_table,
         })
     }
 

@@ -127,6 +127,25 @@ pub fn filter_fn(t: &TableFacts) -> String {
     )
 }
 
+/// A synapse table's `synapse_query()`.
+pub fn synapse_query_fn(table: &str) -> String {
+    format!(
+        "Start a synapse query of `{table}` (caveclient's `synapse_query`): `.pre(root)`, \
+         `.post_in(roots)`, `.bounding_box(min, max)`, more filters with `.filter(..)`, then \
+         `.query(&client)`. Synapses to or from root 0 and autapses are left out unless asked \
+         for (`cave_runtime::SynapseQuery`)."
+    )
+}
+
+/// The alias of the datastack's synapse table.
+pub fn synapses_alias(table: &str, rust_name: &str) -> String {
+    format!(
+        "The datastack's synapse table, `{table}` (its info record's `synapse_table`, the \
+         table caveclient's `synapse_query` uses): `Synapses::synapse_query()` is \
+         [`{rust_name}::synapse_query`]."
+    )
+}
+
 /// The table's module.
 pub fn module(t: &TableFacts) -> String {
     format!(

@@ -719,7 +719,14 @@ impl Client {
         };
         if spec.clauses.iter().any(|c| c.is_not_in()) {
             return refuse(
-                "the server ignores not-in filters, so its count would include the rows they                  exclude; count without them, or query and count the rows",
+                "the server ignores not-in filters, so its count would include the rows they \
+                 exclude; count without them, or query and count the rows",
+            );
+        }
+        if spec.drop_equal_pair.is_some() {
+            return refuse(
+                "autapses are removed by the client, so the server's count would include them; \
+                 query and count the rows",
             );
         }
         if spec.view {

@@ -37,6 +37,7 @@
 //!   joined, where caveclient only logs a warning; [`Paging::FirstPage`] keeps one page and
 //!   says so ([`QueryInfo::truncated`]).
 
+mod autapses;
 pub mod blocking;
 mod client;
 mod decode;
@@ -55,6 +56,7 @@ mod query;
 mod response;
 mod result;
 mod stream;
+mod synapse;
 mod table;
 mod token;
 mod untyped;
@@ -86,6 +88,7 @@ pub use query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
 pub use response::{BodyBatches, read_rows, read_stream};
 pub use result::{Batches, QueryInfo, Rows};
 pub use stream::{BatchStream, RowStream};
+pub use synapse::{POST_POSITION, POST_ROOT, PRE_ROOT, SynapseQuery, SynapseTable};
 pub use table::{ColumnInfo, Row, Table};
 pub use token::{FoundToken, TOKEN_ENV, Token, TokenFileError, TokenSource, find_token};
 pub use untyped::{ColumnRef, TableQuery, ViewQuery, target};
@@ -134,6 +137,7 @@ pub mod __private {
     pub use crate::position::Position;
     pub use crate::query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
     pub use crate::result::Rows;
+    pub use crate::synapse::{SynapseQuery, SynapseTable};
     pub use crate::table::{ColumnInfo, Row, Table};
     pub use crate::{__filter_method as filter, __filter_type as filter_type};
     pub use cave_schema::{ColumnRole, WireType};

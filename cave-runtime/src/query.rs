@@ -157,6 +157,12 @@ pub(crate) struct Spec {
     pub(crate) random_sample: Option<u64>,
     /// `table` is a view: queried at `.../views/{view}/query`, never live or joined.
     pub(crate) view: bool,
+    /// Send `filter_in_dict` and `filter_equal_dict` even without filters of theirs
+    /// (`{"table": {}}`), as caveclient's `synapse_query` always does.
+    pub(crate) always_in_and_equal: bool,
+    /// Drop the rows whose two columns hold the same value (a synapse query's autapses:
+    /// `pre_pt_root_id == post_pt_root_id`), client-side: the server cannot compare columns.
+    pub(crate) drop_equal_pair: Option<(Cow<'static, str>, Cow<'static, str>)>,
 }
 
 impl Spec {
@@ -173,7 +179,16 @@ impl Spec {
             version: None,
             random_sample: None,
             view: false,
+            always_in_and_equal: false,
+            drop_equal_pair: None,
         }
+    }
+
+    /// Whether rows the server sends may be dropped by the client (not-in filters, which
+    /// servers ignore, and autapses): then a limit the server met may still be short, and
+    /// a server count is not the query's.
+    pub(crate) fn filters_client_side(&self) -> bool {
+        self.drop_equal_pair.is_some() || self.clauses.iter().any(Clause::is_not_in)
     }
 
     /// A query of the view `view` (docs/WIRE.md, "Views").
@@ -266,8 +281,12 @@ impl Spec {
             );
         }
         for dict in FilterKind::ALL {
+            let always =
+                self.always_in_and_equal && matches!(dict, FilterKind::In | FilterKind::Equal);
             if let Some(v) = self.dict(dict) {
                 body.insert(dict.body_key().into(), v);
+            } else if always {
+                body.insert(dict.body_key().into(), json!({ self.table.as_ref(): {} }));
             }
         }
         if let Some(select) = self.select_map() {

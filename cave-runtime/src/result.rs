@@ -34,6 +34,9 @@ pub struct QueryInfo {
     pub rows: u64,
     /// Rows the server sent that a not-in filter removed (servers ignore not-in filters).
     pub dropped_by_not_in: u64,
+    /// Rows of a synapse query the client dropped as autapses (pre- and post-synaptic root
+    /// the same; [`SynapseQuery::keep_autapses`](crate::SynapseQuery::keep_autapses) keeps them).
+    pub autapses_removed: u64,
     /// Rows were left out: the client was set to fetch one page and the server had more.
     pub truncated: bool,
     /// The query's rows as the server counted them before paging past its cap (materialized

@@ -1197,3 +1197,177 @@ fn offset_pages_miss_and_repeat_rows_when_the_order_changes_per_request() {
         "...but {missing} of them are missing and as many are repeats"
     );
 }
+
+/// Synapse queries pick exactly the rows of their predicate, also past the cap with the rows
+/// in a new order per request: roots 0 and autapses out by default (and counted in the
+/// query's info), kept when asked, one root or several, the box on `post_pt_position`, more
+/// filters through the table's own filter builder; typed, batches, streamed and live.
+#[tokio::test]
+async fn synapse_queries_pick_their_rows_past_the_cap_whatever_the_order() {
+    let whole = all_synapses().await;
+    let zero = Some(RootId(0));
+    let has_zero = |r: &SynapsesPni2| r.pre_pt_root_id == zero || r.post_pt_root_id == zero;
+    let autapse = |r: &SynapsesPni2| r.pre_pt_root_id == r.post_pt_root_id;
+    assert!(
+        whole.iter().filter(|r| has_zero(r)).count() > 20,
+        "the sample has roots 0"
+    );
+    assert!(
+        whole.iter().filter(|r| autapse(r)).count() > 20,
+        "the sample has autapses"
+    );
+    // The busiest pre-synaptic cells (past the small cap together), one with an autapse.
+    let mut outputs: BTreeMap<RootId, usize> = BTreeMap::new();
+    for r in &whole {
+        if let Some(pre) = r.pre_pt_root_id.filter(|p| p.0 != 0) {
+            *outputs.entry(pre).or_default() += 1;
+        }
+    }
+    let mut busiest: Vec<(RootId, usize)> = outputs.into_iter().collect();
+    busiest.sort_by_key(|(root, n)| (std::cmp::Reverse(*n), *root));
+    let cells: Vec<RootId> = busiest.iter().take(12).map(|(r, _)| *r).collect();
+    let with_autapse = whole
+        .iter()
+        .find(|r| autapse(r) && !has_zero(r))
+        .and_then(|r| r.pre_pt_root_id)
+        .unwrap();
+    let of_cells = |r: &SynapsesPni2| r.pre_pt_root_id.is_some_and(|p| cells.contains(&p));
+    let post_box = whole
+        .iter()
+        .find(|r| r.post_pt_root_id == Some(with_autapse) && autapse(r))
+        .map(|r| r.post_pt_position)
+        .unwrap();
+    let (min, max) = (
+        [post_box.x - 40_000, post_box.y - 40_000, post_box.z - 2_000],
+        [post_box.x + 40_000, post_box.y + 40_000, post_box.z + 2_000],
+    );
+    let in_box = |r: &SynapsesPni2| {
+        let p = r.post_pt_position;
+        (min[0]..=max[0]).contains(&p.x)
+            && (min[1]..=max[1]).contains(&p.y)
+            && (min[2]..=max[2]).contains(&p.z)
+    };
+    let live_at = client().timestamp(1300).await.unwrap() + Duration::hours(1);
+    let live_whole = SynapsesPni2::filter()
+        .live_query(&client(), live_at)
+        .await
+        .unwrap()
+        .into_vec();
+    for (capped, server) in [(false, server()), (true, shuffling_small_cap_server())] {
+        let client = client_of(server);
+        // Every synapse but roots 0 and autapses, then all of them.
+        let all = minnie::Synapses::synapse_query()
+            .query(&client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(all.iter().map(|r| r.id)),
+            expected(&whole, |r| !has_zero(r) && !autapse(r))
+        );
+        let info = all.info();
+        let zeros = whole.iter().filter(|r| has_zero(r)).count() as u64;
+        let autapses_only = whole.iter().filter(|r| autapse(r) && !has_zero(r)).count() as u64;
+        assert_eq!(
+            (info.dropped_by_not_in, info.autapses_removed),
+            (zeros, autapses_only)
+        );
+        assert!(!capped || info.pages > 1, "{info:?}");
+        let everything = minnie::Synapses::synapse_query()
+            .include_zeros(true)
+            .keep_autapses()
+            .query(&client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(everything.iter().map(|r| r.id)),
+            synapse_ids(&whole)
+        );
+
+        // Several cells' outputs, with a typed extra filter; one cell's, batches and streamed.
+        let outputs = minnie::Synapses::synapse_query()
+            .pre_in(&cells)
+            .filter(|f| f.size_gt(500.0))
+            .query(&client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(outputs.iter().map(|r| r.id)),
+            expected(&whole, |r| of_cells(r)
+                && r.size.is_some_and(|s| s > 500.0)
+                && !has_zero(r)
+                && !autapse(r))
+        );
+        let one = |r: &SynapsesPni2| r.pre_pt_root_id == Some(with_autapse);
+        let batches = minnie::Synapses::synapse_query()
+            .pre(with_autapse)
+            .batches(&client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(int64s(&batches, "id").into_iter().map(AnnotationId)),
+            expected(&whole, |r| one(r) && !has_zero(r) && !autapse(r))
+        );
+        assert!(batches.info().autapses_removed > 0);
+        let mut stream = minnie::Synapses::synapse_query()
+            .pre_in(&cells)
+            .keep_autapses()
+            .stream(&client)
+            .await
+            .unwrap();
+        let mut streamed = Vec::new();
+        while let Some(rows) = stream.next().await.unwrap() {
+            streamed.extend(rows.into_iter().map(|r| r.id));
+        }
+        assert_eq!(
+            distinct(streamed),
+            expected(&whole, |r| of_cells(r) && !has_zero(r))
+        );
+
+        // The inputs of a cell in a box, autapses kept; live, an hour after v1300.
+        let boxed = minnie::Synapses::synapse_query()
+            .post_in([with_autapse])
+            .bounding_box(min, max)
+            .keep_autapses()
+            .query(&client)
+            .await
+            .unwrap();
+        let want = expected(&whole, |r| {
+            r.post_pt_root_id == Some(with_autapse) && in_box(r) && !has_zero(r)
+        });
+        assert!(
+            whole
+                .iter()
+                .any(|r| autapse(r) && in_box(r) && r.post_pt_root_id == Some(with_autapse))
+        );
+        assert_eq!(distinct(boxed.iter().map(|r| r.id)), want);
+        let live = minnie::Synapses::synapse_query()
+            .pre_in(&cells)
+            .timestamp(live_at)
+            .query(&client)
+            .await
+            .unwrap();
+        assert_eq!(
+            distinct(live.iter().map(|r| r.id)),
+            expected(&live_whole, |r| of_cells(r) && !has_zero(r) && !autapse(r))
+        );
+
+        // A limit counts the rows returned, after roots 0 and autapses are dropped.
+        let some = minnie::Synapses::synapse_query()
+            .limit(1_000)
+            .query(&client)
+            .await
+            .unwrap();
+        assert_eq!(some.len(), 1_000);
+        assert!(some.iter().all(|r| !has_zero(r) && !autapse(r)));
+        distinct(some.iter().map(|r| r.id));
+    }
+    // Counting would count what the client drops: refused, saying why.
+    let e = client()
+        .count_rows(minnie::Synapses::synapse_query().include_zeros(true))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("autapses are removed by the client"),
+        "{e}"
+    );
+}

@@ -20,6 +20,12 @@
 //! - not-in filters: sent as `filter_notin_dict` by both, which servers ignore (docs/WIRE.md, "Not-in filters");
 //!   the Rust client also drops the excluded rows itself, so its row count is the one caveclient
 //!   would have with the filter applied.
+//! - synapse queries: caveclient's `synapse_query` keeps the synapses to or from root 0 unless
+//!   `include_zeros=False`; the Rust default leaves them out (`.include_zeros(true)` keeps
+//!   them), so each Rust query is compared with the caveclient call of the same meaning. With
+//!   `include_zeros=False` caveclient sends `filter_notin_dict`, which servers ignore, so its
+//!   frame still holds those rows; the Rust client drops them (compared: the rows and ids
+//!   once they are dropped, and how many there were).
 //! - `desired_resolution` is written as floats on both sides (`[4.0, 4.0, 40.0]`): caveclient
 //!   sends what it is given, ints as ints, while the Rust API takes `[f64; 3]` and always sends
 //!   floats. Servers read both alike.
@@ -137,12 +143,17 @@ fn rust_client_sends_what_caveclient_sends() {
     let p = Params(&seen["params"]);
     let mut rust_rows = Map::new();
     let mut rust_ids = Map::new();
+    let mut rust_facts = Map::new();
     for name in &names {
         marker(&base, name);
         let mut ids = Vec::new();
+        let mut facts = Map::new();
         let rows = runtime
-            .block_on(run_rust(name, &client, &p, &mut ids))
+            .block_on(run_rust(name, &client, &p, &mut ids, &mut facts))
             .unwrap_or_else(|e| panic!("{name}: the Rust query failed: {e}"));
+        if !facts.is_empty() {
+            rust_facts.insert(name.clone(), Value::Object(facts));
+        }
         rust_rows.insert(name.clone(), json!(rows));
         if !ids.is_empty() {
             ids.sort_unstable();
@@ -252,11 +263,36 @@ fn rust_client_sends_what_caveclient_sends() {
         }
     }
 
-    // The view queries' rows themselves (their ids), not only their number.
+    // Synapse queries: the autapses among the rows, and the rows with root 0 that caveclient
+    // kept (the server ignores filter_notin_dict) and the Rust client dropped.
+    for (name, facts) in &rust_facts {
+        for fact in ["autapses", "zeros"] {
+            let want = seen[fact].get(name).cloned().unwrap_or(json!(0));
+            if facts.get(fact) != Some(&want) {
+                problems.push(format!(
+                    "{name}: {fact}: caveclient {want}, the Rust client {:?}",
+                    facts.get(fact)
+                ));
+            }
+        }
+    }
+    assert!(
+        seen["zeros"]
+            .as_object()
+            .is_some_and(|z| z.values().any(|v| v.as_i64() > Some(0)))
+            && seen["autapses"]
+                .as_object()
+                .is_some_and(|a| a.values().any(|v| v.as_i64() > Some(0))),
+        "some synapse query meets root 0 and an autapse: {} {}",
+        seen["zeros"],
+        seen["autapses"]
+    );
+
+    // The view and synapse queries' rows themselves (their ids), not only their number.
     let py_ids = seen["ids"].as_object().cloned().unwrap_or_default();
     assert!(
-        py_ids.len() >= 4,
-        "the Python script reports the rows of its view queries"
+        py_ids.len() >= 8,
+        "the Python script reports the rows of its view and synapse queries"
     );
     for (name, want) in &py_ids {
         let got = rust_ids.get(name).cloned().unwrap_or(json!([]));
@@ -343,6 +379,7 @@ async fn run_rust(
     client: &Client,
     p: &Params<'_>,
     ids: &mut Vec<i64>,
+    facts: &mut Map<String, Value>,
 ) -> Result<usize, cave_runtime::Error> {
     use minnie::proofreading_status_and_strategy::Column as P;
     let size = p.0["size"].as_f64().unwrap();
@@ -546,6 +583,38 @@ async fn run_rust(
                 ids.extend(roots.iter().flatten());
             }
             batches.num_rows()
+        }
+        "synapse_pre_one"
+        | "synapse_pre_many_no_zeros"
+        | "synapse_post_box_keep_autapses_no_zeros"
+        | "synapse_pre_post_one" => {
+            let (auto, zero) = (RootId(p.i64("syn_auto")), RootId(p.i64("syn_zero")));
+            let query = match name {
+                "synapse_pre_one" => minnie::Synapses::synapse_query()
+                    .pre(auto)
+                    .include_zeros(true),
+                "synapse_pre_many_no_zeros" => {
+                    minnie::Synapses::synapse_query().pre_in([auto, zero])
+                }
+                "synapse_post_box_keep_autapses_no_zeros" => minnie::Synapses::synapse_query()
+                    .post_in([auto])
+                    .bounding_box(p.point("syn_box_min"), p.point("syn_box_max"))
+                    .keep_autapses(),
+                _ => minnie::Synapses::synapse_query()
+                    .pre(zero)
+                    .post(RootId(0))
+                    .include_zeros(true)
+                    .keep_autapses(),
+            };
+            let rows = query.query(client).await?;
+            ids.extend(rows.iter().map(|r| r.id.0));
+            let autapses = rows
+                .iter()
+                .filter(|r| r.pre_pt_root_id == r.post_pt_root_id)
+                .count();
+            facts.insert("autapses".into(), json!(autapses));
+            facts.insert("zeros".into(), json!(rows.info().dropped_by_not_in));
+            rows.len()
         }
         "untyped_target_filter" => TableQuery::new(CT)
             .is_in(target("pt_root_id"), p.roots("nucleus_roots"))

@@ -2,7 +2,8 @@
 //! mostly on soma-less fragments or on proofread axons (§7.4). Every proofread cell first gets a
 //! quota of inputs and outputs; the other rows are drawn by weight. Rows are generated in
 //! fixed-size chunks, each from its own RNG stream, so the result does not depend on the number
-//! of threads.
+//! of threads. About 1% of the fragment sides are outside the segmentation (root 0, supervoxel
+//! 0), and a few synapses are autapses: what a synapse query leaves out by default.
 
 use super::World;
 use super::celltypes::{CellType, Class};
@@ -219,6 +220,19 @@ enum Owner {
     Fragment(u64),
 }
 
+/// One fragment in this many is "outside the segmentation": its side of a synapse has root 0
+/// and supervoxel 0, as synapses of a real table have where a point falls outside every
+/// segment (what caveclient's `synapse_query(include_zeros=False)` drops). Chosen from the
+/// fragment number, so that no random draw is added and the rest of the sample stays as it was.
+const OUTSIDE_EVERY: u64 = 97;
+
+impl Owner {
+    /// Whether this side is outside the segmentation (root 0).
+    fn outside(self) -> bool {
+        matches!(self, Owner::Fragment(f) if f % OUTSIDE_EVERY == 0)
+    }
+}
+
 /// One generated row.
 struct Row {
     pre: [i32; 3],
@@ -327,6 +341,8 @@ impl<'a> Plan<'a> {
             };
         }
         let size = ((lognormal(rng, 8.27f64.exp(), 1.03) / 4.0).round() * 4.0).clamp(4.0, 4.0e5);
+        let pre_sv = if pre.outside() { 0 } else { pre_sv };
+        let post_sv = if post.outside() { 0 } else { post_sv };
         out.write(
             i,
             &Row {
@@ -367,6 +383,7 @@ impl<'a> Plan<'a> {
     fn root(&self, j: usize, owner: Owner) -> i64 {
         match owner {
             Owner::Cell(i) => self.record(i)[2 + j],
+            Owner::Fragment(_) if owner.outside() => 0,
             Owner::Fragment(f) => self.world.roots.fragment(f),
         }
     }

@@ -29,6 +29,7 @@ use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
+use crate::autapses;
 use crate::error::Error;
 use crate::http::{ARROW_ACCEPT_ENCODING, Http, Received, Request};
 use crate::ipc::DecodeLimits;
@@ -470,7 +471,7 @@ impl Pager<'_> {
             }
             (Job::Whole, _)
                 if self.spec.limit.is_some_and(|l| limit == Some(l))
-                    && !self.spec.clauses.iter().any(|c| c.is_not_in()) =>
+                    && !self.spec.filters_client_side() =>
             {
                 // The user's own limit was met (not-in filters, applied here, may still take
                 // rows away: then the query goes on).
@@ -565,7 +566,7 @@ impl Pager<'_> {
                 },
             );
         } else if self.spec.limit.is_some()
-            && !self.spec.clauses.iter().any(|c| c.is_not_in())
+            && !self.spec.filters_client_side()
             && matches!(job, Job::Rows(_) | Job::Whole)
         {
             // Any rows of the query will do, each once: keep the answer, to hand out whole
@@ -765,6 +766,13 @@ impl Pager<'_> {
         let mut batch = not_in::apply(batch, &not_in, self.spec.target.is_some())
             .map_err(|problem| Error::InvalidArgument(format!("{}: {problem}", self.spec.table)))?;
         self.info.dropped_by_not_in += (before - batch.num_rows()) as u64;
+        if let Some((pre, post)) = &self.spec.drop_equal_pair {
+            let before = batch.num_rows();
+            batch = autapses::drop_equal(batch, pre, post).map_err(|problem| {
+                Error::InvalidArgument(format!("{}: {problem}", self.spec.table))
+            })?;
+            self.info.autapses_removed += (before - batch.num_rows()) as u64;
+        }
         if let Some(want) = self.spec.limit {
             let room = want.saturating_sub(self.kept) as usize;
             if batch.num_rows() > room {

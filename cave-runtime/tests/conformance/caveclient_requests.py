@@ -7,8 +7,9 @@ The server (a cave-devserver with a request log) records every request. Before e
 script sends `GET BASE_URL/__wire_marker__/<name>`, so the log splits into one run of requests
 per query. The values the queries filter on are read from the server's sample data first (before
 any marker) and printed, with the names of the queries in order, as one JSON object on stdout:
-`{"params": {...}, "queries": [name, ...], "rows": {name: row count}, "ids": {view query:
-sorted ids}}`. The Rust side runs the same logical queries with
+`{"params": {...}, "queries": [name, ...], "rows": {name: row count}, "ids": {view or synapse
+query: sorted ids}, "zeros": {synapse query: rows with root 0 it kept}, "autapses": {synapse
+query: autapses among its rows}}`. The Rust side runs the same logical queries with
 the same values, after markers of the same names.
 
 Floats are written as floats (`4.0`, not `4`): json.dumps keeps Python's types, and the Rust
@@ -64,7 +65,23 @@ def discover(client) -> dict:
     # A nucleus of a single neuron, for the views' filters.
     single = client.materialize.query_view("single_neurons", limit=1, split_positions=True)
     n = [int(single[f"pt_position_{a}"].iloc[0]) for a in "xyz"]
+    # Synapse queries: a cell with an autapse, a root with a synapse onto root 0 (outside the
+    # segmentation), and a post-synaptic cell with a box around one of its synapses.
+    every = client.materialize.query_table(SYN, split_positions=True)
+    assert len(every) < 200000, "the sample's synapses fit one answer"
+    auto = every[(every["pre_pt_root_id"] == every["post_pt_root_id"]) & (every["pre_pt_root_id"] != 0)]
+    assert len(auto) > 0, "the sample has autapses"
+    zero = every[(every["post_pt_root_id"] == 0) & (every["pre_pt_root_id"] != 0)]
+    assert len(zero) > 0, "the sample has synapses onto root 0"
+    syn_auto = int(auto["pre_pt_root_id"].iloc[0])
+    syn_zero = int(zero["pre_pt_root_id"].iloc[0])
+    post_row = auto.iloc[0]
+    q = [int(post_row[f"post_pt_position_{a}"]) for a in "xyz"]
     return {
+        "syn_auto": syn_auto,
+        "syn_zero": syn_zero,
+        "syn_box_min": [q[0] - 30000, q[1] - 30000, q[2] - 1000],
+        "syn_box_max": [q[0] + 30000, q[1] + 30000, q[2] + 1000],
         "pre_roots": pre,
         "post_root": post,
         "size": size,
@@ -280,6 +297,31 @@ def queries(client, p: dict) -> list:
         # 11. metadata of every table at the version, and a table's string values (GETs).
         ("tables_metadata", lambda: mat.get_tables_metadata()),
         ("unique_string_values", lambda: mat.get_unique_string_values(PRF)),
+        # 13. synapse_query: on the info record's synapse table; one root is an equal filter,
+        # several an in filter; filter_in_dict and filter_equal_dict are always sent; roots 0
+        # excluded by filter_notin_dict (include_zeros=False, the Rust default), the box on
+        # post_pt_position; autapses removed from the frame.
+        (
+            "synapse_pre_one",
+            lambda: mat.synapse_query(pre_ids=p["syn_auto"]),
+        ),
+        (
+            "synapse_pre_many_no_zeros",
+            lambda: mat.synapse_query(pre_ids=[p["syn_auto"], p["syn_zero"]], include_zeros=False),
+        ),
+        (
+            "synapse_post_box_keep_autapses_no_zeros",
+            lambda: mat.synapse_query(
+                post_ids=[p["syn_auto"]],
+                bounding_box=[p["syn_box_min"], p["syn_box_max"]],
+                remove_autapses=False,
+                include_zeros=False,
+            ),
+        ),
+        (
+            "synapse_pre_post_one",
+            lambda: mat.synapse_query(pre_ids=p["syn_zero"], post_ids=0, remove_autapses=False),
+        ),
         # 12. random_sample in the query string, simple and join.
         ("random_sample_typed", lambda: mat.query_table(SYN, random_sample=20)),
         ("random_sample_join", lambda: mat.query_table(CT, random_sample=15, limit=10)),
@@ -296,6 +338,8 @@ def main(url: str) -> dict:
     names = []
     rows = {}
     ids = {}
+    zeros = {}
+    autapses = {}
     marker = requests.Session()
     for name, call in queries(client, params):
         r = marker.get(
@@ -314,6 +358,19 @@ def main(url: str) -> dict:
             # The rows themselves, by their first id column, for the Rust side to compare.
             key = "id" if "id" in result else "pt_root_id"
             ids[name] = sorted(int(v) for v in result[key])
+        if name.startswith("synapse_"):
+            # The server ignores filter_notin_dict, so caveclient keeps the rows with root 0
+            # that include_zeros=False asks to leave out; the Rust client drops them.
+            if name.endswith("no_zeros"):
+                rows[name + "/not_in_applied"] = int(
+                    ((result["pre_pt_root_id"] != 0) & (result["post_pt_root_id"] != 0)).sum()
+                )
+                kept = result[(result["pre_pt_root_id"] != 0) & (result["post_pt_root_id"] != 0)]
+                zeros[name] = len(result) - len(kept)
+            else:
+                kept = result
+            ids[name] = sorted(int(v) for v in kept["id"])
+            autapses[name] = int((kept["pre_pt_root_id"] == kept["post_pt_root_id"]).sum())
         if name == "view_notin_bbox_typed":
             rows[name + "/not_in_applied"] = int((~result["neuron_count"].isin([0])).sum())
         if "post_pt_root_id" in result and name.startswith("in_notin"):
@@ -321,7 +378,14 @@ def main(url: str) -> dict:
             rows[name + "/not_in_applied"] = int(
                 (~result["post_pt_root_id"].isin([params["post_root"]])).sum()
             )
-    return {"params": params, "queries": names, "rows": rows, "ids": ids}
+    return {
+        "params": params,
+        "queries": names,
+        "rows": rows,
+        "ids": ids,
+        "zeros": zeros,
+        "autapses": autapses,
+    }
 
 
 if __name__ == "__main__":
