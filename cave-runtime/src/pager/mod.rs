@@ -768,9 +768,9 @@ impl Pager<'_> {
         self.info.dropped_by_not_in += (before - batch.num_rows()) as u64;
         if let Some((pre, post)) = &self.spec.drop_equal_pair {
             let before = batch.num_rows();
-            batch = autapses::drop_equal(batch, pre, post).map_err(|problem| {
-                Error::InvalidArgument(format!("{}: {problem}", self.spec.table))
-            })?;
+            // A synapse query always gets both columns: if they are missing or not
+            // integers, the answer is at fault.
+            batch = autapses::drop_equal(batch, pre, post).map_err(bad)?;
             self.info.autapses_removed += (before - batch.num_rows()) as u64;
         }
         if let Some(want) = self.spec.limit {
