@@ -1,5 +1,5 @@
 //! The shape of CAVE's HTTP API, with no I/O: the records its services answer with
-//! ([`records`], [`views`]), the URL paths of its endpoints ([`paths`]), the filter families of a query
+//! ([`records`], [`views`], [`chunkedgraph`]), the URL paths of its endpoints ([`paths`]), the filter families of a query
 //! body ([`FilterKind`]), its timestamps ([`parse_time`]), and the rules for text and names
 //! that come from a server ([`untrusted`]).
 //!
@@ -7,6 +7,7 @@
 //! a record or a path is written once. docs/WIRE.md in the repository describes the protocol
 //! these types follow.
 
+pub mod chunkedgraph;
 mod filters;
 pub mod paths;
 pub mod records;

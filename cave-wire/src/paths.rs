@@ -232,3 +232,63 @@ mod tests {
         assert_eq!(join_url("http://h//", "/p"), "http://h/p");
     }
 }
+
+/// The chunkedgraph (PyChunkedGraph's segmentation service), on the datastack's local server;
+/// `{table}` is the last path segment of the info record's `segmentation_source`
+/// (docs/WIRE.md, "Chunkedgraph").
+pub mod segmentation {
+    use super::Template;
+
+    /// The API versions it serves (a JSON list, e.g. `[0, 1]`).
+    pub const API_VERSIONS: Template = Template("/segmentation/api/versions");
+    /// The server's version (a JSON string, e.g. `"2.18.3"`).
+    pub const VERSION: Template = Template("/segmentation/api/version");
+    /// The segmentation's info (layers, chunk size, resolution): `{table}`.
+    pub const INFO: Template = Template("/segmentation/table/{table}/info");
+
+    macro_rules! v1 {
+        ($($(#[$doc:meta])* $name:ident = $path:literal;)*) => {$(
+            $(#[$doc])*
+            pub const $name: Template =
+                Template(concat!("/segmentation/api/v1/table/{table}", $path));
+        )*};
+    }
+
+    v1! {
+        /// The root of one node (GET, `timestamp`, `stop_layer`): `{table}`, `{node}`.
+        ROOT = "/node/{node}/root";
+        /// The roots of many nodes (POST, raw little-endian u64 in and out; `timestamp`,
+        /// `stop_layer`): `{table}`.
+        ROOTS_BINARY = "/roots_binary";
+        /// The leaves of a node (GET, `bounds`, `stop_layer`): `{table}`, `{node}`.
+        LEAVES = "/node/{node}/leaves";
+        /// The leaves of many nodes (POST `{"node_ids": [...]}`; `bounds`, `stop_layer`):
+        /// `{table}`.
+        LEAVES_MANY = "/node/leaves_many";
+        /// Whether roots are the latest at a time (POST `{"node_ids": [...]}`, `timestamp`):
+        /// `{table}`.
+        IS_LATEST_ROOTS = "/is_latest_roots";
+        /// When roots were created, or (`latest`) until when they were the latest (POST
+        /// `{"node_ids": [...]}`): `{table}`.
+        ROOT_TIMESTAMPS = "/root_timestamps";
+        /// The lineage graph of roots (POST `{"root_ids": [...]}`; `timestamp_past`,
+        /// `timestamp_future`): `{table}`.
+        LINEAGE_GRAPH_MULTIPLE = "/lineage_graph_multiple";
+        /// Past and future ids of roots (a GET with a JSON body `{"root_ids": [...]}`;
+        /// `timestamp_past`, `timestamp_future`): `{table}`.
+        PAST_ID_MAPPING = "/past_id_mapping";
+        /// The roots that an edit retired and created between two times (GET;
+        /// `timestamp_past`, `timestamp_future`): `{table}`.
+        DELTA_ROOTS = "/delta_roots";
+        /// Which nodes existed in a time window (a GET with a JSON body `{"node_ids": [...]}`;
+        /// `start_timestamp`, `end_timestamp`): `{table}`.
+        VALID_NODES = "/valid_nodes";
+        /// The time of the segmentation's first state (GET): `{table}`.
+        OLDEST_TIMESTAMP = "/oldest_timestamp";
+        /// A root's edit summary (GET, `filtered`): `{table}`, `{root}`.
+        CHANGE_LOG = "/root/{root}/change_log";
+        /// The edits of many roots as tables (a GET with a JSON body `{"root_ids": [...]}`,
+        /// `filtered`): `{table}`.
+        TABULAR_CHANGE_LOG_MANY = "/tabular_change_log_many";
+    }
+}
