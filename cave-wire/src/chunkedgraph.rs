@@ -178,16 +178,33 @@ pub struct OldestTimestampAnswer {
     pub iso: String,
 }
 
-/// `GET .../past_id_mapping`: for each root asked, its ids at `timestamp_past` and at
-/// `timestamp_future`.
+/// `GET .../past_id_mapping` (PyChunkedGraph's `SegmentHistory.past_future_id_mapping`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PastIdMapping {
-    /// Root → the roots its supervoxels had at `timestamp_past`.
+    /// Root asked → its oldest ancestors since `timestamp_past` (itself when it has none).
     #[serde(deserialize_with = "id_map", serialize_with = "write_id_map")]
     pub past_id_map: BTreeMap<i64, Vec<i64>>,
-    /// Root → the roots its supervoxels have at `timestamp_future`.
-    #[serde(deserialize_with = "id_map", serialize_with = "write_id_map")]
-    pub future_id_map: BTreeMap<i64, Vec<i64>>,
+    /// Past id (a value of `past_id_map`) → its one latest descendant, for the past ids whose
+    /// descendants never split (the others are left out). One id per key, not a list.
+    #[serde(deserialize_with = "id_to_id", serialize_with = "write_id_to_id")]
+    pub future_id_map: BTreeMap<i64, i64>,
+}
+
+/// A map from id strings to single ids.
+fn id_to_id<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i64, i64>, D::Error> {
+    let raw: BTreeMap<String, NodeId> = BTreeMap::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, NodeId(v))| Ok((id_from::<D::Error>(IdToken::Text(&k))?, v)))
+        .collect()
+}
+
+fn write_id_to_id<S: serde::Serializer>(map: &BTreeMap<i64, i64>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut out = s.serialize_map(Some(map.len()))?;
+    for (k, v) in map {
+        out.serialize_entry(&k.to_string(), v)?;
+    }
+    out.end()
 }
 
 /// `POST .../lineage_graph_multiple`: networkx's node-link data of a directed graph, edges
@@ -234,11 +251,13 @@ pub struct LineageLink {
     pub target: i64,
 }
 
-/// `GET .../root/{root}/change_log`.
+/// `GET .../root/{root}/change_log` (`SegmentHistory.change_log_summary`; caveclient's docs
+/// call the merges `n_merges`, the server writes `n_mergers`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeLog {
     /// Merges in the root's history.
-    pub n_merges: u64,
+    #[serde(alias = "n_merges")]
+    pub n_mergers: u64,
     /// Splits in the root's history.
     pub n_splits: u64,
     /// The edits, oldest first.
@@ -246,7 +265,7 @@ pub struct ChangeLog {
     /// Earlier roots of the object.
     #[serde(deserialize_with = "ids")]
     pub past_ids: Vec<i64>,
-    /// Per user (by id, as a string): how many merges and splits.
+    /// Per user (by id, as a string): `{"n_splits": n, "n_mergers": n}`.
     #[serde(default)]
     pub user_info: serde_json::Map<String, serde_json::Value>,
 }
@@ -277,13 +296,13 @@ mod tests {
 
     #[test]
     fn maps_keyed_by_ids_read_and_write_as_the_server_does() {
-        let v = json!({"past_id_map": {"10": [1, 2]}, "future_id_map": {"10": ["11"]}});
+        let v = json!({"past_id_map": {"10": [1, 2]}, "future_id_map": {"1": "11", "2": 11}});
         let m: PastIdMapping = from_json(v.clone()).unwrap();
         assert_eq!(m.past_id_map[&10], [1, 2]);
-        assert_eq!(m.future_id_map[&10], [11]);
+        assert_eq!(m.future_id_map[&1], 11);
         assert_eq!(
             serde_json::to_value(&m).unwrap(),
-            json!({"past_id_map": {"10": [1, 2]}, "future_id_map": {"10": [11]}})
+            json!({"past_id_map": {"10": [1, 2]}, "future_id_map": {"1": 11, "2": 11}})
         );
         let e = from_json::<PastIdMapping>(json!({"past_id_map": {"x": []}, "future_id_map": {}}))
             .unwrap_err();

@@ -34,6 +34,20 @@ pub fn chunk_bits(p: [i32; 3]) -> i64 {
     (1 << 56) | c(cx) << 46 | c(cy) << 36 | c(cz) << 26
 }
 
+/// The chunk of a supervoxel (from [`chunk_bits`]) as a box in the segmentation's base
+/// resolution (8 × 8 × 40 nm voxels): its lower corner and its size.
+pub fn chunk_box(sv: i64) -> ([i64; 3], [i64; 3]) {
+    let c = |shift: u32| (sv >> shift) & 1023;
+    (
+        [
+            c(46) * 256 + 26_385,
+            c(36) * 256 + 30_308,
+            c(26) * 512 + 14_850,
+        ],
+        [256, 256, 512],
+    )
+}
+
 /// The supervoxel with counter `k` (1 ≤ k < 2^26) in the chunk of `p`.
 pub fn supervoxel(p: [i32; 3], k: u64) -> i64 {
     chunk_bits(p) | (k & ((1 << 26) - 1)) as i64

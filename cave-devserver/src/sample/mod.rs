@@ -36,6 +36,7 @@ mod tests;
 mod views;
 mod vortex;
 
+pub use ids::chunk_box;
 pub use views::COMPUTED as COMPUTED_VIEWS;
 
 use cells::Cells;

@@ -451,8 +451,10 @@ impl<'a> Plan<'a> {
             self.fragment(rng)
         };
         let early = match pre {
+            // Fragments of their own, past the others' numbers: a fragment that an edit merged
+            // into the cell is gone afterwards, so no other synapse may keep its root.
             Owner::Cell(i) if self.extended_late(i) && chance(rng, 0.4) => {
-                Some(below(rng, 0, self.fragments))
+                Some(self.fragments + below(rng, 0, self.fragments))
             }
             _ => None,
         };
