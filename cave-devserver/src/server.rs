@@ -266,7 +266,9 @@ fn build_state(config: ServerConfig, base_url: String) -> Result<AppState, Start
         )),
         None => None,
     };
+    let chunkedgraph = crate::chunkedgraph::Service::of(&snapshot, &data);
     Ok(AppState {
+        chunkedgraph,
         snapshot,
         data,
         local_server: config

@@ -28,6 +28,8 @@ pub struct AppState {
     pub token: Option<String>,
     /// Pending faults.
     pub faults: Arc<Faults>,
+    /// The chunkedgraph over the sample's edit history.
+    pub chunkedgraph: crate::chunkedgraph::Service,
     /// Where requests are logged (`--log-requests`).
     pub(crate) log: Option<Mutex<std::fs::File>>,
 }

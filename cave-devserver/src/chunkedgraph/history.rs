@@ -87,6 +87,8 @@ pub struct History {
 /// Ids of the roots made up by the history (pieces, intermediates) start here: above the
 /// counters of every sampled root (`sample::ids::ROOT_N_END`).
 const MADE_UP_ROOTS: i64 = (12 << 56) + 9_000_000_000;
+/// The share of the last version's roots that an edit changes after it (see [`History::build`]).
+pub const EDITED_AFTER: f64 = 0.05;
 /// The first state is this long before the first sampled version (a year, in ns).
 const FIRST_STATE_BEFORE: i64 = 365 * 86_400 * 1_000_000_000;
 
@@ -210,8 +212,11 @@ impl Builder {
 }
 
 impl History {
-    /// The history behind `data`'s sampled versions, whose timestamps (ns) are `epochs`.
-    pub fn build(data: &Dataset, epochs: &[(u32, i64)]) -> History {
+    /// The history behind `data`'s sampled versions, whose timestamps (ns) are `epochs`, and,
+    /// when `until` (ns) is after the last of them, edits of one root in [`EDITED_AFTER`]
+    /// (by id) between the last version and `until`: the state a live query after the last
+    /// version sees.
+    pub fn build(data: &Dataset, epochs: &[(u32, i64)], until: Option<i64>) -> History {
         let mut conflicts = Vec::new();
         let states: Vec<HashMap<i64, i64>> = epochs
             .iter()
@@ -280,7 +285,9 @@ impl History {
                     }
                 }
                 explained.extend(after.iter().copied());
-                let ts = t0 + ((t1 - t0) as f64 * fraction(after[0] as u64)) as i64;
+                // Whole microseconds, as the server's timestamps (and caveclient's) have.
+                let micros = |ns: i64| ns / 1_000 * 1_000;
+                let ts = micros(t0 + ((t1 - t0) as f64 * fraction(after[0] as u64)) as i64);
                 let before_ix: Vec<RootIx> = before.iter().map(|&id| b.root(id, oldest)).collect();
                 let after_ix: Vec<RootIx> = after.iter().map(|&id| b.root(id, ts)).collect();
                 match (before_ix.len(), after_ix.len()) {
@@ -292,7 +299,7 @@ impl History {
                     (1, _) => b.op(ts, false, before_ix, after_ix),
                     _ => {
                         let mid = b.made_up(ts);
-                        let later = ts + ((t1 - ts) as f64 * 0.5) as i64;
+                        let later = micros(ts + ((t1 - ts) as f64 * 0.5) as i64);
                         b.op(ts, true, before_ix, vec![mid]);
                         b.op(later, false, vec![mid], after_ix);
                     }
@@ -302,6 +309,32 @@ impl History {
                 if !explained.contains(&id) {
                     b.root(id, oldest);
                 }
+            }
+        }
+        if let (Some(&(_, last)), Some(until)) = (
+            epochs.last(),
+            until.filter(|&u| epochs.last().is_some_and(|e| u > e.1)),
+        ) {
+            let mut latest: Vec<i64> = states
+                .last()
+                .into_iter()
+                .flat_map(|s| s.values().copied())
+                .collect();
+            latest.sort_unstable();
+            latest.dedup();
+            for id in latest {
+                if fraction(id as u64 ^ 0x00af_7e75) >= 0.05 + 0.9 * EDITED_AFTER {
+                    continue;
+                }
+                let old = b.h.by_id[&id];
+                if b.h.roots[old].retired.is_some() {
+                    continue;
+                }
+                let ts =
+                    (last + ((until - last) as f64 * fraction(id as u64)) as i64) / 1_000 * 1_000;
+                let piece = b.made_up(oldest);
+                let new = b.made_up(ts);
+                b.op(ts, true, vec![old, piece], vec![new]);
             }
         }
         b.h.ops.sort_by_key(|o| o.ts);

@@ -44,7 +44,7 @@ fn epochs() -> Vec<(u32, i64)> {
 
 #[test]
 fn the_history_explains_every_sampled_root() {
-    let h = History::build(dataset(), &epochs());
+    let h = History::build(dataset(), &epochs(), None);
     eprintln!(
         "{} roots, {} ops, {} supervoxels, {} conflicts: {:?}",
         h.roots.len(),
@@ -56,10 +56,15 @@ fn the_history_explains_every_sampled_root() {
     assert!(h.conflicts.is_empty());
 }
 
+/// A month after the last sampled version: the history's edits after it end there.
+fn until() -> i64 {
+    epochs().last().unwrap().1 + 30 * 86_400 * 1_000_000_000
+}
+
 fn graph() -> &'static Graph {
     static GRAPH: OnceLock<Graph> = OnceLock::new();
     GRAPH.get_or_init(|| Graph {
-        history: History::build(dataset(), &epochs()),
+        history: History::build(dataset(), &epochs(), Some(until())),
         root_layer: 12,
     })
 }
@@ -140,8 +145,10 @@ fn edits_fall_between_the_versions_and_link_their_roots() {
             .all(|w| w[0].ts <= w[1].ts && w[0].id < w[1].id)
     );
     let (mut merges, mut splits) = (0, 0);
+    let after = h.ops.iter().filter(|o| o.ts > t1).count();
+    assert!(after > 100, "{after} edits after the last version");
     for op in &h.ops {
-        assert!(op.ts > t0 && op.ts < t1, "{op:?}");
+        assert!(op.ts > t0 && op.ts < until() && op.ts != t1, "{op:?}");
         if op.is_merge {
             merges += 1;
             assert!(op.before.len() >= 2 && op.after.len() == 1, "{op:?}");

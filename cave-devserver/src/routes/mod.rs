@@ -1,4 +1,4 @@
-//! The URL map: info service, schema service and materialization service on one base URL.
+//! The URL map: info, schema, materialization and chunkedgraph services on one base URL.
 
 use std::sync::Arc;
 
@@ -11,12 +11,13 @@ mod info;
 mod meta;
 mod query;
 mod schema;
+pub mod segmentation;
 
 /// Every route of the three services, at the paths of `cave_wire::paths` (the ones the client
 /// fills in).
 pub fn routes(state: Arc<AppState>) -> Router {
     use cave_wire::paths::materialize::{self as mat, v2, v3};
-    use cave_wire::paths::{info as i, schema as s};
+    use cave_wire::paths::{info as i, schema as s, segmentation as g};
     Router::new()
         // Info service.
         .route(i::VERSION.as_str(), get(info::version))
@@ -69,6 +70,41 @@ pub fn routes(state: Arc<AppState>) -> Router {
         .route(v2::JOIN_QUERY.as_str(), post(query::join))
         .route(v3::LIVE_QUERY.as_str(), post(query::live))
         .route(v3::VIEW_QUERY.as_str(), post(query::view))
+        // Chunkedgraph.
+        .route(g::API_VERSIONS.as_str(), get(segmentation::api_versions))
+        .route(g::VERSION.as_str(), get(segmentation::version))
+        .route(g::INFO.as_str(), get(segmentation::info))
+        .route(g::ROOT.as_str(), get(segmentation::root))
+        .route(g::ROOTS_BINARY.as_str(), post(segmentation::roots_binary))
+        .route(
+            g::IS_LATEST_ROOTS.as_str(),
+            post(segmentation::is_latest_roots),
+        )
+        .route(
+            g::ROOT_TIMESTAMPS.as_str(),
+            post(segmentation::root_timestamps),
+        )
+        .route(
+            g::LINEAGE_GRAPH_MULTIPLE.as_str(),
+            post(segmentation::lineage_graph_multiple),
+        )
+        .route(
+            g::PAST_ID_MAPPING.as_str(),
+            get(segmentation::past_id_mapping),
+        )
+        .route(g::DELTA_ROOTS.as_str(), get(segmentation::delta_roots))
+        .route(g::LEAVES.as_str(), get(segmentation::leaves))
+        .route(g::LEAVES_MANY.as_str(), post(segmentation::leaves_many))
+        .route(g::VALID_NODES.as_str(), get(segmentation::valid_nodes))
+        .route(
+            g::OLDEST_TIMESTAMP.as_str(),
+            get(segmentation::oldest_timestamp),
+        )
+        .route(g::CHANGE_LOG.as_str(), get(segmentation::change_log))
+        .route(
+            g::TABULAR_CHANGE_LOG_MANY.as_str(),
+            get(segmentation::tabular_change_log_many),
+        )
         .fallback(meta::not_found)
         .with_state(state)
 }

@@ -17,6 +17,7 @@ use crate::query::engine::{self, Answer, JoinSide, Options};
 use crate::query_string::url_pairs;
 use crate::routes::meta::table_data;
 use crate::state::AppState;
+use crate::store::TableData;
 
 /// The query-string flags of the query routes.
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +124,15 @@ pub async fn join(
     }
     let state2 = state.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        run_join(&state2, &ds, &v, [&tables[0], &tables[1]], &body, &flags)
+        run_join(
+            &state2,
+            &ds,
+            &v,
+            [&tables[0], &tables[1]],
+            &body,
+            &flags,
+            None,
+        )
     })
     .await
     .map_err(|e| ApiError::Wrapped(e.to_string()))??;
@@ -137,22 +146,47 @@ fn run_join(
     pairs: [&(String, String); 2],
     body: &QueryBody,
     flags: &Flags,
+    live: Option<Live>,
 ) -> Result<Answer, ApiError> {
+    let (left_data, right_data) = (
+        table_data(state, ds, v, &pairs[0].0)?,
+        table_data(state, ds, v, &pairs[1].0)?,
+    );
+    let (left_now, right_now) = (
+        live.and_then(|l| l.table(state, left_data)),
+        live.and_then(|l| l.table(state, right_data)),
+    );
     let left = JoinSide {
-        data: table_data(state, ds, v, &pairs[0].0)?,
+        data: left_now.as_ref().unwrap_or(left_data),
         column: &pairs[0].1,
         notice: notice(state, &pairs[0].0),
     };
     let right = JoinSide {
-        data: table_data(state, ds, v, &pairs[1].0)?,
+        data: right_now.as_ref().unwrap_or(right_data),
         column: &pairs[1].1,
         notice: notice(state, &pairs[1].0),
     };
     engine::join(&left, &right, body, &options(state, flags))
 }
 
+/// A live query's times: the version its rows come from, and the query's (ns).
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    version_ts: i64,
+    t: i64,
+}
+
+impl Live {
+    /// The table with its roots brought to the query's time, when an edit changed any.
+    fn table(self, state: &AppState, data: &TableData) -> Option<TableData> {
+        state
+            .chunkedgraph
+            .table_at(&state.data, data, self.version_ts, self.t)
+    }
+}
+
 /// `POST .../datastack/{ds}/query`: live_live_query, answered from the version the timestamp
-/// falls in (the sample's root ids do not change between versions otherwise).
+/// falls in, its root ids brought to the timestamp with the chunkedgraph (the edits between).
 pub async fn live(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
@@ -171,7 +205,14 @@ pub async fn live(
         .as_deref()
         .ok_or_else(|| ApiError::Wrapped("'timestamp'".into()))
         .and_then(parse_timestamp)?;
-    let version = live_version(&state, timestamp)?.to_string();
+    let version_number = live_version(&state, timestamp)?;
+    let version = version_number.to_string();
+    let live = state
+        .snapshot
+        .version(version_number)
+        .and_then(|v| v.time_stamp.timestamp_nanos_opt())
+        .zip(timestamp.timestamp_nanos_opt())
+        .map(|(version_ts, t)| Live { version_ts, t });
     let state2 = state.clone();
     let mut answer = tokio::task::spawn_blocking(move || -> Result<Answer, ApiError> {
         match body.join_tables.as_deref() {
@@ -184,10 +225,13 @@ pub async fn live(
                     [&pairs[0], &pairs[1]],
                     &body,
                     &flags,
+                    live,
                 )
             }
             _ => {
-                let data = table_data(&state2, &ds, &version, &table)?;
+                let stored = table_data(&state2, &ds, &version, &table)?;
+                let now = live.and_then(|l| l.table(&state2, stored));
+                let data = now.as_ref().unwrap_or(stored);
                 let mut simple_body = body.clone();
                 simple_body.select_columns = body
                     .select_column_map
