@@ -102,3 +102,103 @@ fn caveclient_runs_the_tutorial_against_the_devserver() {
     assert!(seen["shortcut_rows"].as_u64().unwrap() > 0);
     eprintln!("caveclient saw: {seen}");
 }
+
+/// caveclient's chunkedgraph calls and its client-side `live_query` run against the devserver
+/// unchanged (tests/conformance/caveclient_chunkedgraph.py), and what they return is what
+/// the devserver answers over HTTP.
+#[test]
+fn caveclient_runs_its_chunkedgraph_calls_and_live_query_against_the_devserver() {
+    let Some(python) = cave_devserver::conformance::caveclient_python() else {
+        eprintln!("skipped: set CAVE_CAVECLIENT_PYTHON to a Python with caveclient==8.2.1");
+        return;
+    };
+    let server = BackgroundServer::start(small_config()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance/caveclient_chunkedgraph.py");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(&server.base_url)
+        .env("HOME", home.path())
+        .output()
+        .expect("python runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "caveclient run failed:\n{stderr}");
+    let seen: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    eprintln!("caveclient saw: {seen}");
+
+    // Roots of the versions' supervoxels are the tables' roots, and edited roots are stale.
+    assert_eq!(seen["roots_1181_match"], true);
+    assert_eq!(seen["roots_1300_match"], true);
+    assert!(seen["stale"].as_u64().unwrap() > 10, "{}", seen["stale"]);
+    let (old, new) = (seen["old"].as_i64().unwrap(), seen["new"].as_i64().unwrap());
+    // Latest roots by lineage, suggested by leaves, and original roots agree with the tables.
+    assert!(
+        seen["latest_roots"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(new)),
+        "{seen}"
+    );
+    assert_eq!(seen["suggested"], json!(new));
+    assert!(seen["share"].as_f64().unwrap() > 0.0);
+    assert!(seen["original"].as_array().unwrap().contains(&json!(old)));
+    assert!(
+        seen["lineage_links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l[0] == json!(old))
+    );
+    assert!(
+        seen["past_id_map"][new.to_string()]
+            .as_array()
+            .unwrap()
+            .contains(&json!(old))
+    );
+    assert_eq!(seen["old_in_delta"], true);
+    assert_eq!(seen["valid"], json!([true, true, false, false]));
+    let (created, retired) = (
+        seen["created"].as_f64().unwrap(),
+        seen["retired"].as_f64().unwrap(),
+    );
+    // caveclient subtracts 1 ms from `latest` timestamps.
+    assert!(
+        created <= retired + 0.001 + 1e-6 && created > 1726481401.0,
+        "{created} {retired}"
+    );
+    assert!(
+        seen["change"]["past_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(old))
+    );
+    assert!(seen["tab_rows"].as_u64().unwrap() >= 1);
+    // The same leaves over HTTP.
+    let leaves = get(&format!(
+        "{}/segmentation/api/v1/table/minnie65_public/node/{new}/leaves",
+        server.base_url
+    ))
+    .json();
+    let mut want: Vec<i64> = leaves["leaf_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    want.sort_unstable();
+    assert_eq!(seen["leaves"], json!(want));
+    // caveclient's own live_query agrees with the server's live query, row for row, at a time
+    // when roots have changed since v1300; it finds a row by its new root and refuses the
+    // expired one, as on a real server.
+    assert_eq!(seen["live_same"], true);
+    assert_eq!(seen["live_client_rows"], 1865);
+    assert!(seen["live_changed"].as_u64().unwrap() > 0);
+    assert_eq!(seen["by_new_root"].as_array().unwrap().len(), 1);
+    assert!(
+        seen["refused"].as_str().unwrap().contains("expired"),
+        "{}",
+        seen["refused"]
+    );
+}
