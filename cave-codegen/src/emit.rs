@@ -208,6 +208,7 @@ fn table_items(
     });
 
     let decode = decode_fn(table, inner);
+    let bound_roots = bound_roots_fn(plan, table, inner);
     let filter_doc = doc(&rustdoc::filter_fn(facts));
     let (synapse_fn, synapse_impl) = if table.is_synapse_table() {
         let top = &paths.p;
@@ -267,6 +268,7 @@ fn table_items(
         }
 
         #decode
+        #bound_roots
         #synapse_impl
 
             #module_items
@@ -309,6 +311,39 @@ fn role_variant(r: ColumnRole) -> &'static str {
 /// `superceded_id` may be missing: joins drop it.
 fn may_be_absent(c: &ColumnPlan) -> bool {
     c.column.name == "superceded_id" && c.column.role == ColumnRole::Bookkeeping
+}
+
+/// `bound_roots!`: the row's root ids, those beside a supervoxel of the same point
+/// (`pt_root_id`, `pt_supervoxel_id`), and the target row's. `None` for a table without root
+/// ids.
+fn bound_roots_fn(plan: &Plan, table: &TablePlan, paths: &Paths) -> Option<TokenStream> {
+    let p = &paths.p;
+    let up = &paths.up;
+    let name = ident(&table.rust_name);
+    let roots: Vec<&ColumnPlan> = table
+        .columns
+        .iter()
+        .filter(|c| c.ty == ValueType::RootId)
+        .collect();
+    let target = table.target.as_ref().filter(|t| {
+        plan.tables
+            .iter()
+            .any(|x| x.name == t.table && x.columns.iter().any(|c| c.ty == ValueType::RootId))
+    });
+    if roots.is_empty() && target.is_none() {
+        return None;
+    }
+    let root_fields = roots.iter().map(|c| ident(&c.field));
+    let pairs = roots.iter().filter_map(|c| {
+        let point = c.column.name.strip_suffix("root_id")?;
+        let sv = table.columns.iter().find(|s| {
+            s.ty == ValueType::SupervoxelId && s.column.name == format!("{point}supervoxel_id")
+        })?;
+        let (sv, root) = (ident(&sv.field), ident(&c.field));
+        Some(quote!((#sv, #root)))
+    });
+    let target = target.map(|t| ident(&t.field));
+    Some(quote!(#p::bound_roots!(#up #name, [#(#root_fields),*], [#(#pairs),*], [#target]);))
 }
 
 fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {

@@ -89,7 +89,7 @@ pub use response::{BodyBatches, read_rows, read_stream};
 pub use result::{Batches, QueryInfo, Rows};
 pub use stream::{BatchStream, RowStream};
 pub use synapse::{POST_POSITION, POST_ROOT, PRE_ROOT, SynapseQuery, SynapseTable};
-pub use table::{ColumnInfo, Row, Table};
+pub use table::{BoundRoots, ColumnInfo, RootSlot, Row, Table};
 pub use token::{FoundToken, TOKEN_ENV, Token, TokenFileError, TokenSource, find_token};
 pub use untyped::{ColumnRef, TableQuery, ViewQuery, target};
 
@@ -126,6 +126,7 @@ pub mod bench {
 /// What generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__bound_roots as bound_roots;
     pub use crate::client::Client;
     pub use crate::decode::{
         Batch, BoolColumn, Float32Column, Float64Column, Int32Column, Int64Column, PositionColumn,
@@ -138,7 +139,7 @@ pub mod __private {
     pub use crate::query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
     pub use crate::result::Rows;
     pub use crate::synapse::{SynapseQuery, SynapseTable};
-    pub use crate::table::{ColumnInfo, Row, Table};
+    pub use crate::table::{BoundRoots, ColumnInfo, MaybeId, RootSlot, Row, Table};
     pub use crate::{__filter_method as filter, __filter_type as filter_type};
     pub use cave_schema::{ColumnRole, WireType};
 

@@ -5,6 +5,7 @@ use cave_schema::{ColumnRole, WireType};
 
 use crate::decode::Batch;
 use crate::error::DecodeError;
+use crate::ids::{RootId, SupervoxelId};
 
 /// One column of a table, as the snapshot describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,4 +74,108 @@ pub trait Table: Row + 'static {
     /// Whether this is a view (a stored query of the server, `GET .../views`) rather than an
     /// annotation table: its queries go to `.../views/{NAME}/query`, at a version only.
     const VIEW: bool = false;
+}
+
+/// A root id field of a row, to be read or replaced.
+#[derive(Debug)]
+pub enum RootSlot<'a> {
+    /// A column that always has a value.
+    Required(&'a mut RootId),
+    /// A nullable column.
+    Optional(&'a mut Option<RootId>),
+}
+
+impl RootSlot<'_> {
+    /// The root the row holds.
+    pub fn get(&self) -> Option<RootId> {
+        match self {
+            RootSlot::Required(r) => Some(**r),
+            RootSlot::Optional(r) => **r,
+        }
+    }
+
+    /// Replace it.
+    pub fn set(&mut self, root: RootId) {
+        match self {
+            RootSlot::Required(r) => **r = root,
+            RootSlot::Optional(r) => **r = Some(root),
+        }
+    }
+}
+
+impl<'a> From<&'a mut RootId> for RootSlot<'a> {
+    fn from(r: &'a mut RootId) -> Self {
+        RootSlot::Required(r)
+    }
+}
+
+impl<'a> From<&'a mut Option<RootId>> for RootSlot<'a> {
+    fn from(r: &'a mut Option<RootId>) -> Self {
+        RootSlot::Optional(r)
+    }
+}
+
+/// The root ids of a row (and of the reference target it carries): which segment each bound
+/// point was in when the row was read. Root ids change with proofreading; a point's
+/// supervoxel does not, so the roots can be brought to another time through the chunkedgraph
+/// (`Rows::update_roots`). `datastack!` implements it for every table and view with root ids.
+pub trait BoundRoots {
+    /// Every root id of the row, in column order (the target's after the row's own).
+    fn roots(&self) -> Vec<Option<RootId>>;
+
+    /// Each root id that has a supervoxel column beside it (`pt_root_id` and
+    /// `pt_supervoxel_id`), with that supervoxel, to be replaced.
+    fn bound_roots(&mut self) -> Vec<(Option<SupervoxelId>, RootSlot<'_>)>;
+}
+
+/// A root or supervoxel field, required or nullable, read as an `Option` (generated code).
+#[doc(hidden)]
+pub trait MaybeId<T> {
+    /// The id, if the field has one.
+    fn maybe(&self) -> Option<T>;
+}
+
+macro_rules! maybe_id {
+    ($($t:ty),*) => {$(
+        impl MaybeId<$t> for $t {
+            fn maybe(&self) -> Option<$t> {
+                Some(*self)
+            }
+        }
+        impl MaybeId<$t> for Option<$t> {
+            fn maybe(&self) -> Option<$t> {
+                *self
+            }
+        }
+    )*};
+}
+maybe_id!(RootId, SupervoxelId);
+
+/// Stamps a table's [`BoundRoots`]: `__bound_roots!(Row, [root fields], [(supervoxel field,
+/// root field)], [target field])`. Generated code only.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __bound_roots {
+    ($row:ty, [$($root:ident),*], [$(($sv:ident, $bound:ident)),*], [$($target:ident)?]) => {
+        impl $crate::BoundRoots for $row {
+            fn roots(&self) -> ::std::vec::Vec<::core::option::Option<$crate::RootId>> {
+                #[allow(unused_mut)]
+                let mut out = ::std::vec![$($crate::__private::MaybeId::<$crate::RootId>::maybe(&self.$root)),*];
+                $(out.extend($crate::BoundRoots::roots(&self.$target));)?
+                out
+            }
+
+            fn bound_roots(
+                &mut self,
+            ) -> ::std::vec::Vec<(::core::option::Option<$crate::SupervoxelId>, $crate::RootSlot<'_>)> {
+                #[allow(unused_mut)]
+                let mut out = ::std::vec![$((
+                    $crate::__private::MaybeId::<$crate::SupervoxelId>::maybe(&self.$sv),
+                    $crate::RootSlot::from(&mut self.$bound),
+                )),*];
+                $(out.extend($crate::BoundRoots::bound_roots(&mut self.$target));)?
+                out
+            }
+        }
+    };
 }
