@@ -143,8 +143,9 @@ pub(super) fn one_per_id<T>(
             http,
             url,
             format!(
-                "`{field}` has {} values for {asked} ids asked{part}",
-                values.len()
+                "`{field}` has {} {} for {asked} ids asked{part}",
+                values.len(),
+                if values.len() == 1 { "value" } else { "values" }
             ),
         ))
     }

@@ -51,7 +51,9 @@ pub use suggest::SuggestedRoot;
 pub const IDS_PER_CHUNKEDGRAPH_REQUEST: usize = 100_000;
 
 /// The chunkedgraph of a datastack's segmentation, from [`Client::chunkedgraph`]: on the
-/// datastack's `local_server`, for the table named by its `segmentation_source`.
+/// datastack's `local_server`, for the table named by its `segmentation_source`. Cheap to
+/// clone: clones share the client's connections.
+#[derive(Clone)]
 pub struct ChunkedGraph<'c> {
     client: &'c Client,
     server: String,

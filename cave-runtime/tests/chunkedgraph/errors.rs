@@ -136,7 +136,7 @@ async fn json_answers_of_the_wrong_length_or_shape_are_refused_at_their_place() 
     let e = cg.is_latest_roots(&[r, r], None).await.unwrap_err();
     let (url, problem) = bad_response(&e);
     assert_eq!(url, format!("{}{P}/is_latest_roots", mock.url));
-    assert_eq!(problem, "`is_latest` has 1 values for 2 ids asked");
+    assert_eq!(problem, "`is_latest` has 1 value for 2 ids asked");
 
     let e = cg
         .root_timestamps(&[r, r], false, Some(t()))

@@ -408,6 +408,10 @@ fn the_blocking_client_sends_the_same() {
         "blocking roots",
         &[post_ids(format!("{P}/roots_binary?timestamp={T}"), &[5])],
     );
+    // Chunks run as tasks on the blocking client's runtime too.
+    let many: Vec<RootId> = (1..=100_001).map(RootId).collect();
+    assert_eq!(cg.is_latest_roots(&many, None).unwrap().len(), 100_001);
+    assert_eq!(mock.take().len(), 2);
     let graph = cg
         .lineage_graph(&[RootId(R1)], Some(t1()), Some(t()))
         .unwrap();
