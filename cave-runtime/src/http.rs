@@ -305,7 +305,7 @@ impl Http {
     ) -> Result<Received, Error> {
         let method = request.method();
         let deadline = Deadline::new(self.timeouts.request, query_left);
-        let limit = request.bound(&self.limits);
+        let bound = request.bound(&self.limits);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -317,7 +317,7 @@ impl Http {
             };
             let outcome = match tokio::time::timeout_at(
                 deadline.at,
-                self.attempt(url, &request, limit),
+                self.attempt(url, &request, bound),
             )
             .await
             {
