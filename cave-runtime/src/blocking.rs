@@ -22,6 +22,10 @@ use crate::result::{Batches, Rows};
 use crate::table::Table;
 use crate::untyped::{TableQuery, ViewQuery};
 
+mod chunkedgraph;
+
+pub use chunkedgraph::ChunkedGraph;
+
 /// The blocking client: the same calls as [`crate::Client`], each waiting for its answer.
 #[derive(Debug)]
 pub struct Client {

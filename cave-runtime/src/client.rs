@@ -353,6 +353,16 @@ impl Client {
         &self.inner.http
     }
 
+    /// The HTTP side, shared (for requests on tasks of their own).
+    pub(crate) fn shared_http(&self) -> Arc<Http> {
+        self.inner.http.clone()
+    }
+
+    /// How many requests of one call may be in flight ([`ClientBuilder::pages_in_flight`]).
+    pub(crate) fn pages_in_flight(&self) -> usize {
+        self.inner.pages_in_flight
+    }
+
     /// The datastack's info record (fetched once).
     pub async fn info(&self) -> Result<DatastackInfo, Error> {
         self.inner

@@ -72,7 +72,7 @@ pub(crate) struct Http {
     limits: Limits,
 }
 
-/// A request to send: GET of JSON, or POST of a query's JSON body.
+/// A request to send: GET of JSON, POST of a query's JSON body, or a chunkedgraph call.
 pub(crate) enum Request<'a> {
     Get,
     /// JSON text, plus the `Accept-Encoding` to ask for.
@@ -80,15 +80,92 @@ pub(crate) enum Request<'a> {
         body: &'a str,
         accept_encoding: &'static str,
     },
+    /// A chunkedgraph call (docs/WIRE.md, "Chunkedgraph"): `method` with `body` sent as it
+    /// is, a `Content-Type` only when one is given (caveclient passes `data=str` or bytes, for
+    /// which requests sets none), the default `Accept-Encoding`, the answer bounded by
+    /// `answer`.
+    Call {
+        method: Method,
+        body: Body<'a>,
+        content_type: Option<&'static str>,
+        answer: AnswerBound,
+    },
+}
+
+/// The method of a [`Request::Call`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+}
+
+/// The body of a [`Request::Call`]: none, JSON text (also on a GET: PCG reads bodies of
+/// GETs), or raw bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Body<'a> {
+    Empty,
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// How big the answer of a [`Request::Call`] may be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AnswerBound {
+    /// [`Limits::max_json_bytes`].
+    Json,
+    /// At most `bytes` (a raw answer whose size follows from the request); `what` names it
+    /// in the error.
+    Bytes { bytes: u64, what: &'static str },
 }
 
 impl Request<'_> {
     fn method(&self) -> &'static str {
         match self {
-            Request::Get => "GET",
-            Request::Post { .. } => "POST",
+            Request::Get
+            | Request::Call {
+                method: Method::Get,
+                ..
+            } => "GET",
+            Request::Post { .. }
+            | Request::Call {
+                method: Method::Post,
+                ..
+            } => "POST",
         }
     }
+
+    /// The bound on the answer's size after content decoding.
+    fn bound(&self, limits: &Limits) -> Bound {
+        let json = Bound {
+            bytes: limits.max_json_bytes,
+            what: "JSON answers",
+            setting: Some("max_json_bytes"),
+        };
+        match self {
+            Request::Get => json,
+            Request::Post { .. } => Bound {
+                bytes: limits.max_page_bytes,
+                what: "query pages",
+                setting: Some("max_page_bytes"),
+            },
+            Request::Call { answer, .. } => match *answer {
+                AnswerBound::Json => json,
+                AnswerBound::Bytes { bytes, what } => Bound {
+                    bytes,
+                    what,
+                    setting: None,
+                },
+            },
+        }
+    }
+}
+
+/// The most an answer may be: `bytes`, for `what`, raised with `Limits::<setting>` if any.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    bytes: u64,
+    what: &'static str,
+    setting: Option<&'static str>,
 }
 
 /// Why one attempt failed.
@@ -228,10 +305,7 @@ impl Http {
     ) -> Result<Received, Error> {
         let method = request.method();
         let deadline = Deadline::new(self.timeouts.request, query_left);
-        let limit = match request {
-            Request::Get => (self.limits.max_json_bytes, "JSON answers", "max_json_bytes"),
-            Request::Post { .. } => (self.limits.max_page_bytes, "query pages", "max_page_bytes"),
-        };
+        let bound = request.bound(&self.limits);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -243,7 +317,7 @@ impl Http {
             };
             let outcome = match tokio::time::timeout_at(
                 deadline.at,
-                self.attempt(url, &request, limit),
+                self.attempt(url, &request, bound),
             )
             .await
             {
@@ -294,7 +368,7 @@ impl Http {
         &self,
         url: &str,
         request: &Request<'_>,
-        (limit, what, setting): (u64, &str, &str),
+        bound: Bound,
     ) -> Result<Received, Failure> {
         let builder = match request {
             Request::Get => self.client.get(url),
@@ -307,7 +381,28 @@ impl Http {
                 .header(header::CONTENT_TYPE, "application/json")
                 .header(header::ACCEPT_ENCODING, *accept_encoding)
                 .body(body.to_string()),
+            Request::Call {
+                method,
+                body,
+                content_type,
+                answer: _,
+            } => {
+                let builder = match method {
+                    Method::Get => self.client.get(url),
+                    Method::Post => self.client.post(url),
+                };
+                let builder = match content_type {
+                    Some(t) => builder.header(header::CONTENT_TYPE, *t),
+                    None => builder,
+                };
+                match body {
+                    Body::Empty => builder,
+                    Body::Text(text) => builder.body(text.to_string()),
+                    Body::Bytes(bytes) => builder.body(bytes.to_vec()),
+                }
+            }
         };
+        let limit = bound.bytes;
         let mut response = builder
             .send()
             .await
@@ -315,10 +410,20 @@ impl Http {
         let status = response.status();
         let headers = response.headers().clone();
         let too_large = |size: String| {
+            let raise = match bound.setting {
+                Some(setting) => {
+                    format!(" (raise it with ClientBuilder::limits, Limits::{setting})")
+                }
+                None => String::new(),
+            };
+            // A bound of the request's own (not a setting) is exact: say it in bytes.
+            let limit_text = match bound.setting {
+                Some(_) => crate::limits::size(limit),
+                None => format!("{limit} bytes"),
+            };
             Failure::TooLarge(format!(
-                "the answer {size} the limit of {} for {what} (raise it with \
-                 ClientBuilder::limits, Limits::{setting})",
-                crate::limits::size(limit)
+                "the answer {size} the limit of {limit_text} for {}{raise}",
+                bound.what
             ))
         };
         // Error answers: only their start is read, for the message.

@@ -1,5 +1,5 @@
 //! Distinct id types, so that a root id cannot be passed where a supervoxel id is expected.
-//! All three travel as `int64`, and hold the value the server sent: a negative id (which no
+//! All of them travel as `int64`, and hold the value the server sent: a negative id (which no
 //! CAVE service makes; graphene ids are below 2^63, annotation ids count up from 1) is passed
 //! through as sent, not refused or changed. A server can be wrong about any value; this
 //! client checks the shape of an answer (columns, types, nulls, sizes), not its values.
@@ -58,6 +58,24 @@ id_type!(
     /// A supervoxel id: the atomic piece of segmentation under a point. Stable across versions.
     SupervoxelId
 );
+id_type!(
+    /// A node of the chunkedgraph at any layer: a supervoxel (layer 1), a root (the top), or a
+    /// node in between, as [`ChunkedGraph::leaves`](crate::ChunkedGraph::leaves) returns
+    /// them for a `stop_layer` above 1.
+    NodeId
+);
+
+impl From<RootId> for NodeId {
+    fn from(id: RootId) -> NodeId {
+        NodeId(id.0)
+    }
+}
+
+impl From<SupervoxelId> for NodeId {
+    fn from(id: SupervoxelId) -> NodeId {
+        NodeId(id.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

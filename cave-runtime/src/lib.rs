@@ -39,6 +39,7 @@
 
 mod autapses;
 pub mod blocking;
+mod chunkedgraph;
 mod client;
 mod decode;
 mod error;
@@ -77,10 +78,15 @@ pub mod arrow {
     pub use arrow_array::RecordBatch;
     pub use arrow_schema as schema;
 }
+pub use cave_wire::chunkedgraph::ChangeLog;
+pub use chunkedgraph::{
+    ChunkedGraph, DeltaRoots, IDS_PER_CHUNKEDGRAPH_REQUEST, LineageEdge, LineageGraph, LineageNode,
+    PastIds, SuggestedRoot,
+};
 pub use client::{Client, ClientBuilder, DEFAULT_SERVER, MIN_SERVER_VERSION};
 pub use error::{DecodeError, DecodeProblem, Error};
 pub use http::RetryPolicy;
-pub use ids::{AnnotationId, RootId, SupervoxelId};
+pub use ids::{AnnotationId, NodeId, RootId, SupervoxelId};
 pub use limits::{Limits, Timeouts};
 pub use pager::{DEFAULT_PAGES_IN_FLIGHT, Paging};
 pub use position::{Position, Resolution};
