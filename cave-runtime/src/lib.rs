@@ -81,7 +81,7 @@ pub mod arrow {
 pub use cave_wire::chunkedgraph::ChangeLog;
 pub use chunkedgraph::{
     ChunkedGraph, DeltaRoots, IDS_PER_CHUNKEDGRAPH_REQUEST, LineageEdge, LineageGraph, LineageNode,
-    PastIds, SuggestedRoot,
+    PastIds, RootUpdate, SuggestedRoot,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_SERVER, MIN_SERVER_VERSION};
 pub use error::{DecodeError, DecodeProblem, Error};

@@ -113,6 +113,15 @@ impl<T> Deref for Rows<T> {
     }
 }
 
+/// The rows can be changed in place (e.g. their roots brought to another time with
+/// [`ChunkedGraph::update_roots`](crate::ChunkedGraph::update_roots)); the info stays that of
+/// the query.
+impl<T> std::ops::DerefMut for Rows<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.rows
+    }
+}
+
 impl<T> IntoIterator for Rows<T> {
     type Item = T;
     type IntoIter = std::vec::IntoIter<T>;

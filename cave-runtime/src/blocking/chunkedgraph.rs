@@ -151,6 +151,24 @@ impl ChunkedGraph<'_> {
             .block(self.inner.suggest_latest_root(root, at, stop_layer))?
     }
 
+    /// See [`crate::ChunkedGraph::stale_roots`].
+    pub fn stale_roots<T: crate::BoundRoots>(
+        &self,
+        rows: &[T],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RootId>, Error> {
+        self.client.block(self.inner.stale_roots(rows, at))?
+    }
+
+    /// See [`crate::ChunkedGraph::update_roots`].
+    pub fn update_roots<T: crate::BoundRoots>(
+        &self,
+        rows: &mut [T],
+        at: DateTime<Utc>,
+    ) -> Result<crate::RootUpdate, Error> {
+        self.client.block(self.inner.update_roots(rows, at))?
+    }
+
     /// See [`crate::ChunkedGraph::delta_roots`].
     pub fn delta_roots(
         &self,

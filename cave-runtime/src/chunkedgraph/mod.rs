@@ -31,6 +31,7 @@ mod roots;
 mod service;
 mod suggest;
 mod time;
+mod update;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ use crate::http::Http;
 pub use graph::{LineageEdge, LineageGraph, LineageNode};
 pub use history::{DeltaRoots, PastIds};
 pub use suggest::SuggestedRoot;
+pub use update::RootUpdate;
 
 /// The most ids one request carries; bigger inputs are sent in several requests, up to
 /// [`ClientBuilder::pages_in_flight`](crate::ClientBuilder::pages_in_flight) at once.
