@@ -35,7 +35,8 @@ struct Args {
     /// truncate=100,rate=0.05,seed=2 --fault latency_ms=30,rate=0.2,seed=3`.
     #[arg(long = "fault", value_parser = FaultSpec::parse)]
     faults: Vec<FaultSpec>,
-    /// Append one JSON line per request (method, path, query, headers without the token, body).
+    /// Append one JSON line per request (method, path, query, headers without the token, body;
+    /// a body that is not UTF-8 also as `body_hex`).
     #[arg(long)]
     log_requests: Option<PathBuf>,
     /// Accept only this token (default: any token, but one must be sent).

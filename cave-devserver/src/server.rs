@@ -41,7 +41,9 @@ pub struct ServerConfig {
     pub sample: SampleConfig,
     /// Faults to inject, in order.
     pub faults: Vec<FaultSpec>,
-    /// Append one JSON line per request to this file.
+    /// Append one JSON line per request to this file: `method`, `path`, `query`, `headers`
+    /// (the token redacted), `body` (as text; a body that is not UTF-8 is shown lossily and
+    /// its exact bytes are in `body_hex` as well), `status`, `millis`.
     pub log_requests: Option<PathBuf>,
     /// Accept only this token (default: any token, but one must be sent).
     pub token: Option<String>,
@@ -494,6 +496,10 @@ async fn log_request(State(state): State<Arc<AppState>>, request: Request, next:
         "headers": headers,
         "body": String::from_utf8_lossy(&bytes),
     });
+    // Raw bodies (roots_binary's little-endian ids) exactly, which `body` cannot show.
+    if std::str::from_utf8(&bytes).is_err() {
+        line["body_hex"] = json!(hex(&bytes));
+    }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
@@ -504,6 +510,17 @@ async fn log_request(State(state): State<Arc<AppState>>, request: Request, next:
         let _ = writeln!(file, "{line}");
     }
     response
+}
+
+/// Lowercase hex, two digits a byte.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn redact_cookie(value: &str) -> String {
@@ -570,5 +587,11 @@ mod tests {
             redact_query("x=1&middle_auth_token=t"),
             "x=1&middle_auth_token=<redacted>"
         );
+    }
+
+    #[test]
+    fn raw_bodies_are_logged_in_hex() {
+        assert_eq!(hex(&[0x01, 0xff, 0x00, 0xab]), "01ff00ab");
+        assert_eq!(hex(&[]), "");
     }
 }

@@ -7,6 +7,17 @@
 //! too (same path and query string, same `Accept-Encoding` and token headers). The row counts
 //! of both are compared as well.
 //!
+//! Chunkedgraph calls (names `cg_*`: caveclient's `client.chunkedgraph.<call>`, the Rust
+//! [`Client::chunkedgraph`]) are compared wholly: every request of a call, whatever its method,
+//! pairwise and in order: method, path, query string, body (JSON text, the JSON bodies of GETs,
+//! and the raw little-endian ids of `roots_binary` byte for byte, which the devserver's log
+//! holds in `body_hex` as it is not UTF-8), `Content-Type`, `Accept-Encoding`, the token
+//! headers and the status. So are their answers: roots, booleans, times to the microsecond,
+//! past and future ids, lineage nodes (id, time, operation) and edges in the server's order,
+//! latest, original and suggested roots with their shares, leaves. Every timestamp is given
+//! explicitly on both sides (a `CAVEclient(version=1300)` fills missing ones with v1300's, the
+//! Rust client never uses its client's; docs in `cave-runtime/src/chunkedgraph/`).
+//!
 //! Intentional differences, asserted as such rather than copied:
 //! - `table_manager_target_filter`: caveclient's table manager
 //!   (`client.materialize.tables.<t>(...).query()`) sends the join with
@@ -34,6 +45,27 @@
 //!   typed queries (it knows the reference statically). Its `User-Agent` is its own. It sends
 //!   one GET caveclient's `live_live_query` does not: the versions metadata, before its first
 //!   live query ([`RUST_ONLY_GETS`]).
+//! - chunkedgraph bootstrap: caveclient reads `/segmentation/api/versions` (to pick the API
+//!   version) and `/segmentation/api/version` (its version checks, before
+//!   `get_root_timestamps`); the Rust client sends neither ([`CAVECLIENT_ONLY_GETS`]). Both
+//!   read `/segmentation/table/{table}/info` once, for `suggest_latest_roots`' default layer
+//!   (compared).
+//! - `cg_lineage_graph_no_future`: without `timestamp_future`, caveclient adds
+//!   `timestamp=<its client's timestamp>&name=timestamp_future` (a slip,
+//!   `params.update(..., name="timestamp_future")`, which the server ignores); the Rust client
+//!   sends only `timestamp_past`. The query strings must differ by exactly that; the answers
+//!   (the server's future bound is now, capped at the public table's release) are the same.
+//! - `cg_latest_roots`, `cg_latest_roots_past`, `cg_original_roots`: the compositions first ask
+//!   for the root's creation (`root_timestamps?latest=False&timestamp=..`) with caveclient's
+//!   client timestamp (v1300's), which cannot be given to the call; the Rust client, which
+//!   never uses one, sends now (asserted: a time within the Rust run). The server does not
+//!   read it for `latest=False`; the lineage requests that follow are the same.
+//! - `cg_root_timestamps_latest`: caveclient returns the times roots stopped being the latest
+//!   minus 1 ms; the Rust client the server's times (compared with that 1 ms).
+//! - Not met here because every timestamp is explicit (documented in the Rust client):
+//!   `is_latest_roots` and `is_valid_nodes` send a timestamp (`end_timestamp`) only when given,
+//!   caveclient its client's when it has one; `get_roots`, `get_root_id` and
+//!   `get_root_timestamps` default to now, caveclient to its client's timestamp.
 //!
 //! Needs a Python with caveclient==8.2.1 in `CAVE_CAVECLIENT_PYTHON` (skipped otherwise, unless
 //! `CAVE_REQUIRE_CAVECLIENT` is set).
@@ -46,7 +78,9 @@ use std::time::Instant;
 use cave_devserver::{BackgroundServer, ServerConfig};
 use cave_runtime::bench::python_json;
 use cave_runtime::chrono::{DateTime, Utc};
-use cave_runtime::{AnnotationId, Client, Compare, RootId, TableQuery, ViewQuery, target};
+use cave_runtime::{
+    AnnotationId, Client, Compare, LineageGraph, NodeId, RootId, TableQuery, ViewQuery, target,
+};
 use serde_json::{Map, Value, json};
 
 mod minnie {
@@ -76,6 +110,44 @@ const RUST_ONLY_GETS: &[(&str, &str)] = &[(
      docs/WIRE.md, 'Live queries'), as caveclient's query_table(timestamp=...) does; \
      caveclient's live_live_query sends the live query as it is",
 )];
+
+/// GETs caveclient sends before chunkedgraph calls that the Rust client does not, and why.
+const CAVECLIENT_ONLY_GETS: &[(&str, &str)] = &[
+    (
+        "/segmentation/api/versions",
+        "caveclient's chunkedgraph client picks its API version; the Rust client speaks v1",
+    ),
+    (
+        "/segmentation/api/version",
+        "caveclient checks the server's version before get_root_timestamps' `latest` and \
+         `timestamp`; the Rust client sends them to any server",
+    ),
+];
+
+/// The chunkedgraph calls the Python script must run (their names start with `cg_`).
+const CHUNKEDGRAPH_CASES: &[&str] = &[
+    "cg_get_roots",
+    "cg_get_roots_stop_layer",
+    "cg_get_root_id",
+    "cg_is_latest_roots",
+    "cg_root_timestamps",
+    "cg_root_timestamps_latest",
+    "cg_get_past_ids",
+    "cg_lineage_graph",
+    "cg_lineage_graph_no_future",
+    "cg_latest_roots",
+    "cg_latest_roots_past",
+    "cg_original_roots",
+    "cg_suggest_latest_roots",
+    "cg_delta_roots",
+    "cg_leaves",
+    "cg_leaves_bounds_stop_layer",
+    "cg_leaves_many",
+    "cg_leaves_many_bounds",
+    "cg_is_valid_nodes",
+    "cg_oldest_timestamp",
+    "cg_change_log",
+];
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const MARKER: &str = "/__wire_marker__/";
@@ -141,11 +213,26 @@ fn rust_client_sends_what_caveclient_sends() {
         .build()
         .unwrap();
     let p = Params(&seen["params"]);
+    for case in CHUNKEDGRAPH_CASES {
+        assert!(
+            names.iter().any(|n| n == case),
+            "the Python script runs the chunkedgraph call {case}"
+        );
+    }
     let mut rust_rows = Map::new();
     let mut rust_ids = Map::new();
     let mut rust_facts = Map::new();
+    let mut rust_answers = Map::new();
+    let rust_started = Utc::now();
     for name in &names {
         marker(&base, name);
+        if is_chunkedgraph(name) {
+            let answer = runtime
+                .block_on(run_chunkedgraph(name, &client, &p))
+                .unwrap_or_else(|e| panic!("{name}: the Rust call failed: {e}"));
+            rust_answers.insert(name.clone(), answer);
+            continue;
+        }
         let mut ids = Vec::new();
         let mut facts = Map::new();
         let rows = runtime
@@ -161,6 +248,7 @@ fn rust_client_sends_what_caveclient_sends() {
         }
     }
 
+    let rust_ended = Utc::now();
     let lines = read_log(&log);
     let (python_before, python_segments) = segments(&lines[..python_lines]);
     let (rust_before, rust_segments) = segments(&lines[python_lines..]);
@@ -174,7 +262,35 @@ fn rust_client_sends_what_caveclient_sends() {
     let mut problems = Vec::new();
     let mut notes = BTreeSet::new();
     let mut compared = 0;
+    let mut compared_cg = 0;
     for ((name, py), (_, rs)) in python_segments.iter().zip(&rust_segments) {
+        if is_chunkedgraph(name) {
+            // Every request, in order, pairwise.
+            let sent = |path: &str| rs.iter().find(|r| r["path"].as_str() == Some(path));
+            if name == "cg_get_roots" {
+                let raw = sent("/segmentation/api/v1/table/minnie65_public/roots_binary");
+                assert!(
+                    raw.is_some_and(|r| r["body_hex"].is_string()),
+                    "roots_binary's raw body is logged exactly (body_hex): {raw:?}"
+                );
+            }
+            if name == "cg_suggest_latest_roots" {
+                assert!(
+                    sent("/segmentation/table/minnie65_public/info").is_some(),
+                    "suggest_latest_root reads the segmentation's info (compared)"
+                );
+            }
+            compared_cg += compare_chunkedgraph(
+                name,
+                py,
+                rs,
+                &p,
+                (rust_started, rust_ended),
+                &mut problems,
+                &mut notes,
+            );
+            continue;
+        }
         let py_posts: Vec<&Value> = py.iter().filter(|r| r["method"] == "POST").collect();
         let rs_posts: Vec<&Value> = rs.iter().filter(|r| r["method"] == "POST").collect();
         if py_posts.len() != rs_posts.len() {
@@ -251,7 +367,7 @@ fn rust_client_sends_what_caveclient_sends() {
     }
 
     // Row counts: the same, except that the Rust client applies not-in filters.
-    for name in &names {
+    for name in names.iter().filter(|n| !is_chunkedgraph(n)) {
         let want = seen["rows"]
             .get(format!("{name}/not_in_applied"))
             .unwrap_or(&seen["rows"][name]);
@@ -326,9 +442,40 @@ fn rust_client_sends_what_caveclient_sends() {
         "some view query returns rows"
     );
 
+    // The chunkedgraph answers: the same values (roots, booleans, times to the microsecond,
+    // lineage nodes and edges, leaves), but for caveclient's 1 ms off `latest` timestamps.
+    let py_answers = seen["answers"].as_object().cloned().unwrap_or_default();
+    for (name, got) in &rust_answers {
+        let want = py_answers.get(name).cloned().unwrap_or(Value::Null);
+        let want = if name == "cg_root_timestamps_latest" {
+            notes.insert(
+                "cg_root_timestamps_latest: the Rust client returns the server's times, \
+                 caveclient 1 ms less (compared so)"
+                    .into(),
+            );
+            json!(
+                want.as_array()
+                    .expect("times")
+                    .iter()
+                    .map(|t| t.as_i64().expect("microseconds") + 1000)
+                    .collect::<Vec<_>>()
+            )
+        } else {
+            want
+        };
+        if got != &want {
+            problems.push(format!(
+                "{name}: the answers differ\n  caveclient: {want}\n  rust:       {got}"
+            ));
+        }
+    }
+    chunkedgraph_answers_are_meaningful(&py_answers, &p);
+
     eprintln!(
-        "compared {compared} query POSTs of {} queries; the Rust client's GETs: {rust_gets:?}",
-        names.len()
+        "compared {compared} query POSTs of {} queries, {compared_cg} requests of {} \
+         chunkedgraph calls; the Rust client's GETs: {rust_gets:?}",
+        names.len(),
+        rust_answers.len()
     );
     for note in &notes {
         eprintln!("note: {note}");
@@ -370,6 +517,156 @@ impl Params<'_> {
     }
     fn roots(&self, key: &str) -> Vec<RootId> {
         self.ids(key).into_iter().map(RootId).collect()
+    }
+    fn root(&self, key: &str) -> RootId {
+        RootId(self.i64(key))
+    }
+    fn str(&self, key: &str) -> &str {
+        self.0[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("param {key}"))
+    }
+    fn bounds(&self, key: &str) -> [[i64; 2]; 3] {
+        let axes = self.0[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("param {key}"));
+        let axis = |k: usize| {
+            let a = axes[k].as_array().unwrap();
+            [a[0].as_i64().unwrap(), a[1].as_i64().unwrap()]
+        };
+        [axis(0), axis(1), axis(2)]
+    }
+}
+
+fn is_chunkedgraph(name: &str) -> bool {
+    name.starts_with("cg_")
+}
+
+/// The Rust side of each chunkedgraph call of the Python script, its answer as the script
+/// writes caveclient's (ids as integers, times in microseconds).
+async fn run_chunkedgraph(
+    name: &str,
+    client: &Client,
+    p: &Params<'_>,
+) -> Result<Value, cave_runtime::Error> {
+    let cg = client.chunkedgraph().await?;
+    let (t1181, t1300) = (p.time("cg_t1181"), p.time("cg_t1300"));
+    let (old, new) = (p.root("cg_old"), p.root("cg_new"));
+    let (split, merged) = (p.root("cg_split"), p.root("cg_merged"));
+    let svs = p.ids("cg_svs");
+    let roots_1181 = p.roots("cg_roots_1181");
+    let bounds = p.bounds("cg_bounds");
+    let roots = |r: &[RootId]| json!(r.iter().map(|r| r.0).collect::<Vec<_>>());
+    let nodes = |n: &[NodeId]| json!(n.iter().map(|n| n.0).collect::<Vec<_>>());
+    let micros =
+        |t: &[DateTime<Utc>]| json!(t.iter().map(|t| t.timestamp_micros()).collect::<Vec<_>>());
+    let by_node = |m: std::collections::BTreeMap<NodeId, Vec<NodeId>>| {
+        Value::Object(m.iter().map(|(k, v)| (k.0.to_string(), nodes(v))).collect())
+    };
+    Ok(match name {
+        "cg_get_roots" => roots(&cg.roots(&svs, Some(t1300), None).await?),
+        "cg_get_roots_stop_layer" => roots(&cg.roots(&svs, Some(t1300), Some(3)).await?),
+        "cg_get_root_id" => json!(cg.root(svs[0], Some(t1300)).await?.0),
+        "cg_is_latest_roots" => json!(cg.is_latest_roots(&roots_1181, Some(t1300)).await?),
+        "cg_root_timestamps" => micros(&cg.root_timestamps(&roots_1181, false, Some(t1300)).await?),
+        "cg_root_timestamps_latest" => {
+            micros(&cg.root_timestamps(&roots_1181, true, Some(t1300)).await?)
+        }
+        "cg_get_past_ids" => {
+            let ids = cg
+                .past_id_mapping(&[new, merged, split, new], Some(t1181), Some(t1300))
+                .await?;
+            json!({
+                "past_id_map": ids.past.iter().map(|(k, v)| (k.0.to_string(), roots(v))).collect::<Map<_, _>>(),
+                "future_id_map": ids.future.iter().map(|(k, v)| (k.0.to_string(), json!(v.0))).collect::<Map<_, _>>(),
+            })
+        }
+        "cg_lineage_graph" => lineage(
+            &cg.lineage_graph(&[split, old], Some(t1181), Some(t1300))
+                .await?,
+        ),
+        "cg_lineage_graph_no_future" => {
+            lineage(&cg.lineage_graph(&[old], Some(t1181), None).await?)
+        }
+        "cg_latest_roots" => roots(&cg.latest_roots(split, Some(t1300)).await?),
+        "cg_latest_roots_past" => roots(&cg.latest_roots(new, Some(t1181)).await?),
+        "cg_original_roots" => roots(&cg.original_roots(merged, Some(t1181)).await?),
+        "cg_suggest_latest_roots" => {
+            let s = cg.suggest_latest_root(split, Some(t1300), None).await?;
+            assert_eq!(
+                (s.root, s.share),
+                s.candidates[0],
+                "the best candidate first"
+            );
+            json!({
+                "roots": s.candidates.iter().map(|(r, _)| r.0).collect::<Vec<_>>(),
+                "shares": s.candidates.iter().map(|(_, f)| *f).collect::<Vec<_>>(),
+            })
+        }
+        "cg_delta_roots" => {
+            let d = cg.delta_roots(t1181, Some(t1300)).await?;
+            json!({"old": roots(&d.old), "new": roots(&d.new)})
+        }
+        "cg_leaves" => nodes(&cg.leaves(merged, None, None).await?),
+        "cg_leaves_bounds_stop_layer" => nodes(&cg.leaves(merged, Some(bounds), Some(2)).await?),
+        "cg_leaves_many" => by_node(cg.leaves_many(&[merged, new, split], None, Some(2)).await?),
+        "cg_leaves_many_bounds" => by_node(cg.leaves_many(&[merged], Some(bounds), None).await?),
+        "cg_is_valid_nodes" => json!(
+            cg.valid_nodes(
+                &[old.0, new.0, 0, 12345, split.0, -3],
+                Some(t1181),
+                Some(t1300)
+            )
+            .await?
+        ),
+        "cg_oldest_timestamp" => json!(cg.oldest_timestamp().await?.timestamp_micros()),
+        "cg_change_log" => serde_json::to_value(cg.change_log(new).await?).unwrap(),
+        other => panic!("the Python script ran `{other}`, which has no Rust equivalent here"),
+    })
+}
+
+/// A lineage graph as the Python script writes caveclient's: nodes `[id, microseconds,
+/// operation id or null]` and links `[source, target]`, in the server's order.
+fn lineage(g: &LineageGraph) -> Value {
+    json!({
+        "nodes": g.nodes().iter().map(|n| json!([n.id.0, n.timestamp.timestamp_micros(), n.operation_id])).collect::<Vec<_>>(),
+        "links": g.edges().iter().map(|e| json!([e.source.0, e.target.0])).collect::<Vec<_>>(),
+    })
+}
+
+/// The chunkedgraph cases meet what they are meant to: stale roots among v1181's, a split
+/// with two successors (of equal share, so the order of ties is compared), a merge with
+/// several origins, leaves cut by the bounds, nodes valid and not.
+fn chunkedgraph_answers_are_meaningful(a: &Map<String, Value>, p: &Params<'_>) {
+    let list = |name: &str| -> Vec<Value> {
+        a.get(name)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{name}: {:?}", a.get(name)))
+            .clone()
+    };
+    let latest = list("cg_is_latest_roots");
+    assert!(
+        latest.contains(&json!(true)) && latest.contains(&json!(false)),
+        "some v1181 roots are stale at v1300, some not: {latest:?}"
+    );
+    assert_eq!(list("cg_get_roots").len(), p.ids("cg_svs").len());
+    assert_eq!(list("cg_latest_roots").len(), 2, "the split's two roots");
+    assert_eq!(
+        a["cg_suggest_latest_roots"]["shares"],
+        json!([0.5, 0.5]),
+        "a tie"
+    );
+    assert!(list("cg_original_roots").len() >= 2, "the merge's origins");
+    let (all, cut) = (list("cg_leaves"), list("cg_leaves_bounds_stop_layer"));
+    assert!(
+        !cut.is_empty() && cut.len() < all.len(),
+        "{cut:?} of {all:?}"
+    );
+    let valid = list("cg_is_valid_nodes");
+    assert!(valid.contains(&json!(true)) && valid.contains(&json!(false)));
+    for name in ["cg_lineage_graph", "cg_lineage_graph_no_future"] {
+        let links = a[name]["links"].as_array().map_or(0, Vec::len);
+        assert!(links > 0, "{name} has edges: {}", a[name]);
     }
 }
 
@@ -670,6 +967,174 @@ fn compare_post(name: &str, py: &Value, rs: &Value, problems: &mut Vec<String>) 
             }
         }
     }
+}
+
+/// Compare every request of one chunkedgraph call of each client, in order, pairwise: method,
+/// path, query string, body (text, and `body_hex` for the raw ones), `Content-Type`,
+/// `Accept-Encoding`, the token headers, the status. caveclient's bootstrap GETs
+/// ([`CAVECLIENT_ONLY_GETS`]) are left out first; the documented differences of the query
+/// string ([`query_difference`]) are asserted as such. The number of pairs compared.
+fn compare_chunkedgraph(
+    name: &str,
+    py: &[Value],
+    rs: &[Value],
+    p: &Params<'_>,
+    rust_window: (DateTime<Utc>, DateTime<Utc>),
+    problems: &mut Vec<String>,
+    notes: &mut BTreeSet<String>,
+) -> usize {
+    let py: Vec<&Value> = py
+        .iter()
+        .filter(|r| {
+            let bootstrap = CAVECLIENT_ONLY_GETS
+                .iter()
+                .find(|(path, _)| r["method"] == "GET" && r["path"] == *path);
+            if let Some((path, why)) = bootstrap {
+                notes.insert(format!("GET {path} sent by caveclient only: {why}"));
+            }
+            bootstrap.is_none()
+        })
+        .collect();
+    let show = |rs: &[&Value]| {
+        rs.iter()
+            .map(|r| format!("{} {}", r["method"].as_str().unwrap_or("?"), summary(r)))
+            .collect::<Vec<_>>()
+    };
+    let rs: Vec<&Value> = rs.iter().collect();
+    if py.len() != rs.len() {
+        problems.push(format!(
+            "{name}: caveclient sent {} request(s), the Rust client {}:\n  caveclient: {:?}\n  rust:       {:?}",
+            py.len(),
+            rs.len(),
+            show(&py),
+            show(&rs)
+        ));
+        return 0;
+    }
+    for (i, (py, rs)) in py.iter().zip(&rs).enumerate() {
+        let what = format!(
+            "{name}: request {} ({} {})",
+            i + 1,
+            py["method"].as_str().unwrap_or("?"),
+            py["path"].as_str().unwrap_or("?")
+        );
+        // A raw body is compared by its exact bytes (`body` shows it lossily).
+        let body = if py["body_hex"].is_string() || rs["body_hex"].is_string() {
+            "body_hex"
+        } else {
+            "body"
+        };
+        for field in ["method", "path", body] {
+            if py[field] != rs[field] {
+                problems.push(format!(
+                    "{what}: {field} differs\n  caveclient: {}\n  rust:       {}",
+                    py[field], rs[field]
+                ));
+            }
+        }
+        match query_difference(name, py, rs, p, rust_window) {
+            Some(Ok(note)) => {
+                notes.insert(note);
+            }
+            Some(Err(problem)) => problems.push(format!("{what}: {problem}")),
+            None if py["query"] != rs["query"] => problems.push(format!(
+                "{what}: query differs\n  caveclient: {}\n  rust:       {}",
+                py["query"], rs["query"]
+            )),
+            None => {}
+        }
+        for h in ["content-type", "accept-encoding"] {
+            if py["headers"][h] != rs["headers"][h] {
+                problems.push(format!(
+                    "{what}: header {h}: caveclient {}, rust {}",
+                    py["headers"][h], rs["headers"][h]
+                ));
+            }
+        }
+        // The log redacts the token: `Bearer <redacted>`, `middle_auth_token=<redacted>`.
+        for (h, want) in [
+            ("authorization", "Bearer <redacted>"),
+            ("cookie", "middle_auth_token=<redacted>"),
+        ] {
+            for (who, r) in [("caveclient", py), ("rust", rs)] {
+                if r["headers"][h] != want {
+                    problems.push(format!(
+                        "{what}: {who} sent header {h} {} (expected {want})",
+                        r["headers"][h]
+                    ));
+                }
+            }
+        }
+        for (who, r) in [("caveclient", py), ("rust", rs)] {
+            if r["status"] != 200 {
+                problems.push(format!("{what}: {who}'s request answered {}", r["status"]));
+            }
+        }
+        header_names(py, rs, notes);
+    }
+    py.len()
+}
+
+/// The documented differences of a chunkedgraph request's query string: `None` where there
+/// is none (the query strings must be equal), else the note that it is as documented, or
+/// why it is not.
+fn query_difference(
+    name: &str,
+    py: &Value,
+    rs: &Value,
+    p: &Params<'_>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Option<Result<String, String>> {
+    let t1300 = p.str("cg_t1300_seconds");
+    let (py_q, rs_q) = (
+        py["query"].as_str().unwrap_or_default(),
+        rs["query"].as_str().unwrap_or_default(),
+    );
+    let path = rs["path"].as_str().unwrap_or_default();
+    if name == "cg_lineage_graph_no_future" {
+        // `params.update(package_timestamp(self.timestamp), name="timestamp_future")`.
+        let want = format!("{rs_q}&timestamp={t1300}&name=timestamp_future");
+        return Some(if py_q == want {
+            Ok(format!(
+                "{name}: caveclient adds `timestamp=<its client's>&name=timestamp_future` \
+                 (which the server ignores), the Rust client sends `{rs_q}` only"
+            ))
+        } else {
+            Err(format!(
+                "expected caveclient's query `{want}` (the Rust one plus its slip), got `{py_q}`"
+            ))
+        });
+    }
+    let composed = matches!(
+        name,
+        "cg_latest_roots" | "cg_latest_roots_past" | "cg_original_roots"
+    );
+    if composed && path.ends_with("/root_timestamps") {
+        // The creation time of the root: caveclient asks at its client's timestamp (v1300's),
+        // the Rust client, which has none, at now; the server does not read it for
+        // `latest=False`.
+        let rust_now = rs_q
+            .strip_prefix("latest=False&timestamp=")
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| {
+                let micros = (t * 1e6).round() as i64;
+                micros >= from.timestamp_micros() - 1_000_000
+                    && micros <= to.timestamp_micros() + 1_000_000
+            });
+        return Some(
+            match (py_q == format!("latest=False&timestamp={t1300}"), rust_now) {
+                (true, Some(_)) => Ok(format!(
+                    "{name}: root_timestamps (the root's creation) at the client's timestamp \
+                     for caveclient (v1300's), at now for the Rust client"
+                )),
+                _ => Err(format!(
+                    "expected `latest=False&timestamp={t1300}` from caveclient and \
+                     `latest=False&timestamp=<now>` from the Rust client, got `{py_q}` and `{rs_q}`"
+                )),
+            },
+        );
+    }
+    None
 }
 
 /// The table manager's join body with `suffix_map` as `query_table(merge_reference=True)` and

@@ -17,6 +17,9 @@
 //!   ignores).
 //! - [`ChunkedGraph::root_timestamps`] with `latest` returns the server's times as they are
 //!   (caveclient subtracts 1 ms).
+//! - [`ChunkedGraph::latest_roots`] and [`ChunkedGraph::original_roots`] ask for the root's
+//!   creation time with `timestamp=<now>`; caveclient sends its client's timestamp there,
+//!   whatever the call was given (the server does not read it for creation times).
 //! - `roots_binary`'s `assert_roots` and `fail_to_zero` flags are never sent: PCG reads them
 //!   with Python's `bool(str)`, so any value, `False` included, turns them on.
 

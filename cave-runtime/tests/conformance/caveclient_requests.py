@@ -9,8 +9,16 @@ per query. The values the queries filter on are read from the server's sample da
 any marker) and printed, with the names of the queries in order, as one JSON object on stdout:
 `{"params": {...}, "queries": [name, ...], "rows": {name: row count}, "ids": {view or synapse
 query: sorted ids}, "zeros": {synapse query: rows with root 0 it kept}, "autapses": {synapse
-query: autapses among its rows}}`. The Rust side runs the same logical queries with
-the same values, after markers of the same names.
+query: autapses among its rows}, "answers": {chunkedgraph call: what caveclient returned, as
+JSON}}`. The Rust side runs the same logical queries with the same values, after markers of
+the same names.
+
+The chunkedgraph calls (names starting `cg_`, `client.chunkedgraph....`) are given every
+timestamp explicitly, so that caveclient sends no timestamp of its own (a
+`CAVEclient(version=1300)` fills missing ones with v1300's, the Rust client never does).
+Their answers are written as JSON: ids as integers, times as integer microseconds since the
+epoch (exact, as both clients read the server's float seconds to the microsecond), lineage
+nodes as `[id, microseconds, operation_id or null]` in the server's order.
 
 Floats are written as floats (`4.0`, not `4`): json.dumps keeps Python's types, and the Rust
 client sends f32/f64 values as floats.
@@ -20,8 +28,10 @@ import json
 import logging
 import sys
 import warnings
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import requests
 from caveclient import CAVEclient
 
@@ -36,6 +46,38 @@ PRF = "proofreading_status_and_strategy"
 # one, and equal to no version's timestamp (the server refuses those).
 LIVE_TS = datetime(2025, 2, 1, 0, 0, 0, 250000, tzinfo=timezone.utc)
 LIVE_TS_WHOLE = datetime(2025, 2, 1, 12, 30, 5, tzinfo=timezone.utc)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def micros(t: datetime) -> int:
+    """A time as integer microseconds since the epoch (exact)."""
+    return (t - EPOCH) // timedelta(microseconds=1)
+
+
+def float_micros(seconds: float) -> int:
+    """Float seconds of an answer read as caveclient reads them (`fromtimestamp`)."""
+    return micros(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def ints(values) -> list:
+    return [int(v) for v in values]
+
+
+def chunk_bounds(node: int, info: dict) -> list:
+    """The box (voxels of the base resolution) of a layer-1 node's chunk, from PyChunkedGraph's
+    id layout: the layer in the top `n_bits_for_layer_id` bits, then x, y, z (10 bits each
+    for minnie's layer 1), counted in chunks from the voxel offset."""
+    graph, scale = info["graph"], info["scales"][0]
+    layer_bits = graph["n_bits_for_layer_id"]
+    size, offset = graph["chunk_size"], scale["voxel_offset"]
+    bits = 10
+    shift = 64 - layer_bits - bits
+    out = []
+    for k in range(3):
+        c = (node >> (shift - k * bits)) & ((1 << bits) - 1)
+        out.append([offset[k] + c * size[k], offset[k] + (c + 1) * size[k]])
+    return out
 
 
 def discover(client) -> dict:
@@ -94,6 +136,182 @@ def discover(client) -> dict:
         "live_ts": LIVE_TS.isoformat(),
         "live_ts_whole": LIVE_TS_WHOLE.isoformat(),
     }
+
+
+def discover_chunkedgraph(url: str, client) -> dict:
+    """Ids and times for the chunkedgraph calls (these requests precede every marker too):
+    supervoxels of proofread cells with their v1300 roots, nuclei whose root an edit between
+    v1181 and v1300 retired, a root a split made two of, a root a merge made of several."""
+    mat, cg = client.materialize, client.chunkedgraph
+    t1181, t1300 = mat.get_timestamp(1181), mat.get_timestamp(1300)
+    prf = mat.query_table(PRF, limit=12)
+    svs = ints(prf["pt_supervoxel_id"])
+    assert ints(cg.get_roots(svs, timestamp=t1300)) == ints(prf["pt_root_id"]), "v1300's roots"
+    early = CAVEclient("minnie65_public", server_address=url, auth_token=TOKEN, version=1181)
+    a = early.materialize.query_table(NUC, split_positions=True, limit=400).set_index("id")
+    b = mat.query_table(NUC, split_positions=True, filter_in_dict={"id": ints(a.index)})
+    b = b.set_index("id")
+    both = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
+    same_sv = both["pt_supervoxel_id_a"] == both["pt_supervoxel_id_b"]
+    both = both[(both["pt_root_id_a"] != 0) & same_sv]
+    both = both.iloc[:40]
+    stale = both[both["pt_root_id_a"] != both["pt_root_id_b"]]
+    assert 0 < len(stale) < len(both), "some v1181 roots are stale at v1300, some not"
+    old, new = int(stale["pt_root_id_a"].iloc[0]), int(stale["pt_root_id_b"].iloc[0])
+    # The roots edits retired between the versions, their lineage: a split and a merge.
+    retired, _ = cg.get_delta_roots(t1181, t1300)
+    lineage = cg.get_lineage_graph(ints(retired), timestamp_past=t1181, timestamp_future=t1300)
+    out_degree = Counter(link["source"] for link in lineage["links"])
+    in_degree = Counter(link["target"] for link in lineage["links"])
+    split = min(int(r) for r, n in out_degree.items() if n > 1)
+    merged = [int(r) for r, n in in_degree.items() if n > 1]
+    # A merge result with several supervoxels, and the box of one supervoxel's chunk.
+    merged = max(merged[:50], key=lambda r: (len(cg.get_leaves(r)), -r))
+    leaves = ints(cg.get_leaves(merged))
+    assert len(leaves) > 2, leaves
+    # The segmentation's info from the other client: this one reads it (once) in
+    # suggest_latest_roots, where it is compared.
+    bounds = chunk_bounds(leaves[0], early.chunkedgraph.segmentation_info)
+    return {
+        "cg_t1181": t1181.isoformat(),
+        "cg_t1300": t1300.isoformat(),
+        # What caveclient sends for v1300's timestamp (`repr` of the float seconds).
+        "cg_t1300_seconds": repr(t1300.timestamp()),
+        "cg_svs": svs,
+        "cg_roots_1181": ints(both["pt_root_id_a"]),
+        "cg_roots_1300": ints(both["pt_root_id_b"]),
+        "cg_old": old,
+        "cg_new": new,
+        "cg_split": split,
+        "cg_merged": merged,
+        "cg_bounds": bounds,
+    }
+
+
+def chunkedgraph_queries(client, p: dict) -> list:
+    """(name, call) of the chunkedgraph calls; each returns its answer as JSON."""
+    cg = client.chunkedgraph
+    t1181 = datetime.fromisoformat(p["cg_t1181"])
+    t1300 = datetime.fromisoformat(p["cg_t1300"])
+    old, new, split, merged = p["cg_old"], p["cg_new"], p["cg_split"], p["cg_merged"]
+    bounds = np.array(p["cg_bounds"])
+
+    def lineage(g):
+        return {
+            "nodes": [
+                [int(n["id"]), float_micros(n["timestamp"]), n.get("operation_id")]
+                for n in g["nodes"]
+            ],
+            "links": [[int(link["source"]), int(link["target"])] for link in g["links"]],
+        }
+
+    def past_ids(r):
+        return {
+            "past_id_map": {str(k): ints(v) for k, v in r["past_id_map"].items()},
+            "future_id_map": {str(k): int(v) for k, v in r["future_id_map"].items()},
+        }
+
+    def suggest():
+        roots, shares = cg.suggest_latest_roots(
+            split, timestamp=t1300, return_all=True, return_fraction_overlap=True
+        )
+        return {"roots": ints(roots), "shares": [float(x) for x in shares]}
+
+    def delta():
+        old_roots, new_roots = cg.get_delta_roots(t1181, t1300)
+        return {"old": ints(old_roots), "new": ints(new_roots)}
+
+    def change_log():
+        log = cg.get_change_log(new)
+        return {
+            "n_mergers": int(log["n_mergers"]),
+            "n_splits": int(log["n_splits"]),
+            "operations_ids": ints(log["operations_ids"]),
+            "past_ids": ints(log["past_ids"]),
+            "user_info": log["user_info"],
+        }
+
+    return [
+        ("cg_get_roots", lambda: ints(cg.get_roots(p["cg_svs"], timestamp=t1300))),
+        (
+            "cg_get_roots_stop_layer",
+            lambda: ints(cg.get_roots(p["cg_svs"], timestamp=t1300, stop_layer=3)),
+        ),
+        ("cg_get_root_id", lambda: int(cg.get_root_id(p["cg_svs"][0], timestamp=t1300))),
+        (
+            "cg_is_latest_roots",
+            lambda: [bool(x) for x in cg.is_latest_roots(p["cg_roots_1181"], timestamp=t1300)],
+        ),
+        (
+            "cg_root_timestamps",
+            lambda: [
+                micros(t)
+                for t in cg.get_root_timestamps(p["cg_roots_1181"], latest=False, timestamp=t1300)
+            ],
+        ),
+        (
+            "cg_root_timestamps_latest",
+            lambda: [
+                micros(t)
+                for t in cg.get_root_timestamps(p["cg_roots_1181"], latest=True, timestamp=t1300)
+            ],
+        ),
+        (
+            "cg_get_past_ids",
+            lambda: past_ids(
+                cg.get_past_ids(
+                    [new, merged, split, new], timestamp_past=t1181, timestamp_future=t1300
+                )
+            ),
+        ),
+        (
+            "cg_lineage_graph",
+            lambda: lineage(
+                cg.get_lineage_graph([split, old], timestamp_past=t1181, timestamp_future=t1300)
+            ),
+        ),
+        # Without timestamp_future: caveclient sends `timestamp=<v1300's>&name=timestamp_future`.
+        (
+            "cg_lineage_graph_no_future",
+            lambda: lineage(cg.get_lineage_graph(old, timestamp_past=t1181)),
+        ),
+        ("cg_latest_roots", lambda: ints(cg.get_latest_roots(split, timestamp=t1300))),
+        # A time before the root's creation: the roots it came from.
+        ("cg_latest_roots_past", lambda: ints(cg.get_latest_roots(new, timestamp=t1181))),
+        ("cg_original_roots", lambda: ints(cg.get_original_roots(merged, timestamp_past=t1181))),
+        ("cg_suggest_latest_roots", suggest),
+        ("cg_delta_roots", delta),
+        ("cg_leaves", lambda: ints(cg.get_leaves(merged))),
+        (
+            "cg_leaves_bounds_stop_layer",
+            lambda: ints(cg.get_leaves(merged, bounds=bounds, stop_layer=2)),
+        ),
+        (
+            "cg_leaves_many",
+            lambda: {
+                str(k): ints(v)
+                for k, v in cg.get_leaves_many([merged, new, split], stop_layer=2).items()
+            },
+        ),
+        (
+            "cg_leaves_many_bounds",
+            lambda: {
+                str(k): ints(v)
+                for k, v in cg.get_leaves_many([merged], bounds=bounds).items()
+            },
+        ),
+        (
+            "cg_is_valid_nodes",
+            lambda: [
+                bool(x)
+                for x in cg.is_valid_nodes(
+                    [old, new, 0, 12345, split, -3], start_timestamp=t1181, end_timestamp=t1300
+                )
+            ],
+        ),
+        ("cg_oldest_timestamp", lambda: micros(cg.get_oldest_timestamp())),
+        ("cg_change_log", change_log),
+    ]
 
 
 def queries(client, p: dict) -> list:
@@ -325,6 +543,8 @@ def queries(client, p: dict) -> list:
         # 12. random_sample in the query string, simple and join.
         ("random_sample_typed", lambda: mat.query_table(SYN, random_sample=20)),
         ("random_sample_join", lambda: mat.query_table(CT, random_sample=15, limit=10)),
+        # 14. the chunkedgraph (client.chunkedgraph).
+        *chunkedgraph_queries(client, p),
     ]
 
 
@@ -335,11 +555,13 @@ def main(url: str) -> dict:
         "minnie65_public", server_address=url, auth_token=TOKEN, version=VERSION
     )
     params = discover(client)
+    params.update(discover_chunkedgraph(url, client))
     names = []
     rows = {}
     ids = {}
     zeros = {}
     autapses = {}
+    answers = {}
     marker = requests.Session()
     for name, call in queries(client, params):
         r = marker.get(
@@ -352,6 +574,9 @@ def main(url: str) -> dict:
         result = call()
         assert result is not None, name
         names.append(name)
+        if name.startswith("cg_"):
+            answers[name] = result
+            continue
         # A count is one row; what is compared is its number.
         rows[name] = int(result["count"].iloc[0]) if name.startswith("count_") else len(result)
         if name.startswith("view_"):
@@ -385,6 +610,7 @@ def main(url: str) -> dict:
         "ids": ids,
         "zeros": zeros,
         "autapses": autapses,
+        "answers": answers,
     }
 
 
