@@ -34,7 +34,7 @@ pub fn chunk_bits(p: [i32; 3]) -> i64 {
     (1 << 56) | c(cx) << 46 | c(cy) << 36 | c(cz) << 26
 }
 
-/// The chunk of a supervoxel (from [`chunk_bits`]) as a box in the segmentation's base
+/// The chunk of a supervoxel (the chunk bits the sample puts in it) as a box in the segmentation's base
 /// resolution (8 × 8 × 40 nm voxels): its lower corner and its size.
 pub fn chunk_box(sv: i64) -> ([i64; 3], [i64; 3]) {
     let c = |shift: u32| (sv >> shift) & 1023;
