@@ -123,7 +123,10 @@ impl Service {
         } else {
             (t, version_ts)
         };
-        if !graph.history.ops.iter().any(|o| o.ts > lo && o.ts <= hi) {
+        // The edits are sorted by time: is there one in (lo, hi]?
+        let ops = &graph.history.ops;
+        let first_after = ops.partition_point(|o| o.ts <= lo);
+        if ops.get(first_after).is_none_or(|o| o.ts > hi) {
             return None;
         }
         let mut out = table.clone();

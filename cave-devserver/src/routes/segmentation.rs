@@ -179,10 +179,7 @@ impl Call<'_> {
     /// A timestamp parameter that defaults to now, capped for a public table (`remap_public`
     /// caps `timestamp` and `timestamp_future`).
     fn capped(&self, name: &str) -> Result<i64, CgError> {
-        let t = self
-            .query
-            .time(name, Some(now_ns()))?
-            .unwrap_or_else(now_ns);
+        let t = self.query.time(name, None)?.unwrap_or_else(now_ns);
         Ok(self.service.cap(t))
     }
 

@@ -85,33 +85,12 @@ impl ChunkedGraph<'_> {
         let url = Params::new()
             .maybe_time("timestamp", at)
             .on(self.url(segmentation::IS_LATEST_ROOTS, &[]));
-        let (http, table) = (self.shared_http(), Arc::new(self.table.clone()));
-        chunks::run(
+        self.per_id(
+            url,
             &ids,
-            IDS_PER_CHUNKEDGRAPH_REQUEST,
-            self.in_flight(),
-            |chunk, part| {
-                let (http, table, url) = (http.clone(), table.clone(), url.clone());
-                async move {
-                    let body = body::node_ids(&chunk);
-                    let answer: IsLatestAnswer = answer::json(
-                        &http,
-                        &table,
-                        Call::post(&url, &body),
-                        "an is_latest answer ({\"is_latest\": [bool]})",
-                    )
-                    .await?;
-                    let part = part.describe();
-                    answer::one_per_id(
-                        &http,
-                        &url,
-                        "is_latest",
-                        answer.is_latest,
-                        chunk.len(),
-                        &part,
-                    )
-                }
-            },
+            "an is_latest answer ({\"is_latest\": [bool]})",
+            "is_latest",
+            |a: IsLatestAnswer| a.is_latest,
         )
         .await
     }
@@ -138,32 +117,51 @@ impl ChunkedGraph<'_> {
             .flag("latest", latest)
             .time("timestamp", at.unwrap_or_else(Utc::now))
             .on(self.url(segmentation::ROOT_TIMESTAMPS, &[]));
+        let seconds = self
+            .per_id(
+                url.clone(),
+                &ids,
+                "root timestamps ({\"timestamp\": [float]})",
+                "timestamp",
+                |a: RootTimestampsAnswer| a.timestamp,
+            )
+            .await?;
+        answer::times(&self.shared_http(), &url, "timestamp", &seconds)
+    }
+
+    /// `{"node_ids": [...]}` of `ids` POSTed to `url` in chunks, several at once; each answer's
+    /// list (`field`, read from the answer by `list`) must hold one value per id it asked for.
+    async fn per_id<A, T>(
+        &self,
+        url: String,
+        ids: &[i64],
+        what: &'static str,
+        field: &'static str,
+        list: fn(A) -> Vec<T>,
+    ) -> Result<Vec<T>, Error>
+    where
+        A: serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
         let (http, table) = (self.shared_http(), Arc::new(self.table.clone()));
         chunks::run(
-            &ids,
+            ids,
             IDS_PER_CHUNKEDGRAPH_REQUEST,
             self.in_flight(),
             |chunk, part| {
                 let (http, table, url) = (http.clone(), table.clone(), url.clone());
                 async move {
                     let body = body::node_ids(&chunk);
-                    let answer: RootTimestampsAnswer = answer::json(
-                        &http,
-                        &table,
-                        Call::post(&url, &body),
-                        "root timestamps ({\"timestamp\": [float]})",
-                    )
-                    .await?;
-                    let part = part.describe();
-                    let seconds = answer::one_per_id(
+                    let answer: A =
+                        answer::json(&http, &table, Call::post(&url, &body), what).await?;
+                    answer::one_per_id(
                         &http,
                         &url,
-                        "timestamp",
-                        answer.timestamp,
+                        field,
+                        list(answer),
                         chunk.len(),
-                        &part,
-                    )?;
-                    answer::times(&http, &url, "timestamp", &seconds)
+                        &part.describe(),
+                    )
                 }
             },
         )

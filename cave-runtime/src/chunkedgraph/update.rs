@@ -34,14 +34,7 @@ impl ChunkedGraph<'_> {
         rows: &[T],
         at: DateTime<Utc>,
     ) -> Result<Vec<RootId>, Error> {
-        let roots: Vec<RootId> = rows
-            .iter()
-            .flat_map(BoundRoots::roots)
-            .flatten()
-            .filter(|r| r.0 != 0)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let roots: Vec<RootId> = distinct_roots(rows).into_iter().collect();
         let latest = self.is_latest_roots(&roots, Some(at)).await?;
         Ok(roots
             .into_iter()
@@ -73,15 +66,8 @@ impl ChunkedGraph<'_> {
         at: DateTime<Utc>,
     ) -> Result<RootUpdate, Error> {
         let stale = self.stale_roots(rows, at).await?;
-        let checked = rows
-            .iter()
-            .flat_map(BoundRoots::roots)
-            .flatten()
-            .filter(|r| r.0 != 0)
-            .collect::<BTreeSet<_>>()
-            .len();
         let mut update = RootUpdate {
-            checked,
+            checked: distinct_roots(rows).len(),
             ..RootUpdate::default()
         };
         if stale.is_empty() {
@@ -124,4 +110,13 @@ impl ChunkedGraph<'_> {
         update.stale = stale;
         Ok(update)
     }
+}
+
+/// The rows' distinct root ids, root 0 (outside the segmentation) left out.
+fn distinct_roots<T: BoundRoots>(rows: &[T]) -> BTreeSet<RootId> {
+    rows.iter()
+        .flat_map(BoundRoots::roots)
+        .flatten()
+        .filter(|r| r.0 != 0)
+        .collect()
 }
