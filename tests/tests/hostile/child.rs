@@ -54,12 +54,57 @@ pub fn run(name: &str) {
         .build()
         .unwrap();
     let _ = std::fs::remove_file(format!("{ABSOLUTE_TARGET}.json"));
+    let inputs = scenario
+        .workloads
+        .iter()
+        .any(|w| w.chunkedgraph())
+        .then(|| runtime.block_on(Inputs::from_devserver(&direct)));
     for &workload in scenario.workloads {
-        let line = runtime.block_on(run_workload(scenario, workload, &base, &direct));
+        let line = runtime.block_on(run_workload(
+            scenario,
+            workload,
+            &base,
+            &direct,
+            inputs.as_ref(),
+        ));
         println!("RESULT {line}");
     }
     println!("PEAK_KIB {}", peak_kib());
     let _ = std::fs::remove_dir_all(fetch_root());
+}
+
+/// What the chunkedgraph workloads work on, read from the devserver itself (so that both runs
+/// of a workload get the same input): the proofreading rows of version 1300 and two times.
+pub struct Inputs {
+    rows: Vec<Proofreading>,
+    /// Version 1300's timestamp.
+    at_1300: chrono::DateTime<chrono::Utc>,
+    /// Now (after every edit of the devserver's history).
+    now: chrono::DateTime<chrono::Utc>,
+    /// A root of the rows edited since version 1300.
+    edited: cave_runtime::RootId,
+}
+
+impl Inputs {
+    async fn from_devserver(direct: &str) -> Inputs {
+        let client = client(direct, LocalServer::Explicit);
+        let rows = client
+            .query(Proofreading::filter())
+            .await
+            .expect("the rows of version 1300")
+            .into_vec();
+        let at_1300 = client.timestamp(1300).await.expect("version 1300's time");
+        let now = chrono::Utc::now();
+        let cg = client.chunkedgraph().await.expect("the chunkedgraph");
+        let stale = cg.stale_roots(&rows, now).await.expect("the stale roots");
+        let edited = *stale.first().expect("a root edited since version 1300");
+        Inputs {
+            rows,
+            at_1300,
+            now,
+            edited,
+        }
+    }
 }
 
 async fn run_workload(
@@ -67,12 +112,14 @@ async fn run_workload(
     workload: Workload,
     base: &str,
     direct: &str,
+    inputs: Option<&Inputs>,
 ) -> serde_json::Value {
     let reference = outcome(
         workload,
         &client(direct, LocalServer::Explicit),
         direct,
         LocalServer::Explicit,
+        inputs,
     )
     .await
     .expect("the workload works against the devserver itself");
@@ -82,6 +129,7 @@ async fn run_workload(
         &client(base, scenario.local),
         base,
         scenario.local,
+        inputs,
     )
     .await;
     let secs = started.elapsed().as_secs_f64();
@@ -158,7 +206,12 @@ async fn outcome(
     client: &Client,
     base: &str,
     local: LocalServer,
+    inputs: Option<&Inputs>,
 ) -> Result<Done, Failed> {
+    if workload.chunkedgraph() {
+        let inputs = inputs.expect("the chunkedgraph workloads' inputs");
+        return chunkedgraph(workload, client, inputs).await;
+    }
     match workload {
         Workload::Info => {
             let info = client.info().await.map_err(failed)?;
@@ -209,7 +262,64 @@ async fn outcome(
         }
         Workload::Fetch => fetch_on_a_thread(base, local, false),
         Workload::Check => fetch_on_a_thread(base, local, true),
+        _ => unreachable!("the chunkedgraph workloads are above"),
     }
+}
+
+/// A chunkedgraph workload on `client`'s chunkedgraph.
+async fn chunkedgraph(
+    workload: Workload,
+    client: &Client,
+    inputs: &Inputs,
+) -> Result<Done, Failed> {
+    let cg = client.chunkedgraph().await.map_err(failed)?;
+    let shown = format!("{cg:?}");
+    let rows = &inputs.rows;
+    let (value, count) = match workload {
+        Workload::CgRoots => {
+            let svs: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| r.pt_supervoxel_id)
+                .map(|s| s.0)
+                .collect();
+            let roots = cg
+                .roots(&svs, Some(inputs.at_1300), None)
+                .await
+                .map_err(failed)?;
+            (format!("{roots:?}"), roots.len())
+        }
+        Workload::CgIsLatest => {
+            let roots: Vec<_> = rows.iter().filter_map(|r| r.pt_root_id).collect();
+            let latest = cg
+                .is_latest_roots(&roots, Some(inputs.now))
+                .await
+                .map_err(failed)?;
+            (format!("{latest:?}"), latest.len())
+        }
+        Workload::CgLineage => {
+            let graph = cg
+                .lineage_graph(&[inputs.edited], None, Some(inputs.now))
+                .await
+                .map_err(failed)?;
+            let latest = graph.latest_roots();
+            (format!("{graph:?} {latest:?}"), graph.nodes().len())
+        }
+        Workload::UpdateRoots => {
+            let mut rows = rows.clone();
+            let update = cg
+                .update_roots(&mut rows, inputs.now)
+                .await
+                .map_err(failed)?;
+            rows.sort_by_key(|r| r.id);
+            (format!("{update:?} {rows:?}"), update.replaced)
+        }
+        _ => unreachable!("not a chunkedgraph workload"),
+    };
+    Ok(Done {
+        value: Compared::Text(value),
+        rows: count,
+        shown,
+    })
 }
 
 /// The rows in id order, without the pandas metadata of whichever page came first: pages

@@ -142,6 +142,8 @@ pub enum Route {
     ServerVersion,
     Query,
     Count,
+    /// The chunkedgraph (`/segmentation/...`).
+    Segmentation,
     Meta,
 }
 
@@ -152,6 +154,8 @@ impl Route {
             Route::Info
         } else if path.starts_with("/schema/") {
             Route::Schema
+        } else if path.starts_with("/segmentation/") {
+            Route::Segmentation
         } else if path == "/materialize/version" {
             Route::ServerVersion
         } else if method == "POST" && path.ends_with("/query") {

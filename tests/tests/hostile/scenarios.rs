@@ -35,6 +35,16 @@ pub enum Workload {
     Fetch,
     /// `cave check` against the committed snapshot.
     Check,
+    /// The chunkedgraph: roots of the proofreading rows' supervoxels at version 1300's
+    /// timestamp (`roots_binary`: raw little-endian ids in and out).
+    CgRoots,
+    /// The chunkedgraph: `is_latest_roots` of the rows' roots now (JSON).
+    CgIsLatest,
+    /// The chunkedgraph: the lineage graph of a root edited since version 1300 (JSON).
+    CgLineage,
+    /// The typed rows of version 1300 brought to now (`update_roots`: `is_latest_roots`,
+    /// then `roots_binary` of the stale rows' supervoxels).
+    UpdateRoots,
 }
 
 impl Workload {
@@ -48,7 +58,19 @@ impl Workload {
             Workload::Live => "live",
             Workload::Fetch => "fetch",
             Workload::Check => "check",
+            Workload::CgRoots => "cg-roots",
+            Workload::CgIsLatest => "cg-is-latest",
+            Workload::CgLineage => "cg-lineage",
+            Workload::UpdateRoots => "update-roots",
         }
+    }
+
+    /// Whether it calls the chunkedgraph (and needs the rows and times it works on).
+    pub fn chunkedgraph(self) -> bool {
+        matches!(
+            self,
+            Workload::CgRoots | Workload::CgIsLatest | Workload::CgLineage | Workload::UpdateRoots
+        )
     }
 }
 
@@ -96,6 +118,16 @@ const QUERIES: &[Workload] = &[
 ];
 const TYPED_AND_STREAM: &[Workload] = &[Workload::Typed, Workload::Stream];
 const FETCH: &[Workload] = &[Workload::Fetch, Workload::Check];
+const CHUNKEDGRAPH: &[Workload] = &[
+    Workload::CgRoots,
+    Workload::CgIsLatest,
+    Workload::CgLineage,
+    Workload::UpdateRoots,
+];
+/// The chunkedgraph calls whose answer is raw ids (`update_roots` ends with one).
+const CG_BINARY: &[Workload] = &[Workload::CgRoots, Workload::UpdateRoots];
+/// The chunkedgraph calls whose answer is JSON.
+const CG_JSON: &[Workload] = &[Workload::CgIsLatest, Workload::CgLineage];
 
 /// The default bounds of a scenario.
 const fn scenario(
@@ -140,6 +172,10 @@ pub const SCENARIOS: &[Scenario] = &[
             Workload::Live,
             Workload::Fetch,
             Workload::Check,
+            Workload::CgRoots,
+            Workload::CgIsLatest,
+            Workload::CgLineage,
+            Workload::UpdateRoots,
         ],
         pass,
         Expect::Exact,
@@ -479,6 +515,156 @@ pub const SCENARIOS: &[Scenario] = &[
         &[Workload::Info, Workload::Fetch],
         info_not_json,
         Expect::Error(&["JSON"]),
+    ),
+    // 13. The chunkedgraph (`/segmentation/...`): the same defects on its raw and JSON answers.
+    within(
+        scenario(
+            "cg-gzip-bomb",
+            "chunkedgraph answers gzip'd: 10 MiB that decode to 10 GiB",
+            CHUNKEDGRAPH,
+            cg_gzip_bomb,
+            Expect::Error(&["limit"]),
+        ),
+        20.0,
+    ),
+    scenario(
+        "cg-endless-body",
+        "chunkedgraph answers an endless chunked body",
+        CHUNKEDGRAPH,
+        cg_endless,
+        Expect::Error(&["limit"]),
+    ),
+    scenario(
+        "cg-content-length-2^62",
+        "chunkedgraph answers declare 2^62 bytes",
+        CHUNKEDGRAPH,
+        cg_huge_length,
+        Expect::Error(&["limit"]),
+    ),
+    scenario(
+        "cg-roots-cut",
+        "roots_binary answers 5 bytes short (not a whole id)",
+        CG_BINARY,
+        cg_roots_cut,
+        Expect::Error(&["roots_binary", "bytes, expected"]),
+    ),
+    scenario(
+        "cg-roots-extra",
+        "roots_binary answers one id more than asked",
+        CG_BINARY,
+        cg_roots_extra,
+        Expect::Error(&["roots_binary"]),
+    ),
+    scenario(
+        "cg-roots-beyond-i64",
+        "roots_binary's first id is 2^64 - 1",
+        CG_BINARY,
+        cg_roots_huge_id,
+        Expect::Error(&["roots_binary", "at [0]"]),
+    ),
+    scenario(
+        "cg-latest-short",
+        "is_latest_roots answers one value fewer than asked",
+        &[Workload::CgIsLatest, Workload::UpdateRoots],
+        cg_latest_short,
+        Expect::Error(&["is_latest_roots", "ids asked"]),
+    ),
+    scenario(
+        "cg-latest-not-bools",
+        "is_latest_roots answers strings",
+        &[Workload::CgIsLatest, Workload::UpdateRoots],
+        cg_latest_not_bools,
+        Expect::Error(&["is_latest_roots", "is_latest"]),
+    ),
+    scenario(
+        "cg-lineage-dangling-edge",
+        "the lineage graph has an edge to a root not among its nodes",
+        &[Workload::CgLineage],
+        cg_lineage_dangling,
+        Expect::Error(&["lineage_graph_multiple", "is not among the nodes"]),
+    ),
+    scenario(
+        "cg-ids-as-strings",
+        "the lineage graph's ids as strings (PCG's int64_as_str)",
+        &[Workload::CgLineage],
+        cg_ids_as_strings,
+        Expect::Exact,
+    ),
+    scenario(
+        "cg-token-in-error-body",
+        "500 in PCG's error shape, echoing the token and escape codes",
+        CHUNKEDGRAPH,
+        cg_token_in_error,
+        Expect::Error(&["HTTP 500", "/segmentation/api/v1/table/minnie65_public/"]),
+    ),
+    scenario(
+        "cg-html-echo",
+        "200 with an HTML page echoing the token",
+        CG_JSON,
+        cg_html_echo,
+        Expect::Error(&["expected JSON"]),
+    ),
+    scenario(
+        "cg-public-refusal",
+        "PCG's 401 of a public table for an id newer than its release",
+        CHUNKEDGRAPH,
+        cg_public_refusal,
+        Expect::Error(&["HTTP 401", "public release"]),
+    ),
+    scenario(
+        "cg-flaky-503",
+        "every other chunkedgraph request 503 with `Retry-After: 0`",
+        CHUNKEDGRAPH,
+        cg_flaky,
+        Expect::Exact,
+    ),
+    within(
+        scenario(
+            "cg-slow-body",
+            "chunkedgraph answers at 32 bytes a second (timeout 4 s)",
+            CHUNKEDGRAPH,
+            cg_slow_body,
+            Expect::Error(&["timed out"]),
+        ),
+        5.5,
+    ),
+    within(
+        scenario(
+            "cg-stall-after-headers",
+            "chunkedgraph headers and 8 bytes, then silence",
+            CHUNKEDGRAPH,
+            cg_stall,
+            Expect::Error(&["timed out"]),
+        ),
+        5.5,
+    ),
+    scenario(
+        "cg-redirect-elsewhere",
+        "chunkedgraph answers redirect to another host",
+        CHUNKEDGRAPH,
+        cg_redirect_elsewhere,
+        Expect::Error(&["redirect"]),
+    ),
+    scenario(
+        "cg-table-name-dotdot",
+        "the segmentation_source's table is `..` (a path step)",
+        CHUNKEDGRAPH,
+        cg_table_dotdot,
+        Expect::Error(&["/segmentation/api/v1/table/%2E%2E/"]),
+    ),
+    scenario(
+        "cg-source-elsewhere",
+        "the segmentation_source names another host (not used: the local server is)",
+        CHUNKEDGRAPH,
+        cg_source_elsewhere,
+        Expect::Exact,
+    ),
+    scenario(
+        "cg-not-graphene",
+        "the segmentation_source is a precomputed:// volume",
+        &[Workload::CgRoots],
+        cg_not_graphene,
+        Expect::Error(&["graphene://", "precomputed://"]),
     ),
 ];
 
@@ -1010,4 +1196,250 @@ fn info_not_json(ex: &Exchange) -> Reply {
         "text/html",
         format!("<html>Welcome back, {} \u{1b}[2J</html>", token_of(ex)),
     ))
+}
+
+// The chunkedgraph's behaviours.
+
+fn is_call(ex: &Exchange, call: &str) -> bool {
+    ex.route == Route::Segmentation
+        && ex
+            .request
+            .path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .ends_with(call)
+}
+
+fn cg_gzip_bomb(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    let mut a = Answer::new(200, "application/json", bodies::gzip_bomb(10));
+    a.set_header("Content-Encoding", "gzip");
+    Reply::Answer(a)
+}
+
+fn cg_endless(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    Reply::Endless {
+        head: Answer::new(200, "application/octet-stream", Vec::new()),
+        first: Vec::new(),
+        chunk: vec![0; 1 << 20],
+        declared: None,
+    }
+}
+
+fn cg_huge_length(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    Reply::Endless {
+        head: Answer::new(200, "application/octet-stream", Vec::new()),
+        first: Vec::new(),
+        chunk: vec![b' '; 1 << 20],
+        declared: Some(1 << 62),
+    }
+}
+
+/// The answer to `call`, its body changed by `change`.
+fn on_call(ex: &Exchange, call: &str, change: impl FnOnce(&mut Vec<u8>)) -> Reply {
+    on(ex, Route::Segmentation, |ex, mut a| {
+        if is_call(ex, call) {
+            change(&mut a.body);
+        }
+        Reply::Answer(a)
+    })
+}
+
+/// The JSON answer to `call`, changed by `change`.
+fn on_json(ex: &Exchange, call: &str, change: impl FnOnce(&mut Value)) -> Reply {
+    on_call(ex, call, |body| {
+        let mut v: Value = serde_json::from_slice(body).unwrap();
+        change(&mut v);
+        *body = v.to_string().into_bytes();
+    })
+}
+
+fn cg_roots_cut(ex: &Exchange) -> Reply {
+    on_call(ex, "/roots_binary", |b| {
+        b.truncate(b.len().saturating_sub(5))
+    })
+}
+
+fn cg_roots_extra(ex: &Exchange) -> Reply {
+    on_call(ex, "/roots_binary", |b| {
+        b.extend_from_slice(&7u64.to_le_bytes())
+    })
+}
+
+fn cg_roots_huge_id(ex: &Exchange) -> Reply {
+    on_call(ex, "/roots_binary", |b| {
+        b[..8].copy_from_slice(&u64::MAX.to_le_bytes())
+    })
+}
+
+fn cg_latest_short(ex: &Exchange) -> Reply {
+    on_json(ex, "/is_latest_roots", |v| {
+        v["is_latest"].as_array_mut().unwrap().pop();
+    })
+}
+
+fn cg_latest_not_bools(ex: &Exchange) -> Reply {
+    on_json(ex, "/is_latest_roots", |v| {
+        for b in v["is_latest"].as_array_mut().unwrap() {
+            *b = json!(if b.as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            });
+        }
+    })
+}
+
+/// The key of a node-link graph's edges (`links`, or `edges` in newer networkx).
+fn edges_of(v: &mut Value) -> &mut Vec<Value> {
+    let key = if v.get("links").is_some() {
+        "links"
+    } else {
+        "edges"
+    };
+    v[key].as_array_mut().unwrap()
+}
+
+fn cg_lineage_dangling(ex: &Exchange) -> Reply {
+    on_json(ex, "/lineage_graph_multiple", |v| {
+        let first = v["nodes"][0]["id"].clone();
+        edges_of(v).push(json!({"source": first, "target": 12345}));
+    })
+}
+
+fn cg_ids_as_strings(ex: &Exchange) -> Reply {
+    let text = |id: &mut Value| {
+        if let Some(n) = id.as_i64() {
+            *id = json!(n.to_string());
+        }
+    };
+    on_json(ex, "/lineage_graph_multiple", |v| {
+        for node in v["nodes"].as_array_mut().unwrap() {
+            text(&mut node["id"]);
+        }
+        for edge in edges_of(v) {
+            text(&mut edge["source"]);
+            text(&mut edge["target"]);
+        }
+    })
+}
+
+/// PCG's error shape.
+fn pcg_error(code: u16, message: &str) -> Reply {
+    Reply::Answer(Answer::json(
+        code,
+        &json!({"timestamp": "2026-12-01 10:00:00.0", "duration": 0.01, "code": code,
+                "message": format!("[{code}]: {message}")}),
+    ))
+}
+
+fn cg_token_in_error(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    pcg_error(
+        500,
+        &format!(
+            "bigtable said no to {} \u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}",
+            token_of(ex)
+        ),
+    )
+}
+
+fn cg_html_echo(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    Reply::Answer(Answer::new(
+        200,
+        "text/html",
+        format!("<html>Welcome back, {} \u{1b}[2J</html>", token_of(ex)),
+    ))
+}
+
+fn cg_public_refusal(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    pcg_error(401, "root_id not valid at timestamp")
+}
+
+fn cg_flaky(ex: &Exchange) -> Reply {
+    if ex.route == Route::Segmentation && ex.nth % 2 == 1 {
+        return status(503, "0");
+    }
+    pass(ex)
+}
+
+fn cg_slow_body(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    Reply::Trickle {
+        answer: ex.forward(),
+        step: 16,
+        every: std::time::Duration::from_millis(500),
+        head_too: false,
+    }
+}
+
+/// The head and the first 8 bytes, then a minute of silence (the head's length is the
+/// answer's, so that only the silence is wrong).
+fn cg_stall(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation {
+        return pass(ex);
+    }
+    Reply::Trickle {
+        answer: ex.forward(),
+        step: 8,
+        every: std::time::Duration::from_secs(60),
+        head_too: false,
+    }
+}
+
+fn cg_redirect_elsewhere(ex: &Exchange) -> Reply {
+    if ex.route != Route::Segmentation || ex.listener != "main" {
+        return pass(ex);
+    }
+    let mut a = Answer::new(302, "text/plain", "moved");
+    a.set_header("Location", format!("{}{}", ex.foreign, ex.request.path));
+    Reply::Answer(a)
+}
+
+/// The info record with another `segmentation_source`.
+fn with_source(ex: &Exchange, source: impl FnOnce(&Exchange) -> String) -> Reply {
+    on(ex, Route::Info, |ex, mut a| {
+        let mut info: Value = serde_json::from_slice(&a.body).unwrap();
+        info["segmentation_source"] = json!(source(ex));
+        a.body = info.to_string().into_bytes();
+        Reply::Answer(a)
+    })
+}
+
+fn cg_table_dotdot(ex: &Exchange) -> Reply {
+    with_source(ex, |ex| {
+        format!("graphene://{}/segmentation/table/..", ex.base)
+    })
+}
+
+fn cg_source_elsewhere(ex: &Exchange) -> Reply {
+    with_source(ex, |ex| {
+        format!(
+            "graphene://{}/segmentation/table/minnie65_public",
+            ex.foreign
+        )
+    })
+}
+
+fn cg_not_graphene(ex: &Exchange) -> Reply {
+    with_source(ex, |_| "precomputed://gs://bucket/ws".into())
 }
