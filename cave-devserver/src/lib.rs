@@ -34,4 +34,4 @@ pub mod store;
 pub use faults::{FaultSpec, Faults};
 pub use row_order::RowOrder;
 pub use sample::SampleConfig;
-pub use server::{BackgroundServer, RunningServer, ServerConfig, StartError};
+pub use server::{BackgroundServer, LOGGED_BODY_BYTES, RunningServer, ServerConfig, StartError};

@@ -36,7 +36,8 @@ struct Args {
     #[arg(long = "fault", value_parser = FaultSpec::parse)]
     faults: Vec<FaultSpec>,
     /// Append one JSON line per request (method, path, query, headers without the token, body;
-    /// a body that is not UTF-8 also as `body_hex`).
+    /// a body that is not UTF-8 also as `body_hex`; a body over 1 MiB only by its length and
+    /// FNV-1a digest, `body_fnv1a64`).
     #[arg(long)]
     log_requests: Option<PathBuf>,
     /// Accept only this token (default: any token, but one must be sent).

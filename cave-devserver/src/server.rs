@@ -42,8 +42,9 @@ pub struct ServerConfig {
     /// Faults to inject, in order.
     pub faults: Vec<FaultSpec>,
     /// Append one JSON line per request to this file: `method`, `path`, `query`, `headers`
-    /// (the token redacted), `body` (as text; a body that is not UTF-8 is shown lossily and
-    /// its exact bytes are in `body_hex` as well), `status`, `millis`.
+    /// (the token redacted), `body_bytes`, `body` (as text; a body that is not UTF-8 is shown
+    /// lossily and its exact bytes are in `body_hex` as well; a body over
+    /// [`LOGGED_BODY_BYTES`] only as `body_fnv1a64`, its FNV-1a digest), `status`, `millis`.
     pub log_requests: Option<PathBuf>,
     /// Accept only this token (default: any token, but one must be sent).
     pub token: Option<String>,
@@ -494,11 +495,18 @@ async fn log_request(State(state): State<Arc<AppState>>, request: Request, next:
         "path": parts.uri.path(),
         "query": query,
         "headers": headers,
-        "body": String::from_utf8_lossy(&bytes),
+        "body_bytes": bytes.len(),
     });
-    // Raw bodies (roots_binary's little-endian ids) exactly, which `body` cannot show.
-    if std::str::from_utf8(&bytes).is_err() {
-        line["body_hex"] = json!(hex(&bytes));
+    if bytes.len() <= LOGGED_BODY_BYTES {
+        line["body"] = json!(String::from_utf8_lossy(&bytes));
+        // Raw bodies (roots_binary's little-endian ids) exactly, which `body` cannot show.
+        if std::str::from_utf8(&bytes).is_err() {
+            line["body_hex"] = json!(hex(&bytes));
+        }
+    } else {
+        // Recording megabytes of ids as hex cost more than answering them; a digest still
+        // tells two requests' bodies apart.
+        line["body_fnv1a64"] = json!(format!("{:016x}", fnv1a64(&bytes)));
     }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
@@ -510,6 +518,17 @@ async fn log_request(State(state): State<Arc<AppState>>, request: Request, next:
         let _ = writeln!(file, "{line}");
     }
     response
+}
+
+/// The longest request body the request log holds itself; longer ones are logged by their
+/// length and digest.
+pub const LOGGED_BODY_BYTES: usize = 1 << 20;
+
+/// The 64-bit FNV-1a hash of `bytes` (a digest for telling bodies apart, not a secure one).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Lowercase hex, two digits a byte.

@@ -159,6 +159,24 @@ fn faults_token_and_request_log() {
         get_anonymous(&format!("{base}/schema/versions")).status,
         200
     );
+    // Raw bodies: a small one logged exactly, long ones (over LOGGED_BODY_BYTES) by length and
+    // digest, which tells two bodies of one length apart.
+    let roots_binary = format!("{base}/segmentation/api/v1/table/minnie65_public/roots_binary");
+    let long = cave_devserver::LOGGED_BODY_BYTES + 8;
+    for body in [vec![0xffu8; 16], vec![0u8; long], {
+        let mut b = vec![0u8; long];
+        b[long - 1] = 1;
+        b
+    }] {
+        let status = agent()
+            .post(&roots_binary)
+            .header("Authorization", "Bearer 0123456789abcdef0123456789abcdef")
+            .body(body)
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
     drop(server);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
@@ -175,6 +193,31 @@ fn faults_token_and_request_log() {
     assert_eq!(lines[0]["path"], "/materialize/version");
     assert_eq!(lines[0]["status"], 503);
     assert_eq!(lines[0]["headers"]["authorization"], "Bearer <redacted>");
+    let raw: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/roots_binary"))
+        })
+        .collect();
+    assert_eq!(raw.len(), 3, "{raw:?}");
+    assert_eq!(raw[0]["body_hex"], "ff".repeat(16));
+    assert_eq!(raw[0]["body_bytes"], 16);
+    let long = cave_devserver::LOGGED_BODY_BYTES + 8;
+    for line in &raw[1..] {
+        assert_eq!(line["body_bytes"], long);
+        assert!(
+            line.get("body").is_none() && line.get("body_hex").is_none(),
+            "{line}"
+        );
+        assert_eq!(
+            line["body_fnv1a64"].as_str().map(str::len),
+            Some(16),
+            "{line}"
+        );
+    }
+    assert_ne!(raw[1]["body_fnv1a64"], raw[2]["body_fnv1a64"]);
 }
 
 #[test]

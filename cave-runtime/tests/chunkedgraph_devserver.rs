@@ -112,7 +112,8 @@ async fn typed_rows_of_an_older_version_are_brought_to_a_newer_time() {
         expected_stale.is_subset(&stale_set),
         "every root that changed is stale"
     );
-    let update = cg.update_roots(&mut rows, t1300).await.unwrap();
+    // The same through the rows themselves.
+    let update = rows.update_roots(&client, t1300).await.unwrap();
     assert_eq!(update.stale, stale);
     assert!(
         update.replaced >= expected_stale.len() && update.unresolved == 0,
@@ -124,7 +125,7 @@ async fn typed_rows_of_an_older_version_are_brought_to_a_newer_time() {
             assert_eq!(row.pt_root_id, Some(root), "nucleus {:?}", row.id);
         }
     }
-    assert!(cg.stale_roots(&rows, t1300).await.unwrap().is_empty());
+    assert!(rows.stale_roots(&client, t1300).await.unwrap().is_empty());
     // Reference rows bring their target's roots too (the nucleus of each cell type row).
     let mut cells = AibsMetamodelCelltypesV661::filter()
         .version(1300)

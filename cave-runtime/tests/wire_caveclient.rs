@@ -1018,13 +1018,16 @@ fn compare_chunkedgraph(
             py["method"].as_str().unwrap_or("?"),
             py["path"].as_str().unwrap_or("?")
         );
-        // A raw body is compared by its exact bytes (`body` shows it lossily).
+        // A raw body is compared by its exact bytes (`body` shows it lossily), a body too long
+        // for the log by its length and digest.
         let body = if py["body_hex"].is_string() || rs["body_hex"].is_string() {
             "body_hex"
+        } else if py["body_fnv1a64"].is_string() || rs["body_fnv1a64"].is_string() {
+            "body_fnv1a64"
         } else {
             "body"
         };
-        for field in ["method", "path", body] {
+        for field in ["method", "path", "body_bytes", body] {
             if py[field] != rs[field] {
                 problems.push(format!(
                     "{what}: {field} differs\n  caveclient: {}\n  rust:       {}",

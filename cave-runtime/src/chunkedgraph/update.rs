@@ -7,7 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::ChunkedGraph;
+use crate::client::Client;
 use crate::error::Error;
+use crate::result::Rows;
 use crate::ids::RootId;
 use crate::table::BoundRoots;
 
@@ -109,6 +111,37 @@ impl ChunkedGraph<'_> {
         }
         update.stale = stale;
         Ok(update)
+    }
+}
+
+impl<T: BoundRoots> Rows<T> {
+    /// [`ChunkedGraph::update_roots`] on the chunkedgraph of `client`'s datastack: the rows'
+    /// stale root ids brought to `at` through their supervoxels.
+    ///
+    /// ```no_run
+    /// # mod minnie { cave_runtime::datastack!("schemas/minnie65_public", version = 1300, tables = ["proofreading_status_and_strategy"]); }
+    /// # async fn demo(client: &cave_runtime::Client) -> Result<(), cave_runtime::Error> {
+    /// let mut cells = minnie::ProofreadingStatusAndStrategy::filter().version(1181).query(client).await?;
+    /// let update = cells.update_roots(client, client.timestamp(1300).await?).await?;
+    /// println!("{} roots replaced", update.replaced);
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_roots(
+        &mut self,
+        client: &Client,
+        at: DateTime<Utc>,
+    ) -> Result<RootUpdate, Error> {
+        client.chunkedgraph().await?.update_roots(self, at).await
+    }
+
+    /// [`ChunkedGraph::stale_roots`] on the chunkedgraph of `client`'s datastack: the rows'
+    /// root ids that are not the latest at `at`.
+    pub async fn stale_roots(
+        &self,
+        client: &Client,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RootId>, Error> {
+        client.chunkedgraph().await?.stale_roots(self, at).await
     }
 }
 
