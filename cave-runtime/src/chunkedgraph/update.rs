@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use super::ChunkedGraph;
 use crate::client::Client;
 use crate::error::Error;
-use crate::result::Rows;
 use crate::ids::RootId;
+use crate::result::Rows;
 use crate::table::BoundRoots;
 
 /// What [`ChunkedGraph::update_roots`] did.
