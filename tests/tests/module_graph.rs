@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The library crates whose modules are checked.
-const CRATES: [&str; 8] = [
+const CRATES: [&str; 9] = [
     "cave-wire",
     "cave-schema",
     "cave-codegen",
@@ -21,6 +21,7 @@ const CRATES: [&str; 8] = [
     "cave-cli",
     "cave-build",
     "cave-devserver",
+    "cave-sql",
 ];
 
 /// Where a module uses another, for the report.

@@ -1,0 +1,295 @@
+//! SQL over the devserver's materialization service: the seed tutorial's join in SQL gives the
+//! first example's numbers, and every query equals what the runtime's own queries give, on a
+//! server whose row cap makes every scan page by id ranges, in a new row order per request.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
+use cave_devserver::{BackgroundServer, RowOrder, ServerConfig};
+use cave_runtime::Client;
+use cave_runtime::cave_schema::Snapshot;
+use cave_sql::Source;
+
+const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/minnie65_public");
+
+/// The devserver (kept for the whole test binary: a server must not be dropped inside a
+/// runtime), capped at 5,000 rows, rows in a new order per request, with a request log.
+fn server() -> &'static (BackgroundServer, std::path::PathBuf) {
+    static SERVER: OnceLock<(BackgroundServer, std::path::PathBuf)> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let log =
+            std::env::temp_dir().join(format!("cave-sql-requests-{}.jsonl", std::process::id()));
+        let mut config = ServerConfig::new(SNAPSHOT);
+        config.row_limit = 5_000;
+        config.row_order = RowOrder::Random { seed: 17 };
+        config.log_requests = Some(log.clone());
+        // Started on a thread of its own: it runs its own runtime, which cannot start on a
+        // thread of the test's.
+        let server = std::thread::spawn(move || BackgroundServer::start(config))
+            .join()
+            .expect("the devserver's thread")
+            .expect("the devserver starts");
+        (server, log)
+    })
+}
+
+fn client() -> Client {
+    Client::builder("minnie65_public")
+        .server(&server().0.base_url)
+        .token("test-token")
+        .token_search(None, false)
+        .progress(false)
+        .build()
+        .unwrap()
+}
+
+async fn sql(query: &str) -> Vec<RecordBatch> {
+    let snapshot = Snapshot::load(SNAPSHOT).unwrap();
+    let ctx = cave_sql::session(&client(), &snapshot, Source::Version(1300)).unwrap();
+    ctx.sql(query)
+        .await
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+/// `(key, count)` rows of a two-column answer.
+fn counts(batches: &[RecordBatch]) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for b in batches {
+        let keys = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("a string key");
+        let n = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("a count");
+        for i in 0..b.num_rows() {
+            out.insert(keys.value(i).to_string(), n.value(i));
+        }
+    }
+    out
+}
+
+/// The request log's query bodies since `from` lines.
+fn bodies_since(from: usize) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(&server().1).unwrap_or_default();
+    text.lines()
+        .skip(from)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["path"].as_str().is_some_and(|p| p.ends_with("/query")))
+        .filter_map(|l| serde_json::from_str(l["body"].as_str()?).ok())
+        .collect()
+}
+
+fn log_lines() -> usize {
+    std::fs::read_to_string(&server().1).map_or(0, |t| t.lines().count())
+}
+
+/// The seed tutorial in SQL (the example's).
+const TUTORIAL: &str = include_str!("../examples/sql/tutorial.sql");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tutorial_join_in_sql_gives_the_first_examples_numbers() {
+    let per_type = counts(&sql(TUTORIAL).await);
+    // The first example's figures (cave-runtime/tests/tutorial.rs).
+    assert_eq!(per_type["23P"], 571, "{per_type:?}");
+    assert_eq!(per_type.values().sum::<i64>(), 1723);
+
+    // The same computed from the runtime's own queries, without DataFusion.
+    let client = client();
+    let types = cave_runtime::TableQuery::new("aibs_metamodel_celltypes_v661")
+        .version(1300)
+        .query(&client)
+        .await
+        .unwrap()
+        .concat()
+        .unwrap();
+    let roots = types
+        .column_by_name("pt_root_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .clone();
+    let kinds = types
+        .column_by_name("cell_type")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .clone();
+    let mut per_root: BTreeMap<i64, usize> = BTreeMap::new();
+    for i in 0..roots.len() {
+        if roots.is_valid(i) {
+            *per_root.entry(roots.value(i)).or_default() += 1;
+        }
+    }
+    let type_of: BTreeMap<i64, String> = (0..roots.len())
+        .filter(|&i| roots.is_valid(i) && per_root[&roots.value(i)] == 1)
+        .map(|i| (roots.value(i), kinds.value(i).to_string()))
+        .collect();
+    let proofread = cave_runtime::TableQuery::new("proofreading_status_and_strategy")
+        .equal("status_axon", &true)
+        .version(1300)
+        .query(&client)
+        .await
+        .unwrap()
+        .concat()
+        .unwrap();
+    let p = proofread
+        .column_by_name("pt_root_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for i in 0..p.len() {
+        if let Some(t) = p.is_valid(i).then(|| type_of.get(&p.value(i))).flatten() {
+            *expected.entry(t.clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(per_type, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_the_service_applies_are_sent_and_the_rest_applied_here() {
+    let from = log_lines();
+    let rows = sql(
+        "SELECT id, pt_root_id FROM proofreading_status_and_strategy \
+         WHERE status_axon = true AND strategy_axon IN ('axon_fully_extended', 'axon_interareal') \
+         AND id >= 0 AND pt_position_x > 0 AND pt_position_x < 2000000 \
+         AND strategy_dendrite <> 'none'",
+    )
+    .await;
+    let sql_ids: Vec<i64> = ids(&rows);
+    let bodies = bodies_since(from);
+    assert!(!bodies.is_empty());
+    for body in &bodies {
+        let t = "proofreading_status_and_strategy";
+        assert_eq!(body["filter_equal_dict"][t]["status_axon"], true, "{body}");
+        assert_eq!(
+            body["filter_in_dict"][t]["strategy_axon"],
+            serde_json::json!(["axon_fully_extended", "axon_interareal"]),
+            "{body}"
+        );
+        assert_eq!(
+            body["filter_notin_dict"][t]["strategy_dendrite"],
+            serde_json::json!(["none"]),
+            "{body}"
+        );
+        assert!(
+            body["filter_spatial_dict"][t]["pt_position"].is_array(),
+            "{body}"
+        );
+        let select = body["select_columns"][t]
+            .as_array()
+            .or(body["select_columns"].as_array());
+        assert!(select.is_some(), "{body}");
+    }
+    // The same rows from the runtime, filtered here.
+    let client = client();
+    let all = cave_runtime::TableQuery::new("proofreading_status_and_strategy")
+        .version(1300)
+        .query(&client)
+        .await
+        .unwrap()
+        .concat()
+        .unwrap();
+    let col = |n: &str| all.column_by_name(n).unwrap().clone();
+    let (id, axon, sa, sd, x) = (
+        col("id"),
+        col("status_axon"),
+        col("strategy_axon"),
+        col("strategy_dendrite"),
+        col("pt_position_x"),
+    );
+    let id = id.as_any().downcast_ref::<Int64Array>().unwrap();
+    let axon = axon
+        .as_any()
+        .downcast_ref::<arrow_array::BooleanArray>()
+        .unwrap();
+    let sa = sa.as_any().downcast_ref::<StringArray>().unwrap();
+    let sd = sd.as_any().downcast_ref::<StringArray>().unwrap();
+    let x = x
+        .as_any()
+        .downcast_ref::<arrow_array::Int32Array>()
+        .unwrap();
+    let mut expected: Vec<i64> = (0..all.num_rows())
+        .filter(|&i| {
+            axon.is_valid(i)
+                && axon.value(i)
+                && sa.is_valid(i)
+                && ["axon_fully_extended", "axon_interareal"].contains(&sa.value(i))
+                && sd.is_valid(i)
+                && sd.value(i) != "none"
+                && x.is_valid(i)
+                && x.value(i) > 0
+                && x.value(i) < 2_000_000
+        })
+        .map(|i| id.value(i))
+        .collect();
+    expected.sort_unstable();
+    assert!(!expected.is_empty());
+    assert_eq!(sql_ids, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_tables_are_joined_and_bare_and_counts_need_no_columns() {
+    let joined =
+        sql("SELECT COUNT(*) AS n, COUNT(pt_root_id) AS roots FROM aibs_metamodel_celltypes_v661")
+            .await;
+    let bare = sql(
+        "SELECT COUNT(*) AS n, COUNT(target_id) AS targets FROM bare.aibs_metamodel_celltypes_v661",
+    )
+    .await;
+    let first = |b: &[RecordBatch], c: usize| {
+        b[0].column(c)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0)
+    };
+    assert_eq!(first(&joined, 0), 94_014);
+    assert_eq!(first(&bare, 0), 94_014);
+    assert_eq!(first(&bare, 1), 94_014);
+    assert!(first(&joined, 1) > 90_000);
+    // The bare table has no target columns.
+    let snapshot = Snapshot::load(SNAPSHOT).unwrap();
+    let ctx = cave_sql::session(&client(), &snapshot, Source::Version(1300)).unwrap();
+    let e = ctx
+        .sql("SELECT pt_root_id FROM bare.aibs_metamodel_celltypes_v661")
+        .await
+        .expect_err("no such column")
+        .to_string();
+    assert!(e.contains("pt_root_id"), "{e}");
+    // LIMIT is sent when every filter is.
+    let from = log_lines();
+    let few = sql("SELECT id FROM nucleus_detection_v0 WHERE volume > 0 LIMIT 7").await;
+    assert_eq!(few.iter().map(RecordBatch::num_rows).sum::<usize>(), 7);
+    let limited = sql("SELECT id FROM nucleus_detection_v0 WHERE pt_root_id > 0 LIMIT 7").await;
+    assert_eq!(limited.iter().map(RecordBatch::num_rows).sum::<usize>(), 7);
+    assert!(
+        bodies_since(from).iter().any(|b| b["limit"] == 7),
+        "{:?}",
+        bodies_since(from)
+    );
+}
+
+/// The first column's ids, sorted.
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    let mut out: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            a.values().to_vec()
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
