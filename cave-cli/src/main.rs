@@ -32,6 +32,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// SQL over the datastack's tables with DataFusion: runs the `cave-sql` program (from the
+    /// crate `cave-sql`, beside `cave` or on the PATH) with these arguments; see `cave sql --help`.
+    #[command(disable_help_flag = true)]
+    Sql {
+        /// The arguments of `cave-sql` (the query and its options).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// List the columns a materialization query returns for a schema type or a table.
     Columns {
         /// The schema type, e.g. `synapse` (or use --table / --all).
@@ -258,8 +266,39 @@ fn main() -> ExitCode {
 }
 
 /// Run one command; its output is returned whole, with the exit status, and printed by `main`.
+/// `cave sql ...`: the `cave-sql` program beside this one, else on the PATH, with `args`; its
+/// exit status. (SQL lives in its own crate so that the CLI does not compile DataFusion.)
+fn run_sql(args: &[String]) -> ExitCode {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            Some(
+                exe.parent()?
+                    .join(format!("cave-sql{}", std::env::consts::EXE_SUFFIX)),
+            )
+        })
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from("cave-sql"));
+    match std::process::Command::new(&program).args(args).status() {
+        Ok(status) => match status.code() {
+            Some(0) => ExitCode::SUCCESS,
+            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            None => ExitCode::FAILURE,
+        },
+        Err(e) => {
+            eprintln!(
+                "error: `cave sql` runs the `cave-sql` program, which was not found ({}: {e}); \
+                 install it with `cargo install cave-sql`, or build it with `cargo build -p cave-sql`",
+                program.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn run(command: Command) -> Result<(String, ExitCode), String> {
     match command {
+        Command::Sql { args } => Ok((String::new(), run_sql(&args))),
         Command::Fetch { server, out } => {
             let out = match out {
                 Some(dir) => dir,
@@ -292,8 +331,8 @@ fn run(command: Command) -> Result<(String, ExitCode), String> {
 /// The commands that need no server.
 fn run_offline(command: Command) -> Result<String, String> {
     match command {
-        Command::Fetch { .. } | Command::Check { .. } => {
-            Err("fetch and check need a server; `run` handles them".to_string())
+        Command::Fetch { .. } | Command::Check { .. } | Command::Sql { .. } => {
+            Err("fetch, check and sql need a server; `run` handles them".to_string())
         }
         Command::Columns {
             schema_type,

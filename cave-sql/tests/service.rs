@@ -293,3 +293,79 @@ fn ids(batches: &[RecordBatch]) -> Vec<i64> {
     out.sort_unstable();
     out
 }
+
+/// `cave-sql` (the program behind `cave sql`): a table printed, the same rows written to
+/// Parquet and CSV, and a clear error with exit code 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_prints_and_writes_the_rows() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cave-sql"))
+            .args([
+                "--server",
+                &server().0.base_url,
+                "--snapshot",
+                SNAPSHOT,
+                "--version",
+                "1300",
+            ])
+            .args(args)
+            .env("CAVE_TOKEN", "test-token")
+            .output()
+            .expect("cave-sql runs")
+    };
+    let query = "SELECT strategy_axon, COUNT(*) AS n FROM proofreading_status_and_strategy \
+                 WHERE status_axon = true GROUP BY strategy_axon ORDER BY n DESC";
+    let out = run(&[query]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("| axon_partially_extended | 1459 |"),
+        "{text}"
+    );
+    assert!(text.contains("4 rows"), "{text}");
+
+    let dir = std::env::temp_dir().join(format!("cave-sql-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ctx = cave_sql::datafusion::prelude::SessionContext::new();
+    for ext in ["parquet", "csv"] {
+        let file = dir.join(format!("rows.{ext}"));
+        let out = run(&[
+            "--out",
+            file.to_str().unwrap(),
+            "SELECT id FROM nucleus_detection_v0 WHERE pt_position_x < 200000",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        let frame = if ext == "parquet" {
+            ctx.read_parquet(file.to_str().unwrap(), Default::default())
+                .await
+                .unwrap()
+        } else {
+            ctx.read_csv(file.to_str().unwrap(), Default::default())
+                .await
+                .unwrap()
+        };
+        let back = frame.collect().await.unwrap();
+        let n: usize = back.iter().map(RecordBatch::num_rows).sum();
+        assert!(
+            n > 0 && said.contains(&format!("wrote {n} rows")),
+            "{said} vs {n}"
+        );
+        let direct = sql("SELECT id FROM nucleus_detection_v0 WHERE pt_position_x < 200000").await;
+        assert_eq!(ids(&back), ids(&direct), "{ext}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let bad = run(&["SELECT nope FROM nucleus_detection_v0"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(e.starts_with("error: ") && e.contains("nope"), "{e}");
+}
