@@ -36,6 +36,8 @@
 //! `id` with several requests in flight, and its rows are exact whatever order the server uses.
 //! The batches go to the session's partitions (`target_partitions`) as they arrive.
 
+#![warn(missing_docs)]
+
 mod columns;
 mod error;
 mod provider;

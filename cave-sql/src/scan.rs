@@ -224,3 +224,98 @@ impl PartitionStream for Partition {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, Int64Array, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    fn wanted() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("volume", DataType::Int32, true),
+        ]))
+    }
+
+    fn answer(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        RecordBatch::try_from_iter(columns).unwrap()
+    }
+
+    #[test]
+    fn answers_are_taken_by_name_in_the_snapshots_order() {
+        let got = conform(
+            "t",
+            &wanted(),
+            &answer(vec![
+                (
+                    "extra",
+                    Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+                ),
+                ("volume", Arc::new(Int32Array::from(vec![5, 6]))),
+                ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(got.schema(), wanted());
+        assert_eq!(got.num_rows(), 2);
+        // A view's int64 that fits is converted.
+        let got = conform(
+            "t",
+            &wanted(),
+            &answer(vec![
+                ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+                ("volume", Arc::new(Int64Array::from(vec![7]))),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            got.column(1).as_ref(),
+            &Int32Array::from(vec![7]) as &dyn arrow_array::Array
+        );
+    }
+
+    #[test]
+    fn a_missing_column_or_a_value_that_does_not_convert_is_an_error() {
+        let e = conform(
+            "nucleus_detection_v0",
+            &wanted(),
+            &answer(vec![(
+                "id",
+                Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+            )]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("nucleus_detection_v0: ") && e.contains("no column `volume` (it has id)"),
+            "{e}"
+        );
+        // Too big for int32: an error, not a null.
+        let e = conform(
+            "t",
+            &wanted(),
+            &answer(vec![
+                ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+                ("volume", Arc::new(Int64Array::from(vec![1i64 << 40]))),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("column `volume` is Int64 in the answer, Int32 in the snapshot"),
+            "{e}"
+        );
+        let e = conform(
+            "t",
+            &wanted(),
+            &answer(vec![
+                ("id", Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
+                ("volume", Arc::new(Int32Array::from(vec![1]))),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("column `id` is Utf8"), "{e}");
+    }
+}
