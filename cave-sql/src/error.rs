@@ -26,6 +26,9 @@ pub enum SqlError {
         /// What is wrong.
         problem: String,
     },
+    /// Writing or reading a Delta Lake export.
+    #[error("Delta export: {0}")]
+    Export(String),
     /// A DataFusion error while registering the tables.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 mod columns;
+pub mod delta;
 mod error;
 mod provider;
 mod pushdown;

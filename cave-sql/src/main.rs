@@ -36,6 +36,10 @@ struct Args {
     /// Query the tables live at this time (RFC 3339, e.g. 2025-01-13T10:10:01Z).
     #[arg(long)]
     timestamp: Option<String>,
+    /// A Delta Lake export to query as a table too, as NAME=LOCATION (a folder, or a URL such as
+    /// gs://bucket/path); repeatable. The same SQL runs on it as on the service's table.
+    #[arg(long, value_name = "NAME=LOCATION")]
+    delta: Vec<String>,
     /// Write the result to this file (.parquet or .csv) instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -105,6 +109,15 @@ async fn run(args: Args) -> Result<String, String> {
         (None, None) => Source::Latest,
     };
     let ctx = cave_sql::session(&client, &snapshot, source).map_err(|e| e.to_string())?;
+    for export in &args.delta {
+        let (name, location) = export
+            .split_once('=')
+            .filter(|(n, l)| !n.is_empty() && !l.is_empty())
+            .ok_or_else(|| format!("--delta `{export}`: give NAME=LOCATION"))?;
+        cave_sql::delta::register_export(&ctx, name, location)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let frame = ctx.sql(&args.sql).await.map_err(|e| e.to_string())?;
     if let Some(out) = &args.out {
         let path = out.to_string_lossy().to_string();

@@ -364,8 +364,105 @@ async fn the_command_line_prints_and_writes_the_rows() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 
+    let bad = run(&["--delta", "no-location", "SELECT 1"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("give NAME=LOCATION"));
     let bad = run(&["SELECT nope FROM nucleus_detection_v0"]);
     assert_eq!(bad.status.code(), Some(1));
     let e = String::from_utf8_lossy(&bad.stderr);
     assert!(e.starts_with("error: ") && e.contains("nope"), "{e}");
+}
+
+/// An export of `synapses_pni_2` partitioned by `pre_pt_root_id` (written from the devserver's
+/// answers in CAVE's layout) gives the same rows as the service for the same SQL: the
+/// out-degree of the proofread cells, and a bounding box.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_answers_the_same_sql_as_the_service() {
+    use cave_sql::delta::{ExportSpec, export, register_export};
+    let out = std::env::temp_dir().join(format!("cave-sql-export-{}", std::process::id()));
+    let spec = ExportSpec {
+        table: "synapses_pni_2".into(),
+        partition_by: "pre_pt_root_id".into(),
+        buckets: 8,
+    };
+    let exported = export(&client(), 1300, &spec, &out).await.unwrap();
+    assert!(exported.dir.join("_delta_log").is_dir());
+    assert_eq!(exported.bounds.len(), 7);
+    // One folder per bucket.
+    let parts = std::fs::read_dir(&exported.dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref().is_ok_and(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("pre_pt_root_id_partition=")
+            })
+        })
+        .count();
+    assert_eq!(parts, 8);
+
+    let snapshot = Snapshot::load(SNAPSHOT).unwrap();
+    let ctx = cave_sql::session(&client(), &snapshot, Source::Version(1300)).unwrap();
+    register_export(&ctx, "synapses_export", exported.dir.to_str().unwrap())
+        .await
+        .unwrap();
+    let run = |q: String| {
+        let ctx = ctx.clone();
+        async move {
+            ctx.sql(&q)
+                .await
+                .unwrap_or_else(|e| panic!("{q}: {e}"))
+                .collect()
+                .await
+                .unwrap_or_else(|e| panic!("{q}: {e}"))
+        }
+    };
+    let count = |b: &[RecordBatch]| {
+        b[0].column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0)
+    };
+    let service_rows = count(&run("SELECT COUNT(*) FROM synapses_pni_2".into()).await);
+    assert_eq!(exported.rows as i64, service_rows);
+    assert_eq!(
+        count(&run("SELECT COUNT(*) FROM synapses_export".into()).await),
+        service_rows
+    );
+
+    let out_degree = |t: &str| {
+        format!(
+            "SELECT pre_pt_root_id, COUNT(*) AS n FROM {t} \
+             WHERE pre_pt_root_id IN (SELECT pt_root_id FROM proofreading_status_and_strategy WHERE status_axon = true) \
+             GROUP BY pre_pt_root_id ORDER BY pre_pt_root_id"
+        )
+    };
+    let pairs = |b: &[RecordBatch]| -> Vec<(i64, i64)> {
+        b.iter()
+            .flat_map(|b| {
+                let k = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                let n = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+                (0..b.num_rows())
+                    .map(|i| (k.value(i), n.value(i)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let from_service = pairs(&run(out_degree("synapses_pni_2")).await);
+    let from_export = pairs(&run(out_degree("synapses_export")).await);
+    assert!(!from_service.is_empty());
+    assert_eq!(from_export, from_service);
+
+    let in_box = |t: &str| {
+        format!(
+            "SELECT id FROM {t} WHERE post_pt_position_x BETWEEN 150000 AND 250000 \
+             AND post_pt_position_y BETWEEN 100000 AND 200000 AND post_pt_position_z < 22000"
+        )
+    };
+    let a = ids(&run(in_box("synapses_pni_2")).await);
+    let b = ids(&run(in_box("synapses_export")).await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    let _ = std::fs::remove_dir_all(&out);
 }
