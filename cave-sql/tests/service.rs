@@ -13,30 +13,46 @@ use cave_sql::Source;
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/minnie65_public");
 
-/// The devserver (kept for the whole test binary: a server must not be dropped inside a
-/// runtime), capped at 5,000 rows, rows in a new order per request, with a request log.
-fn server() -> &'static (BackgroundServer, std::path::PathBuf) {
-    static SERVER: OnceLock<(BackgroundServer, std::path::PathBuf)> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let log =
-            std::env::temp_dir().join(format!("cave-sql-requests-{}.jsonl", std::process::id()));
-        let mut config = ServerConfig::new(SNAPSHOT);
-        config.row_limit = 5_000;
-        config.row_order = RowOrder::Random { seed: 17 };
-        config.log_requests = Some(log.clone());
-        // Started on a thread of its own: it runs its own runtime, which cannot start on a
-        // thread of the test's.
-        let server = std::thread::spawn(move || BackgroundServer::start(config))
-            .join()
-            .expect("the devserver's thread")
-            .expect("the devserver starts");
-        (server, log)
-    })
+type Server = (BackgroundServer, std::path::PathBuf);
+
+/// A devserver capped at 5,000 rows, rows in a new order per request, logging its requests to
+/// a file of its own (`name`).
+fn start(name: &str) -> Server {
+    let log = std::env::temp_dir().join(format!("cave-sql-{name}-{}.jsonl", std::process::id()));
+    let mut config = ServerConfig::new(SNAPSHOT);
+    config.row_limit = 5_000;
+    config.row_order = RowOrder::Random { seed: 17 };
+    config.log_requests = Some(log.clone());
+    // Started on a thread of its own: it runs its own runtime, which cannot start on a thread
+    // of the test's.
+    let server = std::thread::spawn(move || BackgroundServer::start(config))
+        .join()
+        .expect("the devserver's thread")
+        .expect("the devserver starts");
+    (server, log)
+}
+
+/// The server most tests share (kept for the whole test binary: a server must not be dropped
+/// inside a runtime).
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| start("shared"))
+}
+
+/// A server for the test that reads every request it sent from the log (the other tests run
+/// at the same time).
+fn alone() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| start("alone"))
 }
 
 fn client() -> Client {
+    client_of(server())
+}
+
+fn client_of(server: &Server) -> Client {
     Client::builder("minnie65_public")
-        .server(&server().0.base_url)
+        .server(&server.0.base_url)
         .token("test-token")
         .token_search(None, false)
         .progress(false)
@@ -45,8 +61,12 @@ fn client() -> Client {
 }
 
 async fn sql(query: &str) -> Vec<RecordBatch> {
+    sql_on(server(), query).await
+}
+
+async fn sql_on(server: &Server, query: &str) -> Vec<RecordBatch> {
     let snapshot = Snapshot::load(SNAPSHOT).unwrap();
-    let ctx = cave_sql::session(&client(), &snapshot, Source::Version(1300)).unwrap();
+    let ctx = cave_sql::session(&client_of(server), &snapshot, Source::Version(1300)).unwrap();
     ctx.sql(query)
         .await
         .unwrap_or_else(|e| panic!("{query}: {e}"))
@@ -77,8 +97,8 @@ fn counts(batches: &[RecordBatch]) -> BTreeMap<String, i64> {
 }
 
 /// The request log's query bodies since `from` lines.
-fn bodies_since(from: usize) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(&server().1).unwrap_or_default();
+fn bodies_since(server: &Server, from: usize) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(&server.1).unwrap_or_default();
     text.lines()
         .skip(from)
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -87,8 +107,30 @@ fn bodies_since(from: usize) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn log_lines() -> usize {
-    std::fs::read_to_string(&server().1).map_or(0, |t| t.lines().count())
+fn log_lines(server: &Server) -> usize {
+    std::fs::read_to_string(&server.1).map_or(0, |t| t.lines().count())
+}
+
+/// All rows of a runtime query (without DataFusion), at version 1300.
+async fn whole(query: cave_runtime::TableQuery) -> RecordBatch {
+    query
+        .version(1300)
+        .query(&client())
+        .await
+        .unwrap()
+        .concat()
+        .unwrap()
+}
+
+/// A column of `batch` as its array type.
+fn column<A: Array + Clone + 'static>(batch: &RecordBatch, name: &str) -> A {
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_any()
+        .downcast_ref::<A>()
+        .unwrap_or_else(|| panic!("column {name} of another type"))
+        .clone()
 }
 
 /// The seed tutorial in SQL (the example's).
@@ -102,28 +144,12 @@ async fn the_tutorial_join_in_sql_gives_the_first_examples_numbers() {
     assert_eq!(per_type.values().sum::<i64>(), 1723);
 
     // The same computed from the runtime's own queries, without DataFusion.
-    let client = client();
-    let types = cave_runtime::TableQuery::new("aibs_metamodel_celltypes_v661")
-        .version(1300)
-        .query(&client)
-        .await
-        .unwrap()
-        .concat()
-        .unwrap();
-    let roots = types
-        .column_by_name("pt_root_id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap()
-        .clone();
-    let kinds = types
-        .column_by_name("cell_type")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap()
-        .clone();
+    let types = whole(cave_runtime::TableQuery::new(
+        "aibs_metamodel_celltypes_v661",
+    ))
+    .await;
+    let roots: Int64Array = column(&types, "pt_root_id");
+    let kinds: StringArray = column(&types, "cell_type");
     let mut per_root: BTreeMap<i64, usize> = BTreeMap::new();
     for i in 0..roots.len() {
         if roots.is_valid(i) {
@@ -134,20 +160,12 @@ async fn the_tutorial_join_in_sql_gives_the_first_examples_numbers() {
         .filter(|&i| roots.is_valid(i) && per_root[&roots.value(i)] == 1)
         .map(|i| (roots.value(i), kinds.value(i).to_string()))
         .collect();
-    let proofread = cave_runtime::TableQuery::new("proofreading_status_and_strategy")
-        .equal("status_axon", &true)
-        .version(1300)
-        .query(&client)
-        .await
-        .unwrap()
-        .concat()
-        .unwrap();
-    let p = proofread
-        .column_by_name("pt_root_id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap();
+    let proofread = whole(
+        cave_runtime::TableQuery::new("proofreading_status_and_strategy")
+            .equal("status_axon", &true),
+    )
+    .await;
+    let p: Int64Array = column(&proofread, "pt_root_id");
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
     for i in 0..p.len() {
         if let Some(t) = p.is_valid(i).then(|| type_of.get(&p.value(i))).flatten() {
@@ -159,8 +177,9 @@ async fn the_tutorial_join_in_sql_gives_the_first_examples_numbers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_the_service_applies_are_sent_and_the_rest_applied_here() {
-    let from = log_lines();
-    let rows = sql(
+    let from = log_lines(alone());
+    let rows = sql_on(
+        alone(),
         "SELECT id, pt_root_id FROM proofreading_status_and_strategy \
          WHERE status_axon = true AND strategy_axon IN ('axon_fully_extended', 'axon_interareal') \
          AND id >= 0 AND pt_position_x > 0 AND pt_position_x < 2000000 \
@@ -168,7 +187,7 @@ async fn filters_the_service_applies_are_sent_and_the_rest_applied_here() {
     )
     .await;
     let sql_ids: Vec<i64> = ids(&rows);
-    let bodies = bodies_since(from);
+    let bodies = bodies_since(alone(), from);
     assert!(!bodies.is_empty());
     for body in &bodies {
         let t = "proofreading_status_and_strategy";
@@ -193,33 +212,15 @@ async fn filters_the_service_applies_are_sent_and_the_rest_applied_here() {
         assert!(select.is_some(), "{body}");
     }
     // The same rows from the runtime, filtered here.
-    let client = client();
-    let all = cave_runtime::TableQuery::new("proofreading_status_and_strategy")
-        .version(1300)
-        .query(&client)
-        .await
-        .unwrap()
-        .concat()
-        .unwrap();
-    let col = |n: &str| all.column_by_name(n).unwrap().clone();
-    let (id, axon, sa, sd, x) = (
-        col("id"),
-        col("status_axon"),
-        col("strategy_axon"),
-        col("strategy_dendrite"),
-        col("pt_position_x"),
-    );
-    let id = id.as_any().downcast_ref::<Int64Array>().unwrap();
-    let axon = axon
-        .as_any()
-        .downcast_ref::<arrow_array::BooleanArray>()
-        .unwrap();
-    let sa = sa.as_any().downcast_ref::<StringArray>().unwrap();
-    let sd = sd.as_any().downcast_ref::<StringArray>().unwrap();
-    let x = x
-        .as_any()
-        .downcast_ref::<arrow_array::Int32Array>()
-        .unwrap();
+    let all = whole(cave_runtime::TableQuery::new(
+        "proofreading_status_and_strategy",
+    ))
+    .await;
+    let id: Int64Array = column(&all, "id");
+    let axon: arrow_array::BooleanArray = column(&all, "status_axon");
+    let sa: StringArray = column(&all, "strategy_axon");
+    let sd: StringArray = column(&all, "strategy_dendrite");
+    let x: arrow_array::Int32Array = column(&all, "pt_position_x");
     let mut expected: Vec<i64> = (0..all.num_rows())
         .filter(|&i| {
             axon.is_valid(i)
@@ -269,15 +270,15 @@ async fn reference_tables_are_joined_and_bare_and_counts_need_no_columns() {
         .to_string();
     assert!(e.contains("pt_root_id"), "{e}");
     // LIMIT is sent when every filter is.
-    let from = log_lines();
+    let from = log_lines(server());
     let few = sql("SELECT id FROM nucleus_detection_v0 WHERE volume > 0 LIMIT 7").await;
     assert_eq!(few.iter().map(RecordBatch::num_rows).sum::<usize>(), 7);
     let limited = sql("SELECT id FROM nucleus_detection_v0 WHERE pt_root_id > 0 LIMIT 7").await;
     assert_eq!(limited.iter().map(RecordBatch::num_rows).sum::<usize>(), 7);
     assert!(
-        bodies_since(from).iter().any(|b| b["limit"] == 7),
+        bodies_since(server(), from).iter().any(|b| b["limit"] == 7),
         "{:?}",
-        bodies_since(from)
+        bodies_since(server(), from)
     );
 }
 

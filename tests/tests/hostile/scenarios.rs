@@ -743,22 +743,55 @@ fn retry_after_2_64(_: &Exchange) -> Reply {
     status(429, "18446744073709551616")
 }
 
-fn gzip_bomb_info(ex: &Exchange) -> Reply {
-    if ex.route != Route::Info {
+/// On `route`: a 10 MiB gzip'd body of `content_type` that decodes to 10 GiB.
+fn bomb_on(ex: &Exchange, route: Route, content_type: &str) -> Reply {
+    if ex.route != route {
         return pass(ex);
     }
-    let mut a = Answer::new(200, "application/json", bodies::gzip_bomb(10));
+    let mut a = Answer::new(200, content_type, bodies::gzip_bomb(10));
     a.set_header("Content-Encoding", "gzip");
     Reply::Answer(a)
 }
 
-fn gzip_bomb_query(ex: &Exchange) -> Reply {
-    if ex.route != Route::Query {
+/// On `route`: 1 MiB of `byte` again and again, chunked, or under a `Content-Length` of
+/// `declared` bytes that is never reached.
+fn endless_on(
+    ex: &Exchange,
+    route: Route,
+    content_type: &str,
+    byte: u8,
+    declared: Option<u64>,
+) -> Reply {
+    if ex.route != route {
         return pass(ex);
     }
-    let mut a = Answer::new(200, "data.arrow", bodies::gzip_bomb(10));
-    a.set_header("Content-Encoding", "gzip");
-    Reply::Answer(a)
+    Reply::Endless {
+        head: Answer::new(200, content_type, Vec::new()),
+        first: Vec::new(),
+        chunk: vec![byte; 1 << 20],
+        declared,
+    }
+}
+
+/// On `route`: the devserver's answer `step` bytes at a time, `every` apart (the head at once).
+fn trickle_on(ex: &Exchange, route: Route, step: usize, every: std::time::Duration) -> Reply {
+    if ex.route != route {
+        return pass(ex);
+    }
+    Reply::Trickle {
+        answer: ex.forward(),
+        step,
+        every,
+        head_too: false,
+    }
+}
+
+fn gzip_bomb_info(ex: &Exchange) -> Reply {
+    bomb_on(ex, Route::Info, "application/json")
+}
+
+fn gzip_bomb_query(ex: &Exchange) -> Reply {
+    bomb_on(ex, Route::Query, "data.arrow")
 }
 
 fn endless_gzip_info(ex: &Exchange) -> Reply {
@@ -777,27 +810,11 @@ fn endless_gzip_info(ex: &Exchange) -> Reply {
 }
 
 fn endless_query(ex: &Exchange) -> Reply {
-    if ex.route != Route::Query {
-        return pass(ex);
-    }
-    Reply::Endless {
-        head: Answer::new(200, "data.arrow", Vec::new()),
-        first: Vec::new(),
-        chunk: vec![0xff; 1 << 20],
-        declared: None,
-    }
+    endless_on(ex, Route::Query, "data.arrow", 0xff, None)
 }
 
 fn huge_content_length(ex: &Exchange) -> Reply {
-    if ex.route != Route::Query {
-        return pass(ex);
-    }
-    Reply::Endless {
-        head: Answer::new(200, "data.arrow", Vec::new()),
-        first: Vec::new(),
-        chunk: vec![0; 1 << 20],
-        declared: Some(1 << 62),
-    }
+    endless_on(ex, Route::Query, "data.arrow", 0, Some(1 << 62))
 }
 
 fn arrow_answer(body: Vec<u8>) -> Reply {
@@ -1049,15 +1066,7 @@ fn slow_headers(ex: &Exchange) -> Reply {
 }
 
 fn slow_body(ex: &Exchange) -> Reply {
-    if ex.route != Route::Query {
-        return pass(ex);
-    }
-    Reply::Trickle {
-        answer: ex.forward(),
-        step: 16,
-        every: std::time::Duration::from_millis(500),
-        head_too: false,
-    }
+    trickle_on(ex, Route::Query, 16, std::time::Duration::from_millis(500))
 }
 
 fn slow_body_everywhere(ex: &Exchange) -> Reply {
@@ -1212,36 +1221,21 @@ fn is_call(ex: &Exchange, call: &str) -> bool {
 }
 
 fn cg_gzip_bomb(ex: &Exchange) -> Reply {
-    if ex.route != Route::Segmentation {
-        return pass(ex);
-    }
-    let mut a = Answer::new(200, "application/json", bodies::gzip_bomb(10));
-    a.set_header("Content-Encoding", "gzip");
-    Reply::Answer(a)
+    bomb_on(ex, Route::Segmentation, "application/json")
 }
 
 fn cg_endless(ex: &Exchange) -> Reply {
-    if ex.route != Route::Segmentation {
-        return pass(ex);
-    }
-    Reply::Endless {
-        head: Answer::new(200, "application/octet-stream", Vec::new()),
-        first: Vec::new(),
-        chunk: vec![0; 1 << 20],
-        declared: None,
-    }
+    endless_on(ex, Route::Segmentation, "application/octet-stream", 0, None)
 }
 
 fn cg_huge_length(ex: &Exchange) -> Reply {
-    if ex.route != Route::Segmentation {
-        return pass(ex);
-    }
-    Reply::Endless {
-        head: Answer::new(200, "application/octet-stream", Vec::new()),
-        first: Vec::new(),
-        chunk: vec![b' '; 1 << 20],
-        declared: Some(1 << 62),
-    }
+    endless_on(
+        ex,
+        Route::Segmentation,
+        "application/octet-stream",
+        b' ',
+        Some(1 << 62),
+    )
 }
 
 /// The answer to `call`, its body changed by `change`.
@@ -1381,29 +1375,23 @@ fn cg_flaky(ex: &Exchange) -> Reply {
 }
 
 fn cg_slow_body(ex: &Exchange) -> Reply {
-    if ex.route != Route::Segmentation {
-        return pass(ex);
-    }
-    Reply::Trickle {
-        answer: ex.forward(),
-        step: 16,
-        every: std::time::Duration::from_millis(500),
-        head_too: false,
-    }
+    trickle_on(
+        ex,
+        Route::Segmentation,
+        16,
+        std::time::Duration::from_millis(500),
+    )
 }
 
 /// The head and the first 8 bytes, then a minute of silence (the head's length is the
 /// answer's, so that only the silence is wrong).
 fn cg_stall(ex: &Exchange) -> Reply {
-    if ex.route != Route::Segmentation {
-        return pass(ex);
-    }
-    Reply::Trickle {
-        answer: ex.forward(),
-        step: 8,
-        every: std::time::Duration::from_secs(60),
-        head_too: false,
-    }
+    trickle_on(
+        ex,
+        Route::Segmentation,
+        8,
+        std::time::Duration::from_secs(60),
+    )
 }
 
 fn cg_redirect_elsewhere(ex: &Exchange) -> Reply {
