@@ -2,14 +2,15 @@
 
 use std::process::Command;
 
-#[test]
-fn cave_macros_builds_without_cli_or_network_crates() {
+/// The crates `krate` builds with (normal and build dependencies), one name each, itself
+/// included.
+fn build_graph(krate: &str) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args([
             "tree",
             "-p",
-            "cave-macros",
+            krate,
             "--edges",
             "normal,build",
             "--prefix",
@@ -23,16 +24,23 @@ fn cave_macros_builds_without_cli_or_network_crates() {
         .expect("cargo runs");
     assert!(
         out.status.success(),
-        "cargo tree failed: {}",
+        "cargo tree -p {krate} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tree = String::from_utf8(out.stdout).unwrap();
-    let crates: Vec<&str> = tree
+    String::from_utf8(out.stdout)
+        .unwrap()
         .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert!(crates.contains(&"cave-schema"), "{tree}");
-    assert!(crates.contains(&"cave-codegen"), "{tree}");
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn cave_macros_builds_without_cli_or_network_crates() {
+    let crates = build_graph("cave-macros");
+    let tree = crates.join("\n");
+    let has = |name: &str| crates.iter().any(|c| c == name);
+    assert!(has("cave-schema"), "{tree}");
+    assert!(has("cave-codegen"), "{tree}");
     for banned in [
         "clap",
         "reqwest",
@@ -44,10 +52,7 @@ fn cave_macros_builds_without_cli_or_network_crates() {
         "ureq",
         "rustls",
     ] {
-        assert!(
-            !crates.contains(&banned),
-            "cave-macros pulls in {banned}:\n{tree}"
-        );
+        assert!(!has(banned), "cave-macros pulls in {banned}:\n{tree}");
     }
 }
 
@@ -55,7 +60,6 @@ fn cave_macros_builds_without_cli_or_network_crates() {
 /// it) comes only with `cave-sql`.
 #[test]
 fn the_core_crates_build_without_datafusion() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for krate in [
         "cave-wire",
         "cave-schema",
@@ -65,30 +69,7 @@ fn the_core_crates_build_without_datafusion() {
         "cave-cli",
         "cave-build",
     ] {
-        let out = Command::new(&cargo)
-            .args([
-                "tree",
-                "-p",
-                krate,
-                "--edges",
-                "normal,build",
-                "--prefix",
-                "none",
-                "--format",
-                "{p}",
-                "--offline",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "cargo tree -p {krate} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let tree = String::from_utf8(out.stdout).unwrap();
-        for line in tree.lines() {
-            let name = line.split_whitespace().next().unwrap_or("");
+        for name in build_graph(krate) {
             assert!(
                 !(name.starts_with("datafusion")
                     || name.starts_with("deltalake")
