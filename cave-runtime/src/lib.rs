@@ -91,7 +91,7 @@ pub use limits::{Limits, Timeouts};
 pub use pager::{DEFAULT_PAGES_IN_FLIGHT, Paging};
 pub use position::{Position, Resolution};
 pub use query::{Compare, FilterOperand, FilterValue, Query, Selection, Side};
-pub use response::{BodyBatches, read_rows, read_stream};
+pub use response::{BodyBatches, read_rows, read_stream, rows_from_batches};
 pub use result::{Batches, QueryInfo, Rows};
 pub use stream::{BatchStream, RowStream};
 pub use synapse::{POST_POSITION, POST_ROOT, PRE_ROOT, SynapseQuery, SynapseTable};

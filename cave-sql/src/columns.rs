@@ -111,6 +111,45 @@ impl TableColumns {
         Ok(Self::build(view, true, false, columns))
     }
 
+    /// The columns of an Arrow schema (an export's), for reading filters by the same rules:
+    /// int32 `p_x/_y/_z` as a point's axes; columns of other types left out.
+    pub fn from_schema(name: &str, schema: &Schema) -> Self {
+        let has = |n: String| {
+            schema
+                .field_with_name(&n)
+                .is_ok_and(|f| f.data_type() == &DataType::Int32)
+        };
+        let mut columns = Vec::new();
+        for f in schema.fields() {
+            let point = ["_x", "_y", "_z"].iter().enumerate().find_map(|(axis, s)| {
+                let p = f.name().strip_suffix(s)?;
+                (has(format!("{p}_x")) && has(format!("{p}_y")) && has(format!("{p}_z")))
+                    .then(|| (p.to_string(), axis))
+            });
+            let wire = match (f.data_type(), &point) {
+                (DataType::Int32, Some(_)) => WireType::Position,
+                (DataType::Int32, None) => WireType::Int32,
+                (DataType::Int64, _) => WireType::Int64,
+                (DataType::Float32, _) => WireType::Float32,
+                (DataType::Float64, _) => WireType::Float64,
+                (DataType::Boolean, _) => WireType::Bool,
+                (DataType::Utf8, _) => WireType::Utf8,
+                (DataType::Timestamp(..), _) => WireType::Timestamp,
+                _ => continue,
+            };
+            columns.push(SqlColumn {
+                field: f.clone(),
+                side: Side::Own,
+                source: point
+                    .as_ref()
+                    .map_or_else(|| f.name().clone(), |(p, _)| p.clone()),
+                axis: point.map(|(_, a)| a),
+                wire,
+            });
+        }
+        Self::build(name, false, false, columns)
+    }
+
     fn build(name: &str, view: bool, merged: bool, columns: Vec<SqlColumn>) -> Self {
         let schema = Arc::new(Schema::new(
             columns.iter().map(|c| c.field.clone()).collect::<Vec<_>>(),

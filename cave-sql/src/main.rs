@@ -36,10 +36,15 @@ struct Args {
     /// Query the tables live at this time (RFC 3339, e.g. 2025-01-13T10:10:01Z).
     #[arg(long)]
     timestamp: Option<String>,
-    /// A Delta Lake export to query as a table too, as NAME=LOCATION (a folder, or a URL such as
-    /// gs://bucket/path); repeatable. The same SQL runs on it as on the service's table.
+    /// A Delta Lake export to query as a table too, as NAME=LOCATION (a folder, or a file://
+    /// URL); repeatable. The same SQL runs on it as on the service's table.
     #[arg(long, value_name = "NAME=LOCATION")]
     delta: Vec<String>,
+    /// A folder of CAVE's exports (`<DIR>/<datastack>/v<version>/<table>/<spec>`): each table
+    /// exported at --version is queried as `export.<table>`, from the export whose files the
+    /// query's filters skip.
+    #[arg(long, value_name = "DIR", requires = "version")]
+    exports: Option<PathBuf>,
     /// Write the result to this file (.parquet or .csv) instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -115,6 +120,11 @@ async fn run(args: Args) -> Result<String, String> {
             .filter(|(n, l)| !n.is_empty() && !l.is_empty())
             .ok_or_else(|| format!("--delta `{export}`: give NAME=LOCATION"))?;
         cave_sql::delta::register_export(&ctx, name, location)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if let (Some(root), Some(version)) = (&args.exports, args.version) {
+        cave_sql::delta::register_export_root(&ctx, root, client.datastack(), version)
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -160,6 +160,20 @@ pub(crate) fn decode_rows<T: Table>(
     )?)
 }
 
+/// Typed rows of record batches that hold a table's columns under the service's names, from
+/// anywhere: a Delta Lake export read with DataFusion, a Parquet file, a saved query. Positions
+/// are read in `resolution` (nm per unit), else in the table's voxels (an export's).
+pub fn rows_from_batches<T: Table>(
+    batches: &[RecordBatch],
+    resolution: Option<[f64; 3]>,
+) -> Result<Vec<T>, Error> {
+    let mut rows = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    for batch in batches {
+        decode_rows(batch, resolution, T::VOXEL_RESOLUTION, &mut rows)?;
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use crate::ipc::{self, DecodeLimits};
 mod body;
 mod headers;
 
-pub use body::{BodyBatches, read_rows, read_stream};
+pub use body::{BodyBatches, read_rows, read_stream, rows_from_batches};
 pub(crate) use body::{Pace, decode_rows, reserve_rows};
 pub(crate) use headers::{is_cap_warning, is_notice};
 

@@ -1,0 +1,427 @@
+//! Reading exports: one Delta table ([`register_export`]), or every export of a table as one
+//! [`ExportTable`] that picks, per query, the export whose partitions the filters prune.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Column, ScalarValue};
+use datafusion::datasource::{TableType, provider_as_source};
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableProviderFilterPushDown, col, lit};
+use datafusion::physical_plan::ExecutionPlan;
+use url::Url;
+
+use super::{morton, wkb};
+use crate::columns::TableColumns;
+use crate::error::SqlError;
+use crate::pushdown::{self, Clause};
+
+fn failed(what: &str, e: impl std::fmt::Display) -> SqlError {
+    SqlError::Export(format!("{what}: {e}"))
+}
+
+/// The URL of a folder or of an object-store location.
+fn location_url(location: &str) -> Result<Url, SqlError> {
+    match Url::parse(location) {
+        Ok(url) if url.scheme().len() > 1 => Ok(url),
+        _ => {
+            let path = Path::new(location)
+                .canonicalize()
+                .map_err(|e| failed(&format!("the export {location}"), e))?;
+            Url::from_directory_path(&path)
+                .map_err(|()| SqlError::Export(format!("{location} is not a folder path")))
+        }
+    }
+}
+
+/// The Delta table at `location` as delta-rs' DataFusion provider, its object store known to
+/// `ctx`.
+async fn delta_provider(
+    ctx: &datafusion::prelude::SessionContext,
+    location: &str,
+) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let table = deltalake::open_table(location_url(location)?)
+        .await
+        .map_err(|e| failed(&format!("opening the export {location}"), e))?;
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|e| failed("registering the export's store", e))?;
+    table
+        .table_provider()
+        .await
+        .map_err(|e| failed(&format!("reading the export {location}"), e))
+}
+
+/// Register the Delta table at `location` (a folder, or a URL) in `ctx` as `name`, with the
+/// service's columns (WKB points read as `_x/_y/_z`; the bucket and Morton columns left out).
+pub async fn register_export(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    location: &str,
+) -> Result<(), SqlError> {
+    let spec = Spec::open(ctx, location).await?;
+    let table = ExportTable::new(name, vec![spec])?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Register every export of `table` under `<root>/<datastack>/v<version>/<table>/` in `ctx` as
+/// one [`ExportTable`] named `name`.
+pub async fn register_exports(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    root: &Path,
+    datastack: &str,
+    version: u32,
+    table: &str,
+) -> Result<Arc<ExportTable>, SqlError> {
+    let provider = Arc::new(open_exports(ctx, name, root, datastack, version, table).await?);
+    ctx.register_table(name, provider.clone())?;
+    Ok(provider)
+}
+
+/// Every export of `table` under `<root>/<datastack>/v<version>/<table>/` as one
+/// [`ExportTable`] named `name` (their object stores known to `ctx`).
+pub async fn open_exports(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    root: &Path,
+    datastack: &str,
+    version: u32,
+    table: &str,
+) -> Result<ExportTable, SqlError> {
+    let dir = root.join(datastack).join(format!("v{version}")).join(table);
+    let listing = std::fs::read_dir(&dir).map_err(|e| {
+        failed(
+            &format!("listing the exports of `{table}` in {}", dir.display()),
+            e,
+        )
+    })?;
+    let mut folders: Vec<_> = listing
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("_delta_log").is_dir())
+        .collect();
+    folders.sort();
+    let mut specs = Vec::new();
+    for folder in folders {
+        specs.push(Spec::open(ctx, &folder.to_string_lossy()).await?);
+    }
+    if specs.is_empty() {
+        return Err(SqlError::Export(format!(
+            "{} holds no Delta table (no `<spec>/_delta_log`)",
+            dir.display()
+        )));
+    }
+    ExportTable::new(name, specs)
+}
+
+/// The DataFusion schema [`register_export_root`] registers exports in (`export.<table>`).
+pub const EXPORT_SCHEMA: &str = "export";
+
+/// Register every table exported under `<root>/<datastack>/v<version>/` in `ctx` as
+/// `export.<table>` (an [`ExportTable`] each); the names registered.
+pub async fn register_export_root(
+    ctx: &datafusion::prelude::SessionContext,
+    root: &Path,
+    datastack: &str,
+    version: u32,
+) -> Result<Vec<String>, SqlError> {
+    use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+    let dir = root.join(datastack).join(format!("v{version}"));
+    let listing = std::fs::read_dir(&dir)
+        .map_err(|e| failed(&format!("listing the exports in {}", dir.display()), e))?;
+    let mut tables: Vec<String> = listing
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    tables.sort();
+    let catalog = ctx
+        .catalog(&ctx.copied_config().options().catalog.default_catalog)
+        .ok_or_else(|| SqlError::Export("the session has no default catalog".into()))?;
+    let schema = Arc::new(MemorySchemaProvider::new());
+    catalog.register_schema(EXPORT_SCHEMA, schema.clone())?;
+    for table in &tables {
+        let provider = open_exports(ctx, table, root, datastack, version, table).await?;
+        schema.register_table(table.clone(), Arc::new(provider))?;
+    }
+    Ok(tables)
+}
+
+/// What an export's rows are partitioned by, read from its folder's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyed {
+    /// Percentile buckets of a column (`id`, `pre_pt_root_id`).
+    Column(String),
+    /// Uniform buckets of a point's Morton code (`ctr_pt_position_morton`).
+    Morton(String),
+    /// Not partitioned (a view's `flat`).
+    Flat,
+}
+
+/// One export of a table.
+#[derive(Debug)]
+pub struct Spec {
+    /// Its folder's name.
+    pub name: String,
+    /// What it is partitioned by.
+    pub keyed: Keyed,
+    provider: Arc<dyn TableProvider>,
+}
+
+impl Spec {
+    async fn open(
+        ctx: &datafusion::prelude::SessionContext,
+        location: &str,
+    ) -> Result<Self, SqlError> {
+        let name = location
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(location)
+            .to_string();
+        let provider = delta_provider(ctx, location).await?;
+        let has = |c: &str| provider.schema().field_with_name(c).is_ok();
+        let keyed = match name.strip_suffix("_morton") {
+            Some(point) if has(&super::morton_column(point)) => Keyed::Morton(point.to_string()),
+            _ if has(&super::partition_column(&name)) && has(&name) => Keyed::Column(name.clone()),
+            _ => Keyed::Flat,
+        };
+        wkb_ensure_registered(ctx);
+        Ok(Self {
+            name,
+            keyed,
+            provider,
+        })
+    }
+}
+
+fn wkb_ensure_registered(ctx: &datafusion::prelude::SessionContext) {
+    use datafusion::execution::FunctionRegistry;
+    if ctx.udf(wkb::FUNCTION).is_err() {
+        ctx.register_udf(wkb::udf());
+    }
+}
+
+/// Where a column of the table comes from in an export.
+#[derive(Debug, Clone)]
+enum Source {
+    /// The export's column of the same name.
+    Plain,
+    /// One axis of a WKB point column.
+    Wkb(String, i64),
+}
+
+/// Every export of one table, read as one table with the service's columns. Each scan reads
+/// the export whose partitions the filters prune most: one partitioned by a column the filters
+/// fix (`pre_pt_root_id IN (...)` reads the `pre_pt_root_id` export, and only the files whose
+/// values can match), the Morton export for a box on its point (only files whose codes can lie
+/// in the box), else `id`'s.
+#[derive(Debug)]
+pub struct ExportTable {
+    name: String,
+    schema: SchemaRef,
+    sources: Vec<Source>,
+    columns: TableColumns,
+    specs: Vec<Spec>,
+}
+
+/// The service's columns of one export, and where each comes from.
+fn service_columns(spec: &Spec) -> (SchemaRef, Vec<Source>) {
+    let inner = spec.provider.schema();
+    let hidden = |n: &str| {
+        n.ends_with("_partition")
+            || (n.ends_with("_morton")
+                && inner.field_with_name(&super::partition_column(n)).is_ok())
+    };
+    let (mut fields, mut sources) = (Vec::new(), Vec::new());
+    for f in inner.fields() {
+        if hidden(f.name()) {
+            continue;
+        }
+        if matches!(
+            f.data_type(),
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+        ) {
+            for (axis, a) in ["x", "y", "z"].iter().enumerate() {
+                fields.push(Field::new(
+                    format!("{}_{a}", f.name()),
+                    DataType::Int32,
+                    true,
+                ));
+                sources.push(Source::Wkb(f.name().clone(), axis as i64));
+            }
+        } else {
+            fields.push(Field::new(f.name(), f.data_type().clone(), true));
+            sources.push(Source::Plain);
+        }
+    }
+    (Arc::new(Schema::new(fields)), sources)
+}
+
+impl ExportTable {
+    /// The table of `specs` (one or more exports of the same table).
+    pub fn new(name: &str, specs: Vec<Spec>) -> Result<Self, SqlError> {
+        let first = specs
+            .first()
+            .ok_or_else(|| SqlError::Export(format!("`{name}`: no export")))?;
+        let (schema, sources) = service_columns(first);
+        for other in &specs[1..] {
+            let (theirs, _) = service_columns(other);
+            let names = |s: &Schema| {
+                s.fields()
+                    .iter()
+                    .map(|f| (f.name().clone(), f.data_type().clone()))
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            if names(&theirs) != names(&schema) {
+                return Err(SqlError::Export(format!(
+                    "`{name}`: the export `{}` has other columns than `{}`",
+                    other.name, first.name
+                )));
+            }
+        }
+        Ok(Self {
+            name: name.to_string(),
+            columns: TableColumns::from_schema(name, &schema),
+            schema,
+            sources,
+            specs,
+        })
+    }
+
+    /// The exports, in the order they were opened.
+    pub fn specs(&self) -> &[Spec] {
+        &self.specs
+    }
+
+    /// Which export a scan with `filters` reads, and the filter on its Morton code that a box
+    /// on its point gives (to skip files whose codes lie outside).
+    pub fn choose(&self, filters: &[Expr]) -> (&Spec, Option<Expr>) {
+        let pushed = pushdown::plan(&self.columns, filters);
+        let fixed = |c: &str| {
+            pushed.clauses.iter().any(|clause| match clause {
+                Clause::Equal(i, _) | Clause::In(i, _) | Clause::Compare(i, _, _) => {
+                    self.columns.columns[*i].field.name() == c
+                }
+                _ => false,
+            })
+        };
+        let morton_range = |point: &str| {
+            let (lo, hi) = pushed.boxes.get(&(0, point.to_string()))?;
+            let a = morton::encode(lo[0], lo[1], lo[2])?;
+            let b = morton::encode(hi[0], hi[1], hi[2])?;
+            let c = col(Column::from_name(super::morton_column(point)));
+            Some(c.clone().gt_eq(lit(a)).and(c.lt_eq(lit(b))))
+        };
+        for spec in &self.specs {
+            if let Keyed::Column(c) = &spec.keyed
+                && c != "id"
+                && fixed(c)
+            {
+                return (spec, None);
+            }
+        }
+        for spec in &self.specs {
+            if let Keyed::Morton(p) = &spec.keyed
+                && let Some(range) = morton_range(p)
+            {
+                return (spec, Some(range));
+            }
+        }
+        let id = self
+            .specs
+            .iter()
+            .find(|s| s.keyed == Keyed::Column("id".into()));
+        (id.unwrap_or(&self.specs[0]), None)
+    }
+}
+
+#[async_trait]
+impl TableProvider for ExportTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
+        // Filters on the export's own columns go to delta-rs (file and row-group pruning) and
+        // are applied again above; filters on WKB axes stay above.
+        Ok(filters
+            .iter()
+            .map(|f| {
+                let plain = f.column_refs().iter().all(|c| {
+                    self.schema
+                        .index_of(&c.name)
+                        .is_ok_and(|i| matches!(self.sources[i], Source::Plain))
+                });
+                if plain {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let (spec, morton_range) = self.choose(filters);
+        let unqualified: Vec<Expr> = filters
+            .iter()
+            .map(|f| datafusion::logical_expr::expr_rewriter::unnormalize_col(f.clone()))
+            .chain(morton_range)
+            .collect();
+        let mut plan = LogicalPlanBuilder::scan_with_filters(
+            format!("{}/{}", self.name, spec.name),
+            provider_as_source(spec.provider.clone()),
+            None,
+            unqualified.clone(),
+        )?;
+        if let Some(all) = conjunction(unqualified) {
+            plan = plan.filter(all)?;
+        }
+        let wanted: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let exprs: Vec<Expr> = wanted
+            .iter()
+            .map(|&i| {
+                let name = self.schema.field(i).name();
+                match &self.sources[i] {
+                    Source::Plain => col(Column::from_name(name)),
+                    Source::Wkb(point, axis) => Expr::ScalarFunction(
+                        datafusion::logical_expr::expr::ScalarFunction::new_udf(
+                            Arc::new(wkb::udf()),
+                            vec![
+                                col(Column::from_name(point)),
+                                lit(ScalarValue::Int64(Some(*axis))),
+                            ],
+                        ),
+                    )
+                    .alias(name),
+                }
+            })
+            .collect();
+        let mut plan = plan.project(exprs)?;
+        if let Some(n) = limit {
+            plan = plan.limit(0, Some(n))?;
+        }
+        state.create_physical_plan(&plan.build()?).await
+    }
+}
