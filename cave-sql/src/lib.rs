@@ -53,6 +53,7 @@ use datafusion::prelude::SessionContext;
 
 pub use columns::{Side, SqlColumn, TableColumns};
 pub use datafusion;
+pub use deltalake;
 pub use error::SqlError;
 pub use provider::ServiceTable;
 

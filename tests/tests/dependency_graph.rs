@@ -57,7 +57,7 @@ fn cave_macros_builds_without_cli_or_network_crates() {
 }
 
 /// The core crates' users do not compile the query engines: DataFusion (and anything built on
-/// it) comes only with `cave-sql`.
+/// it) comes only with `cave-sql`, and Ballista only with `cave-distributed`.
 #[test]
 fn the_core_crates_build_without_datafusion() {
     for krate in [
@@ -73,6 +73,7 @@ fn the_core_crates_build_without_datafusion() {
             assert!(
                 !(name.starts_with("datafusion")
                     || name.starts_with("deltalake")
+                    || name.starts_with("ballista")
                     || name == "parquet"),
                 "{krate} pulls in {name}"
             );

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The library crates whose modules are checked.
-const CRATES: [&str; 9] = [
+const CRATES: [&str; 10] = [
     "cave-wire",
     "cave-schema",
     "cave-codegen",
@@ -22,6 +22,7 @@ const CRATES: [&str; 9] = [
     "cave-build",
     "cave-devserver",
     "cave-sql",
+    "cave-distributed",
 ];
 
 /// Where a module uses another, for the report.

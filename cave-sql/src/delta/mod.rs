@@ -27,7 +27,7 @@ mod write;
 
 pub use read::{
     EXPORT_SCHEMA, ExportTable, Keyed, Spec, open_exports, register_export, register_export_root,
-    register_exports,
+    register_exports, wkb_ensure_registered,
 };
 pub use write::{ExportSpec, Exported, Partitioning, export, export_dir};
 

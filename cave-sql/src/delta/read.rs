@@ -174,6 +174,28 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The export `name` (its folder's name: `id`, `pre_pt_root_id`, `ctr_pt_position_morton`)
+    /// read through `provider` (delta-rs', or any provider of the same files).
+    pub fn new(name: impl Into<String>, provider: Arc<dyn TableProvider>) -> Self {
+        let name = name.into();
+        let has = |c: &str| provider.schema().field_with_name(c).is_ok();
+        let keyed = match name.strip_suffix("_morton") {
+            Some(point) if has(&super::morton_column(point)) => Keyed::Morton(point.to_string()),
+            _ if has(&super::partition_column(&name)) && has(&name) => Keyed::Column(name.clone()),
+            _ => Keyed::Flat,
+        };
+        Self {
+            name,
+            keyed,
+            provider,
+        }
+    }
+
+    /// The provider it is read through.
+    pub fn provider(&self) -> &Arc<dyn TableProvider> {
+        &self.provider
+    }
+
     async fn open(
         ctx: &datafusion::prelude::SessionContext,
         location: &str,
@@ -185,22 +207,13 @@ impl Spec {
             .unwrap_or(location)
             .to_string();
         let provider = delta_provider(ctx, location).await?;
-        let has = |c: &str| provider.schema().field_with_name(c).is_ok();
-        let keyed = match name.strip_suffix("_morton") {
-            Some(point) if has(&super::morton_column(point)) => Keyed::Morton(point.to_string()),
-            _ if has(&super::partition_column(&name)) && has(&name) => Keyed::Column(name.clone()),
-            _ => Keyed::Flat,
-        };
         wkb_ensure_registered(ctx);
-        Ok(Self {
-            name,
-            keyed,
-            provider,
-        })
+        Ok(Self::new(name, provider))
     }
 }
 
-fn wkb_ensure_registered(ctx: &datafusion::prelude::SessionContext) {
+/// Register [`wkb::udf`] in `ctx` unless it is there.
+pub fn wkb_ensure_registered(ctx: &datafusion::prelude::SessionContext) {
     use datafusion::execution::FunctionRegistry;
     if ctx.udf(wkb::FUNCTION).is_err() {
         ctx.register_udf(wkb::udf());
@@ -292,6 +305,11 @@ impl ExportTable {
             sources,
             specs,
         })
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The exports, in the order they were opened.
