@@ -14,8 +14,8 @@ use cave_runtime::cave_schema::Snapshot;
 use cave_sql::Source;
 use cave_sql::datafusion::arrow::array::RecordBatch;
 use cave_sql::datafusion::arrow::util::pretty::pretty_format_batches;
-use cave_sql::datafusion::prelude::SessionContext;
-use cave_sql::delta::{ExportSpec, Partitioning, export, register_exports};
+use cave_sql::datafusion::prelude::{SessionConfig, SessionContext};
+use cave_sql::delta::{ExportSpec, Partitioning, export, register_export_root};
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/minnie65_public");
 const TABLE: &str = "synapses_pni_2";
@@ -176,6 +176,17 @@ async fn same_sql_everywhere() {
         };
         specs.push(export(&client(), 1300, &spec, &exports).await.unwrap());
     }
+    for table in [
+        "proofreading_status_and_strategy",
+        "aibs_metamodel_celltypes_v661",
+        "nucleus_detection_v0",
+    ] {
+        let spec = ExportSpec {
+            buckets: 2,
+            ..ExportSpec::new(table, Partitioning::Column("id".into()))
+        };
+        export(&client(), 1300, &spec, &exports).await.unwrap();
+    }
     // A checkpoint is a Parquet file in `_delta_log`: the listing must not read it as data.
     let pre =
         cave_sql::deltalake::open_table(url::Url::from_directory_path(&specs[1].dir).unwrap())
@@ -192,12 +203,41 @@ async fn same_sql_everywhere() {
             .await
             .unwrap();
     remote.register_table(TABLE, Arc::new(table)).unwrap();
+    let snapshot = Snapshot::load(SNAPSHOT).unwrap();
+    // The tutorial's tables: the reference table alone, joined with its target's export as the
+    // service joins it.
+    for (name, table) in [
+        (
+            "proofreading_status_and_strategy",
+            "proofreading_status_and_strategy",
+        ),
+        ("cell_types_alone", "aibs_metamodel_celltypes_v661"),
+        ("nucleus_detection_v0", "nucleus_detection_v0"),
+    ] {
+        let t =
+            cave_distributed::open_exports(&remote, name, &exports, "minnie65_public", 1300, table)
+                .await
+                .unwrap();
+        remote.register_table(name, Arc::new(t)).unwrap();
+    }
+    cave_sql::delta::register_reference_view(
+        &remote,
+        "aibs_metamodel_celltypes_v661",
+        &snapshot,
+        "aibs_metamodel_celltypes_v661",
+        "cell_types_alone",
+        "nucleus_detection_v0",
+    )
+    .await
+    .unwrap();
 
-    let local = SessionContext::new();
-    register_exports(&local, TABLE, &exports, "minnie65_public", 1300, TABLE)
+    // One process: every export as `export.<table>`, the default schema.
+    let local = SessionContext::new_with_config(
+        SessionConfig::new().with_default_catalog_and_schema("datafusion", "export"),
+    );
+    register_export_root(&local, &exports, "minnie65_public", 1300, Some(&snapshot))
         .await
         .unwrap();
-    let snapshot = Snapshot::load(SNAPSHOT).unwrap();
     let service = cave_sql::session(&client(), &snapshot, Source::Version(1300)).unwrap();
 
     let proofread = lines(

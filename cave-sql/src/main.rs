@@ -124,9 +124,15 @@ async fn run(args: Args) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
     }
     if let (Some(root), Some(version)) = (&args.exports, args.version) {
-        cave_sql::delta::register_export_root(&ctx, root, client.datastack(), version)
-            .await
-            .map_err(|e| e.to_string())?;
+        cave_sql::delta::register_export_root(
+            &ctx,
+            root,
+            client.datastack(),
+            version,
+            Some(&snapshot),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     }
     let frame = ctx.sql(&args.sql).await.map_err(|e| e.to_string())?;
     if let Some(out) = &args.out {

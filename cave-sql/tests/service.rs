@@ -374,6 +374,50 @@ async fn the_command_line_prints_and_writes_the_rows() {
     assert!(e.starts_with("error: ") && e.contains("nope"), "{e}");
 }
 
+/// The seed tutorial's SQL, unchanged, on exports of its tables (the reference table
+/// `aibs_metamodel_celltypes_v661` exported alone and joined with `nucleus_detection_v0`'s export
+/// as the service joins it): the service's numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tutorial_join_runs_on_exports() {
+    use cave_sql::datafusion::prelude::{SessionConfig, SessionContext};
+    use cave_sql::delta::{ExportSpec, Partitioning, export, register_export_root};
+    let out = std::env::temp_dir().join(format!("cave-sql-tutorial-{}", std::process::id()));
+    for table in [
+        "proofreading_status_and_strategy",
+        "aibs_metamodel_celltypes_v661",
+        "nucleus_detection_v0",
+    ] {
+        let spec = ExportSpec {
+            buckets: 2,
+            ..ExportSpec::new(table, Partitioning::Column("id".into()))
+        };
+        export(&client(), 1300, &spec, &out).await.unwrap();
+    }
+    let snapshot = Snapshot::load(SNAPSHOT).unwrap();
+    // Tables named as on the service: the session's default schema is `export`.
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new().with_default_catalog_and_schema("datafusion", "export"),
+    );
+    let tables = register_export_root(&ctx, &out, "minnie65_public", 1300, Some(&snapshot))
+        .await
+        .unwrap();
+    assert_eq!(tables.len(), 3);
+    let on_exports = counts(&ctx.sql(TUTORIAL).await.unwrap().collect().await.unwrap());
+    assert_eq!(on_exports["23P"], 571, "{on_exports:?}");
+    assert_eq!(on_exports, counts(&sql(TUTORIAL).await));
+    // The bare reference table is there too, without its target's columns.
+    let bare = ctx
+        .table("export_bare.aibs_metamodel_celltypes_v661")
+        .await
+        .unwrap();
+    assert!(
+        bare.schema()
+            .field_with_unqualified_name("pt_root_id")
+            .is_err()
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 mod minnie {
     cave_runtime::datastack!("schemas/minnie65_public", tables = ["synapses_pni_2"]);
 }

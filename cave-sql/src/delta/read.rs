@@ -122,13 +122,19 @@ pub async fn open_exports(
 /// The DataFusion schema [`register_export_root`] registers exports in (`export.<table>`).
 pub const EXPORT_SCHEMA: &str = "export";
 
+/// The DataFusion schema holding reference tables' exports alone (`export_bare.<table>`).
+pub const EXPORT_BARE_SCHEMA: &str = "export_bare";
+
 /// Register every table exported under `<root>/<datastack>/v<version>/` in `ctx` as
-/// `export.<table>` (an [`ExportTable`] each); the names registered.
+/// `export.<table>` (an [`ExportTable`] each); the names registered. With the snapshot, a
+/// reference table whose target is exported too is `export.<table>` joined with it (as the
+/// service gives it) and `export_bare.<table>` alone.
 pub async fn register_export_root(
     ctx: &datafusion::prelude::SessionContext,
     root: &Path,
     datastack: &str,
     version: u32,
+    snapshot: Option<&cave_schema::Snapshot>,
 ) -> Result<Vec<String>, SqlError> {
     use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
     let dir = root.join(datastack).join(format!("v{version}"));
@@ -144,10 +150,35 @@ pub async fn register_export_root(
         .catalog(&ctx.copied_config().options().catalog.default_catalog)
         .ok_or_else(|| SqlError::Export("the session has no default catalog".into()))?;
     let schema = Arc::new(MemorySchemaProvider::new());
+    let bare = Arc::new(MemorySchemaProvider::new());
     catalog.register_schema(EXPORT_SCHEMA, schema.clone())?;
+    catalog.register_schema(EXPORT_BARE_SCHEMA, bare.clone())?;
+    let target_of = |t: &str| {
+        snapshot
+            .and_then(|s| s.table(t))
+            .and_then(|m| m.reference_table.clone())
+            .filter(|target| tables.contains(target))
+    };
     for table in &tables {
-        let provider = open_exports(ctx, table, root, datastack, version, table).await?;
-        schema.register_table(table.clone(), Arc::new(provider))?;
+        let provider = Arc::new(open_exports(ctx, table, root, datastack, version, table).await?);
+        if target_of(table).is_some() {
+            bare.register_table(table.clone(), provider)?;
+        } else {
+            schema.register_table(table.clone(), provider)?;
+        }
+    }
+    for table in &tables {
+        if let (Some(target), Some(snapshot)) = (target_of(table), snapshot) {
+            super::register_reference_view(
+                ctx,
+                &format!("{EXPORT_SCHEMA}.{table}"),
+                snapshot,
+                table,
+                &format!("{EXPORT_BARE_SCHEMA}.{table}"),
+                &format!("{EXPORT_SCHEMA}.{target}"),
+            )
+            .await?;
+        }
     }
     Ok(tables)
 }
@@ -227,6 +258,8 @@ enum Source {
     Plain,
     /// One axis of a WKB point column.
     Wkb(String, i64),
+    /// A string column the export reads as another string type: cast to the service's Utf8.
+    Text,
 }
 
 /// Every export of one table, read as one table with the service's columns. Each scan reads
@@ -268,6 +301,9 @@ fn service_columns(spec: &Spec) -> (SchemaRef, Vec<Source>) {
                 ));
                 sources.push(Source::Wkb(f.name().clone(), axis as i64));
             }
+        } else if matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8) {
+            fields.push(Field::new(f.name(), DataType::Utf8, true));
+            sources.push(Source::Text);
         } else {
             fields.push(Field::new(f.name(), f.data_type().clone(), true));
             sources.push(Source::Plain);
@@ -380,7 +416,7 @@ impl TableProvider for ExportTable {
                 let plain = f.column_refs().iter().all(|c| {
                     self.schema
                         .index_of(&c.name)
-                        .is_ok_and(|i| matches!(self.sources[i], Source::Plain))
+                        .is_ok_and(|i| !matches!(self.sources[i], Source::Wkb(..)))
                 });
                 if plain {
                     TableProviderFilterPushDown::Inexact
@@ -423,6 +459,10 @@ impl TableProvider for ExportTable {
                 let name = self.schema.field(i).name();
                 match &self.sources[i] {
                     Source::Plain => col(Column::from_name(name)),
+                    Source::Text => {
+                        datafusion::logical_expr::cast(col(Column::from_name(name)), DataType::Utf8)
+                            .alias(name)
+                    }
                     Source::Wkb(point, axis) => Expr::ScalarFunction(
                         datafusion::logical_expr::expr::ScalarFunction::new_udf(
                             Arc::new(wkb::udf()),
