@@ -40,4 +40,4 @@ pub mod codec;
 mod listing;
 
 pub use cluster::{ClusterError, ExecutorOptions, connect, run_executor, run_scheduler};
-pub use listing::open_exports;
+pub use listing::{open_exports, register_export_root};

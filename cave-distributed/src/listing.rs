@@ -136,22 +136,26 @@ pub async fn open_exports(
     version: u32,
     table: &str,
 ) -> Result<ExportTable, SqlError> {
-    let dir = root.join(datastack).join(format!("v{version}")).join(table);
-    let listing = std::fs::read_dir(&dir).map_err(|e| {
-        failed(
-            format!("listing the exports of `{table}` in {}", dir.display()),
-            e,
-        )
-    })?;
-    let mut folders: Vec<PathBuf> = listing
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.join("_delta_log").is_dir())
-        .collect();
-    folders.sort();
     let mut specs = Vec::new();
-    for folder in folders {
+    for folder in cave_sql::delta::export_folders(root, datastack, version, table)? {
         specs.push(open_spec(ctx, &folder).await?);
     }
     ExportTable::new(name, specs)
+}
+
+/// Every table exported under `<root>/<datastack>/v<version>/`, for a cluster, as
+/// `export.<table>` ([`cave_sql::delta::register_export_root`]'s names and joins).
+pub async fn register_export_root(
+    ctx: &SessionContext,
+    root: &Path,
+    datastack: &str,
+    version: u32,
+    snapshot: Option<&cave_sql::cave_schema::Snapshot>,
+) -> Result<Vec<String>, SqlError> {
+    let mut tables = Vec::new();
+    for table in cave_sql::delta::exported_tables(root, datastack, version)? {
+        let provider = open_exports(ctx, &table, root, datastack, version, &table).await?;
+        tables.push((table, provider));
+    }
+    cave_sql::delta::register_export_tables(ctx, tables, snapshot).await
 }

@@ -3,6 +3,8 @@
 //! ```text
 //! cave-ballista scheduler --bind 0.0.0.0:50050
 //! cave-ballista executor --scheduler 10.0.0.1:50050 --host 10.0.0.2 --flight-port 50051 --grpc-port 50052
+//! cave-ballista sql --scheduler df://10.0.0.1:50050 --exports /data/exports --version 1507 \
+//!     "SELECT pre_pt_root_id, COUNT(*) FROM export.synapses_pni_2 GROUP BY 1"
 //! ```
 
 use std::net::SocketAddr;
@@ -25,6 +27,32 @@ enum Role {
         /// Where it listens (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:50050")]
         bind: SocketAddr,
+    },
+    /// Run SQL on the cluster over a folder of CAVE's exports (`export.<table>`, as
+    /// `cave-sql --exports`), printing the result as a table.
+    Sql {
+        /// The query.
+        sql: String,
+        /// The scheduler, df://host:port.
+        #[arg(long, default_value = "df://127.0.0.1:50050")]
+        scheduler: String,
+        /// The folder of exports (`<DIR>/<datastack>/v<version>/<table>/<spec>`), by the same
+        /// path on every executor.
+        #[arg(long, value_name = "DIR")]
+        exports: std::path::PathBuf,
+        /// The datastack.
+        #[arg(long, default_value = "minnie65_public")]
+        datastack: String,
+        /// The materialization version exported.
+        #[arg(long)]
+        version: u32,
+        /// The datastack's snapshot folder, for joining reference tables with their target
+        /// [default: schemas/<datastack> if it exists].
+        #[arg(long, value_name = "DIR")]
+        snapshot: Option<std::path::PathBuf>,
+        /// The most rows printed (the rest are counted).
+        #[arg(long, default_value_t = 50)]
+        max_rows: usize,
     },
     /// Run an executor.
     Executor {
@@ -50,6 +78,63 @@ enum Role {
         #[arg(long)]
         work_dir: Option<String>,
     },
+}
+
+/// `cave-ballista sql`.
+async fn run_sql(
+    sql: &str,
+    scheduler: &str,
+    exports: &std::path::Path,
+    datastack: &str,
+    version: u32,
+    snapshot: Option<std::path::PathBuf>,
+    max_rows: usize,
+) -> Result<(), String> {
+    use cave_sql::datafusion::arrow::util::pretty::pretty_format_batches;
+    let folder = snapshot.unwrap_or_else(|| std::path::Path::new("schemas").join(datastack));
+    let snapshot = if folder.is_dir() {
+        Some(
+            cave_sql::cave_schema::Snapshot::load(&folder)
+                .map_err(|e| format!("the snapshot {}: {e}", folder.display()))?,
+        )
+    } else {
+        None
+    };
+    let ctx = cave_distributed::connect(scheduler).await?;
+    cave_distributed::register_export_root(&ctx, exports, datastack, version, snapshot.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| e.to_string())?
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut shown = Vec::new();
+    let mut left = max_rows;
+    for b in &batches {
+        if left == 0 {
+            break;
+        }
+        let n = b.num_rows().min(left);
+        shown.push(b.slice(0, n));
+        left -= n;
+    }
+    println!(
+        "{}",
+        pretty_format_batches(&shown).map_err(|e| e.to_string())?
+    );
+    println!(
+        "{total} rows{}",
+        if total > max_rows {
+            format!(" ({max_rows} shown)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
 }
 
 /// Ballista's messages at info and above, one a line on stderr.
@@ -92,6 +177,20 @@ fn main() -> ExitCode {
                 let addr = listener.local_addr().map_err(|e| e.to_string())?;
                 println!("listening on {addr}");
                 cave_distributed::run_scheduler(listener).await
+            }
+            Role::Sql {
+                sql,
+                scheduler,
+                exports,
+                datastack,
+                version,
+                snapshot,
+                max_rows,
+            } => {
+                run_sql(
+                    &sql, &scheduler, &exports, &datastack, version, snapshot, max_rows,
+                )
+                .await
             }
             Role::Executor {
                 verbose,

@@ -305,6 +305,32 @@ async fn same_sql_everywhere() {
             "query {i}: the cluster vs one process"
         );
     }
+    // The command line, on the same cluster and exports.
+    let cli = Command::new(env!("CARGO_BIN_EXE_cave-ballista"))
+        .args(["sql", "--scheduler", &cluster.scheduler, "--version", "1300", "--snapshot", SNAPSHOT])
+        .arg("--exports")
+        .arg(&exports)
+        .arg("SELECT cell_type, COUNT(*) AS n FROM export.aibs_metamodel_celltypes_v661 WHERE pt_root_id <> 0 GROUP BY cell_type ORDER BY n DESC, cell_type")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let expected = lines(
+        &collect(
+            &service,
+            "SELECT cell_type, COUNT(*) AS n FROM aibs_metamodel_celltypes_v661 WHERE pt_root_id <> 0 GROUP BY cell_type",
+        )
+        .await,
+    );
+    for row in &expected {
+        assert!(text.contains(row.as_str()), "{row} not in\n{text}");
+    }
+    assert!(text.contains(&format!("{} rows", expected.len())), "{text}");
+
     for log in &cluster.logs {
         let text = std::fs::read_to_string(log).unwrap();
         assert!(text.contains("Finished task"), "{}: {text}", log.display());

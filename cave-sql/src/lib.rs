@@ -51,6 +51,7 @@ use chrono::{DateTime, Utc};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::prelude::SessionContext;
 
+pub use cave_schema;
 pub use columns::{Side, SqlColumn, TableColumns};
 pub use datafusion;
 pub use deltalake;

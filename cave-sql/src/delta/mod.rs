@@ -27,8 +27,9 @@ pub mod wkb;
 mod write;
 
 pub use read::{
-    EXPORT_BARE_SCHEMA, EXPORT_SCHEMA, ExportTable, Keyed, Spec, open_exports, register_export,
-    register_export_root, register_exports, wkb_ensure_registered,
+    EXPORT_BARE_SCHEMA, EXPORT_SCHEMA, ExportTable, Keyed, Spec, export_folders, exported_tables,
+    open_exports, register_export, register_export_root, register_export_tables, register_exports,
+    wkb_ensure_registered,
 };
 pub use reference::{reference_view_sql, register_reference_view};
 pub use write::{ExportSpec, Exported, Partitioning, export, export_dir};

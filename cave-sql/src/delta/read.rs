@@ -93,6 +93,45 @@ pub async fn open_exports(
     version: u32,
     table: &str,
 ) -> Result<ExportTable, SqlError> {
+    let mut specs = Vec::new();
+    for folder in export_folders(root, datastack, version, table)? {
+        specs.push(Spec::open(ctx, &folder.to_string_lossy()).await?);
+    }
+    ExportTable::new(name, specs)
+}
+
+/// The DataFusion schema [`register_export_root`] registers exports in (`export.<table>`).
+pub const EXPORT_SCHEMA: &str = "export";
+
+/// The DataFusion schema holding reference tables' exports alone (`export_bare.<table>`).
+pub const EXPORT_BARE_SCHEMA: &str = "export_bare";
+
+/// The tables exported under `<root>/<datastack>/v<version>/`, by name.
+pub fn exported_tables(
+    root: &Path,
+    datastack: &str,
+    version: u32,
+) -> Result<Vec<String>, SqlError> {
+    let dir = root.join(datastack).join(format!("v{version}"));
+    let listing = std::fs::read_dir(&dir)
+        .map_err(|e| failed(&format!("listing the exports in {}", dir.display()), e))?;
+    let mut tables: Vec<String> = listing
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    tables.sort();
+    Ok(tables)
+}
+
+/// The export folders of `table` (each with a `_delta_log`) under
+/// `<root>/<datastack>/v<version>/<table>/`, sorted; an error if there is none.
+pub fn export_folders(
+    root: &Path,
+    datastack: &str,
+    version: u32,
+    table: &str,
+) -> Result<Vec<std::path::PathBuf>, SqlError> {
     let dir = root.join(datastack).join(format!("v{version}")).join(table);
     let listing = std::fs::read_dir(&dir).map_err(|e| {
         failed(
@@ -106,29 +145,19 @@ pub async fn open_exports(
         .filter(|p| p.join("_delta_log").is_dir())
         .collect();
     folders.sort();
-    let mut specs = Vec::new();
-    for folder in folders {
-        specs.push(Spec::open(ctx, &folder.to_string_lossy()).await?);
-    }
-    if specs.is_empty() {
+    if folders.is_empty() {
         return Err(SqlError::Export(format!(
             "{} holds no Delta table (no `<spec>/_delta_log`)",
             dir.display()
         )));
     }
-    ExportTable::new(name, specs)
+    Ok(folders)
 }
 
-/// The DataFusion schema [`register_export_root`] registers exports in (`export.<table>`).
-pub const EXPORT_SCHEMA: &str = "export";
-
-/// The DataFusion schema holding reference tables' exports alone (`export_bare.<table>`).
-pub const EXPORT_BARE_SCHEMA: &str = "export_bare";
-
 /// Register every table exported under `<root>/<datastack>/v<version>/` in `ctx` as
-/// `export.<table>` (an [`ExportTable`] each); the names registered. With the snapshot, a
-/// reference table whose target is exported too is `export.<table>` joined with it (as the
-/// service gives it) and `export_bare.<table>` alone.
+/// `export.<table>` (an [`ExportTable`] each, read with delta-rs); the names registered. With
+/// the snapshot, a reference table whose target is exported too is `export.<table>` joined with
+/// it (as the service gives it) and `export_bare.<table>` alone.
 pub async fn register_export_root(
     ctx: &datafusion::prelude::SessionContext,
     root: &Path,
@@ -136,16 +165,22 @@ pub async fn register_export_root(
     version: u32,
     snapshot: Option<&cave_schema::Snapshot>,
 ) -> Result<Vec<String>, SqlError> {
+    let mut tables = Vec::new();
+    for table in exported_tables(root, datastack, version)? {
+        let provider = open_exports(ctx, &table, root, datastack, version, &table).await?;
+        tables.push((table, provider));
+    }
+    register_export_tables(ctx, tables, snapshot).await
+}
+
+/// Register `tables` (name, exports) in `ctx` as `export.<name>`, reference tables joined with
+/// their exported target (alone as `export_bare.<name>`) when `snapshot` is given.
+pub async fn register_export_tables(
+    ctx: &datafusion::prelude::SessionContext,
+    tables: Vec<(String, ExportTable)>,
+    snapshot: Option<&cave_schema::Snapshot>,
+) -> Result<Vec<String>, SqlError> {
     use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
-    let dir = root.join(datastack).join(format!("v{version}"));
-    let listing = std::fs::read_dir(&dir)
-        .map_err(|e| failed(&format!("listing the exports in {}", dir.display()), e))?;
-    let mut tables: Vec<String> = listing
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    tables.sort();
     let catalog = ctx
         .catalog(&ctx.copied_config().options().catalog.default_catalog)
         .ok_or_else(|| SqlError::Export("the session has no default catalog".into()))?;
@@ -153,21 +188,23 @@ pub async fn register_export_root(
     let bare = Arc::new(MemorySchemaProvider::new());
     catalog.register_schema(EXPORT_SCHEMA, schema.clone())?;
     catalog.register_schema(EXPORT_BARE_SCHEMA, bare.clone())?;
+    let names: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
     let target_of = |t: &str| {
         snapshot
             .and_then(|s| s.table(t))
             .and_then(|m| m.reference_table.clone())
-            .filter(|target| tables.contains(target))
+            .filter(|target| names.contains(target))
     };
-    for table in &tables {
-        let provider = Arc::new(open_exports(ctx, table, root, datastack, version, table).await?);
-        if target_of(table).is_some() {
-            bare.register_table(table.clone(), provider)?;
+    wkb_ensure_registered(ctx);
+    for (table, provider) in tables {
+        let into = if target_of(&table).is_some() {
+            &bare
         } else {
-            schema.register_table(table.clone(), provider)?;
-        }
+            &schema
+        };
+        into.register_table(table, Arc::new(provider))?;
     }
-    for table in &tables {
+    for table in &names {
         if let (Some(target), Some(snapshot)) = (target_of(table), snapshot) {
             super::register_reference_view(
                 ctx,
@@ -180,7 +217,7 @@ pub async fn register_export_root(
             .await?;
         }
     }
-    Ok(tables)
+    Ok(names)
 }
 
 /// What an export's rows are partitioned by, read from its folder's name.
