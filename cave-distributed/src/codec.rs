@@ -125,8 +125,25 @@ pub fn decode_table(buf: &[u8]) -> Result<ExportTable> {
     ExportTable::new(&table.name, specs).map_err(|e| DataFusionError::Plan(e.to_string()))
 }
 
-fn wkb_udf(name: &str) -> Option<Arc<ScalarUDF>> {
-    (name == wkb::FUNCTION).then(|| Arc::new(wkb::udf()))
+/// `cave_wkb_axis` by its name (it needs no bytes), else what `inner` decodes.
+fn decode_udf(
+    name: &str,
+    inner: impl FnOnce() -> Result<Arc<ScalarUDF>>,
+) -> Result<Arc<ScalarUDF>> {
+    if name == wkb::FUNCTION {
+        Ok(Arc::new(wkb::udf()))
+    } else {
+        inner()
+    }
+}
+
+/// Nothing for `cave_wkb_axis` (its name is enough), else what `inner` encodes.
+fn encode_udf(node: &ScalarUDF, inner: impl FnOnce() -> Result<()>) -> Result<()> {
+    if node.name() == wkb::FUNCTION {
+        Ok(())
+    } else {
+        inner()
+    }
 }
 
 /// Ballista's logical codec, with export tables and the WKB function.
@@ -187,16 +204,10 @@ impl LogicalExtensionCodec for LogicalCodec {
         self.inner.try_encode_file_format(buf, node)
     }
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match wkb_udf(name) {
-            Some(udf) => Ok(udf),
-            None => self.inner.try_decode_udf(name, buf),
-        }
+        decode_udf(name, || self.inner.try_decode_udf(name, buf))
     }
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if node.name() == wkb::FUNCTION {
-            return Ok(());
-        }
-        self.inner.try_encode_udf(node, buf)
+        encode_udf(node, || self.inner.try_encode_udf(node, buf))
     }
 }
 
@@ -225,15 +236,9 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         self.inner.try_encode(node, buf, converter)
     }
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match wkb_udf(name) {
-            Some(udf) => Ok(udf),
-            None => self.inner.try_decode_udf(name, buf),
-        }
+        decode_udf(name, || self.inner.try_decode_udf(name, buf))
     }
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if node.name() == wkb::FUNCTION {
-            return Ok(());
-        }
-        self.inner.try_encode_udf(node, buf)
+        encode_udf(node, || self.inner.try_encode_udf(node, buf))
     }
 }

@@ -90,7 +90,6 @@ async fn run_sql(
     snapshot: Option<std::path::PathBuf>,
     max_rows: usize,
 ) -> Result<(), String> {
-    use cave_sql::datafusion::arrow::util::pretty::pretty_format_batches;
     let folder = snapshot.unwrap_or_else(|| std::path::Path::new("schemas").join(datastack));
     let snapshot = if folder.is_dir() {
         Some(
@@ -111,28 +110,9 @@ async fn run_sql(
         .collect()
         .await
         .map_err(|e| e.to_string())?;
-    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let mut shown = Vec::new();
-    let mut left = max_rows;
-    for b in &batches {
-        if left == 0 {
-            break;
-        }
-        let n = b.num_rows().min(left);
-        shown.push(b.slice(0, n));
-        left -= n;
-    }
-    println!(
+    print!(
         "{}",
-        pretty_format_batches(&shown).map_err(|e| e.to_string())?
-    );
-    println!(
-        "{total} rows{}",
-        if total > max_rows {
-            format!(" ({max_rows} shown)")
-        } else {
-            String::new()
-        }
+        cave_sql::table_text(&batches, max_rows).map_err(|e| e.to_string())?
     );
     Ok(())
 }

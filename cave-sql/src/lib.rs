@@ -58,6 +58,35 @@ pub use deltalake;
 pub use error::SqlError;
 pub use provider::ServiceTable;
 
+/// A query's result as the command lines print it: a table of at most `max_rows` rows, then
+/// the number of rows (and how to see them all when some are not shown).
+pub fn table_text(
+    batches: &[arrow_array::RecordBatch],
+    max_rows: usize,
+) -> Result<String, arrow_schema::ArrowError> {
+    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut shown = Vec::new();
+    let mut left = max_rows;
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        let n = b.num_rows().min(left);
+        shown.push(b.slice(0, n));
+        left -= n;
+    }
+    let mut text = datafusion::arrow::util::pretty::pretty_format_batches(&shown)?.to_string();
+    text.push('\n');
+    if total > max_rows {
+        text.push_str(&format!(
+            "{total} rows, the first {max_rows} shown (--max-rows, or --out FILE for all)\n"
+        ));
+    } else {
+        text.push_str(&format!("{total} rows\n"));
+    }
+    Ok(text)
+}
+
 /// The DataFusion schema holding reference tables alone (`bare.<table>`).
 pub const BARE_SCHEMA: &str = "bare";
 

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use cave_runtime::cave_schema::Snapshot;
 use cave_runtime::cave_wire::untrusted::printable;
 use cave_sql::Source;
-use cave_sql::datafusion::arrow::util::pretty::pretty_format_batches;
 use cave_sql::datafusion::dataframe::DataFrameWriteOptions;
 use clap::Parser;
 
@@ -162,30 +161,7 @@ async fn run(args: Args) -> Result<String, String> {
         return Ok(format!("wrote {count} rows to {}\n", out.display()));
     }
     let batches = frame.collect().await.map_err(|e| e.to_string())?;
-    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let mut shown = Vec::new();
-    let mut left = args.max_rows;
-    for b in &batches {
-        if left == 0 {
-            break;
-        }
-        let n = b.num_rows().min(left);
-        shown.push(b.slice(0, n));
-        left -= n;
-    }
-    let mut text = pretty_format_batches(&shown)
-        .map_err(|e| e.to_string())?
-        .to_string();
-    text.push('\n');
-    if total > args.max_rows {
-        text.push_str(&format!(
-            "{total} rows, the first {} shown (--max-rows, or --out FILE for all)\n",
-            args.max_rows
-        ));
-    } else {
-        text.push_str(&format!("{total} rows\n"));
-    }
-    Ok(text)
+    cave_sql::table_text(&batches, args.max_rows).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
