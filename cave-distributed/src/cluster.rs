@@ -95,7 +95,16 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
 /// A session whose queries run on the cluster of the scheduler at `scheduler`
 /// (`df://host:port`), with `cave_wkb_axis` and the codecs of export tables.
 pub async fn connect(scheduler: &str) -> Result<SessionContext, ClusterError> {
-    let config = SessionConfig::new_with_ballista()
+    connect_with(scheduler, SessionConfig::new()).await
+}
+
+/// [`connect`] with DataFusion settings of the caller's (a default schema, partitions).
+pub async fn connect_with(
+    scheduler: &str,
+    config: SessionConfig,
+) -> Result<SessionContext, ClusterError> {
+    let config = config
+        .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(LogicalCodec::default()))
         .with_ballista_physical_extension_codec(Arc::new(PhysicalCodec::default()));
     let mut state = SessionStateBuilder::new()

@@ -39,5 +39,7 @@ mod cluster;
 pub mod codec;
 mod listing;
 
-pub use cluster::{ClusterError, ExecutorOptions, connect, run_executor, run_scheduler};
+pub use cluster::{
+    ClusterError, ExecutorOptions, connect, connect_with, run_executor, run_scheduler,
+};
 pub use listing::{open_exports, register_export_root};
