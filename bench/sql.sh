@@ -12,7 +12,7 @@
 # should stay flat as N grows: it is bounded by the partitions in flight, not by the table.
 # Wall time and peak RSS of each process (/usr/bin/time), medians of RUNS.
 #
-# Usage: bench/sql.sh        (SIZES="5000000 20000000" RUNS=3 CAP=500000)
+# Usage: bench/sql.sh        (SIZES="5000000 20000000" RUNS=3 CAP=500000 BUILD=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +24,16 @@ trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 export CAVE_TOKEN=bench-token
 
 venv="target/venv-delta"
-if ! "$venv/bin/python" -c "import deltalake, pandas, duckdb" 2>/dev/null; then
-    scripts/make_venv.sh "$venv" python3 deltalake pandas duckdb
+if ! "$venv/bin/python" -c "import deltalake, pyarrow, pandas, duckdb" 2>/dev/null; then
+    scripts/make_venv.sh "$venv" python3 deltalake pyarrow pandas duckdb
 fi
 py="$PWD/$venv/bin/python"
 
-echo "building (release)..." >&2
-cargo build --release --quiet -p cave-devserver -p cave-sql --bin cave-sql --example export_delta
+# BUILD=0 runs the binaries already in target/release.
+if [[ "${BUILD:-1}" == 1 ]]; then
+    echo "building (release)..." >&2
+    cargo build --release --quiet -p cave-devserver -p cave-sql --bin cave-sql --example export_delta
+fi
 sql=target/release/cave-sql
 
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
@@ -39,7 +42,10 @@ measure() {
     local out="$1" runs="$2"; shift 2
     local s=() m=()
     for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$out"
+        if ! /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$out" 2>"$work/stderr"; then
+            { echo "failed: $*"; cat "$work/stderr"; } >&2
+            kill "$$"
+        fi
         read -r secs kib <"$work/time"
         s+=("$secs"); m+=("$((kib / 1024))")
     done

@@ -35,10 +35,15 @@ struct Args {
     /// Query the tables live at this time (RFC 3339, e.g. 2025-01-13T10:10:01Z).
     #[arg(long)]
     timestamp: Option<String>,
-    /// A Delta Lake export to query as a table too, as NAME=LOCATION (a folder, or a file://
-    /// URL); repeatable. The same SQL runs on it as on the service's table.
+    /// A Delta Lake export to query as a table too, as NAME=LOCATION (a folder, or a URL such
+    /// as gs://bucket/path, read anonymously unless --store-option or GOOGLE_* give a
+    /// credential); repeatable. The same SQL runs on it as on the service's table.
     #[arg(long, value_name = "NAME=LOCATION")]
     delta: Vec<String>,
+    /// An option of the object store of --delta URLs, as KEY=VALUE with object_store's keys
+    /// (google_service_account, google_base_url, allow_http, ...); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    store_option: Vec<String>,
     /// A folder of CAVE's exports (`<DIR>/<datastack>/v<version>/<table>/<spec>`): each table
     /// exported at --version is queried as `export.<table>`, from the export whose files the
     /// query's filters skip.
@@ -113,12 +118,20 @@ async fn run(args: Args) -> Result<String, String> {
         (None, None) => Source::Latest,
     };
     let ctx = cave_sql::session(&client, &snapshot, source).map_err(|e| e.to_string())?;
+    let mut options = cave_sql::delta::StoreOptions::new();
+    for option in &args.store_option {
+        let (k, v) = option
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| format!("--store-option `{option}`: give KEY=VALUE"))?;
+        options.insert(k.to_string(), v.to_string());
+    }
     for export in &args.delta {
         let (name, location) = export
             .split_once('=')
             .filter(|(n, l)| !n.is_empty() && !l.is_empty())
             .ok_or_else(|| format!("--delta `{export}`: give NAME=LOCATION"))?;
-        cave_sql::delta::register_export(&ctx, name, location)
+        cave_sql::delta::register_export_with(&ctx, name, location, &options)
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -13,6 +13,9 @@
 //! In every spec the Morton point is int32 `_x/_y/_z`, the other points WKB as CAVE's writer
 //! leaves them ([`ExportSpec::wkb`]), and `created`, `deleted`, `superceded_id` are dropped.
 //!
+//! Exports are read from a folder or an object store: `gs://` anonymously (public buckets, as
+//! CAVE's) unless [`StoreOptions`] or the environment give a credential.
+//!
 //! Reading gives the service's columns whichever form the export has: WKB points as int32
 //! `_x/_y/_z` ([`wkb`]), the bucket and Morton columns hidden. So the same SQL runs on an export
 //! and on the service. Written with delta-rs (`deltalake` 1.1), read with its DataFusion
@@ -27,9 +30,9 @@ pub mod wkb;
 mod write;
 
 pub use read::{
-    EXPORT_BARE_SCHEMA, EXPORT_SCHEMA, ExportTable, Keyed, Spec, export_folders, exported_tables,
-    open_exports, register_export, register_export_root, register_export_tables, register_exports,
-    wkb_ensure_registered,
+    EXPORT_BARE_SCHEMA, EXPORT_SCHEMA, ExportTable, Keyed, Spec, StoreOptions, export_folders,
+    exported_tables, open_exports, register_export, register_export_root, register_export_tables,
+    register_export_with, register_exports, wkb_ensure_registered,
 };
 pub use reference::{reference_view_sql, register_reference_view};
 pub use write::{ExportSpec, Exported, Partitioning, export, export_dir};

@@ -37,13 +37,40 @@ fn location_url(location: &str) -> Result<Url, SqlError> {
     }
 }
 
+/// Options of an object store holding exports, by object_store's keys (`google_base_url`,
+/// `google_service_account`, `allow_http`, ...).
+pub type StoreOptions = std::collections::HashMap<String, String>;
+
+/// The options `location` is opened with: `given`, and for `gs://` no signature (a public
+/// bucket, read anonymously, as CAVE's exports are) unless a credential is given or set in the
+/// environment (`GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_SERVICE_ACCOUNT*`).
+fn store_options(url: &Url, given: &StoreOptions) -> StoreOptions {
+    let mut options = given.clone();
+    let credential = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        k.contains("service_account") || k.contains("application_credentials")
+    };
+    let from_env = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .any(|k| k.starts_with("GOOGLE_") && credential(&k));
+    if url.scheme() == "gs" && !from_env && !given.keys().any(|k| credential(k)) {
+        options
+            .entry("google_skip_signature".into())
+            .or_insert_with(|| "true".into());
+    }
+    options
+}
+
 /// The Delta table at `location` as delta-rs' DataFusion provider, its object store known to
 /// `ctx`.
 async fn delta_provider(
     ctx: &datafusion::prelude::SessionContext,
     location: &str,
+    options: &StoreOptions,
 ) -> Result<Arc<dyn TableProvider>, SqlError> {
-    let table = deltalake::open_table(location_url(location)?)
+    let url = location_url(location)?;
+    let options = store_options(&url, options);
+    let table = deltalake::open_table_with_storage_options(url, options)
         .await
         .map_err(|e| failed(&format!("opening the export {location}"), e))?;
     table
@@ -55,14 +82,26 @@ async fn delta_provider(
         .map_err(|e| failed(&format!("reading the export {location}"), e))
 }
 
-/// Register the Delta table at `location` (a folder, or a URL) in `ctx` as `name`, with the
-/// service's columns (WKB points read as `_x/_y/_z`; the bucket and Morton columns left out).
+/// Register the Delta table at `location` (a folder, or a URL such as `gs://bucket/path`) in
+/// `ctx` as `name`, with the service's columns (WKB points read as `_x/_y/_z`; the bucket and
+/// Morton columns left out).
 pub async fn register_export(
     ctx: &datafusion::prelude::SessionContext,
     name: &str,
     location: &str,
 ) -> Result<(), SqlError> {
-    let spec = Spec::open(ctx, location).await?;
+    register_export_with(ctx, name, location, &StoreOptions::new()).await
+}
+
+/// [`register_export`] with the object store's options (`gs://` is read anonymously unless
+/// they, or the environment, give a credential).
+pub async fn register_export_with(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    location: &str,
+    options: &StoreOptions,
+) -> Result<(), SqlError> {
+    let spec = Spec::open(ctx, location, options).await?;
     let table = ExportTable::new(name, vec![spec])?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
@@ -95,7 +134,7 @@ pub async fn open_exports(
 ) -> Result<ExportTable, SqlError> {
     let mut specs = Vec::new();
     for folder in export_folders(root, datastack, version, table)? {
-        specs.push(Spec::open(ctx, &folder.to_string_lossy()).await?);
+        specs.push(Spec::open(ctx, &folder.to_string_lossy(), &StoreOptions::new()).await?);
     }
     ExportTable::new(name, specs)
 }
@@ -267,6 +306,7 @@ impl Spec {
     async fn open(
         ctx: &datafusion::prelude::SessionContext,
         location: &str,
+        options: &StoreOptions,
     ) -> Result<Self, SqlError> {
         let name = location
             .trim_end_matches('/')
@@ -274,7 +314,7 @@ impl Spec {
             .next()
             .unwrap_or(location)
             .to_string();
-        let provider = delta_provider(ctx, location).await?;
+        let provider = delta_provider(ctx, location, options).await?;
         wkb_ensure_registered(ctx);
         Ok(Self::new(name, provider))
     }
