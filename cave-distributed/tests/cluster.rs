@@ -104,7 +104,7 @@ fn start_cluster(dir: &Path) -> Cluster {
                 "127.0.0.1",
             ])
             .args(["--flight-port", &free_port().to_string()])
-            .args(["--grpc-port", &free_port().to_string(), "--vcores", "2"])
+            .args(["--grpc-port", &free_port().to_string(), "--vcores", "1"])
             .arg("--work-dir")
             .arg(&work)
             .stdout(Stdio::null())
@@ -113,6 +113,20 @@ fn start_cluster(dir: &Path) -> Cluster {
             .expect("an executor starts");
         cluster.children.push(child);
         cluster.logs.push(log);
+    }
+    // Both executors registered before any query, so that the scheduler has both to give tasks
+    // to (one task at a time each: a stage of several partitions runs on both).
+    let clock = Instant::now();
+    for log in &cluster.logs {
+        while !std::fs::read_to_string(log).is_ok_and(|t| t.contains("registration succeed")) {
+            assert!(
+                clock.elapsed() < Duration::from_secs(60),
+                "{} did not register: {}",
+                log.display(),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     cluster
 }
@@ -197,7 +211,13 @@ async fn same_sql_everywhere() {
         .unwrap();
 
     let cluster = start_cluster(&dir);
-    let remote = cave_distributed::connect(&cluster.scheduler).await.unwrap();
+    // Eight partitions a stage: more tasks than the two executors' two slots.
+    let remote = cave_distributed::connect_with(
+        &cluster.scheduler,
+        SessionConfig::new().with_target_partitions(8),
+    )
+    .await
+    .unwrap();
     let table =
         cave_distributed::open_exports(&remote, TABLE, &exports, "minnie65_public", 1300, TABLE)
             .await
