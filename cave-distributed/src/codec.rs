@@ -108,7 +108,7 @@ fn encode_table(table: &ExportTable) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The export table of [`encode_table`]'s bytes.
+/// The export table of the bytes `encode_table` writes.
 pub fn decode_table(buf: &[u8]) -> Result<ExportTable> {
     let json = buf
         .strip_prefix(MAGIC)

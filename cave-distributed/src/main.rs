@@ -47,7 +47,7 @@ enum Role {
         #[arg(long)]
         version: u32,
         /// The datastack's snapshot folder, for joining reference tables with their target
-        /// [default: schemas/<datastack> if it exists].
+        /// (default: `schemas/<datastack>`, if it exists).
         #[arg(long, value_name = "DIR")]
         snapshot: Option<std::path::PathBuf>,
         /// The most rows printed (the rest are counted).
