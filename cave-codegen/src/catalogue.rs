@@ -209,7 +209,8 @@ fn usage(out: &mut Out, options: &Options, plan: &Facts) {
         .map(|m| code(m))
         .collect();
     out.line(&format!(
-        "Each table is a row struct (one field per column; nullable columns are `Option<…>`) \
+        "Each table is a row struct (one field per column; nullable columns are `Option<…>`, \
+         and so are `created` and `superceded_id`, which CAVE's Delta Lake exports drop) \
          and a module of the same name as the table with its filter builder `Filter` and its \
          column list `Column`. `X::filter()` starts a query, each filter method listed below \
          adds a condition, and `.query(&client)` runs it. Every filter builder also has {}.",

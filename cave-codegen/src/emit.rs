@@ -13,7 +13,8 @@ use cave_schema::schema::{EnumRepr, EnumValue};
 
 use crate::facts::{EnumFacts, Facts, Reference, TableFacts};
 use crate::plan::{
-    ColumnPlan, EnumPlan, FilterKind, FilterMethod, OTHER_VARIANT, Plan, Side, TablePlan, ValueType,
+    Absence, ColumnPlan, EnumPlan, FilterKind, FilterMethod, OTHER_VARIANT, Plan, Side, TablePlan,
+    ValueType,
 };
 use crate::rustdoc;
 
@@ -146,7 +147,7 @@ fn value_type(ty: &ValueType, paths: &Paths) -> TokenStream {
 
 fn field_type(c: &ColumnPlan, paths: &Paths) -> TokenStream {
     let ty = value_type(&c.ty, paths);
-    if c.column.nullable {
+    if c.optional() {
         quote!(::core::option::Option<#ty>)
     } else {
         ty
@@ -308,11 +309,6 @@ fn role_variant(r: ColumnRole) -> &'static str {
     }
 }
 
-/// `superceded_id` may be missing: joins drop it.
-fn may_be_absent(c: &ColumnPlan) -> bool {
-    c.column.name == "superceded_id" && c.column.role == ColumnRole::Bookkeeping
-}
-
 /// `bound_roots!`: the row's root ids, those beside a supervoxel of the same point
 /// (`pt_root_id`, `pt_supervoxel_id`), and the target row's. `None` for a table without root
 /// ids.
@@ -369,7 +365,7 @@ fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {
             }
         );
         let (col, nm) = (&cols[i], &names[i]);
-        if may_be_absent(c) {
+        if c.absence() != Absence::Never {
             quote!(let #col = #p::#reader::open_if_present(batch, #nm)?;)
         } else {
             quote!(let #col = #p::#reader::open(batch, #nm)?;)
@@ -428,8 +424,16 @@ fn decode_fn(table: &TablePlan, paths: &Paths) -> TokenStream {
 /// The expression that reads column `c` (reader `col`) at `row`.
 fn value_expr(c: &ColumnPlan, col: &Ident, paths: &Paths) -> TokenStream {
     let p = &paths.p;
-    if may_be_absent(c) {
-        return quote!(#col.as_ref().and_then(|c| c.optional(row)).map(#p::AnnotationId));
+    match c.absence() {
+        Absence::Never => {}
+        // Null in a result where nothing replaced the annotation.
+        Absence::JoinsAndExports => {
+            return quote!(#col.as_ref().and_then(|c| c.optional(row)).map(#p::AnnotationId));
+        }
+        // Where the column is there, a null is an error, as in any required column.
+        Absence::Exports => {
+            return quote!(#col.as_ref().map(|c| c.required(row)).transpose()?);
+        }
     }
     let required = !c.column.nullable;
     let wrap = |inner: TokenStream| -> (TokenStream, TokenStream) {

@@ -5,12 +5,14 @@
 //! rustdoc is) show them as written; the generator's own reasons (why a table has no type or
 //! no join) are kept as written, for each renderer to quote.
 
-use cave_schema::columns::{ColumnRole, WireType};
+use cave_schema::columns::WireType;
 use cave_schema::schema::EnumRepr;
 use cave_schema::snapshot::Provenance;
 
 use crate::doc::escape;
-use crate::plan::{ColumnPlan, EnumPlan, EnumSource, FilterKind, Plan, Side, TablePlan, ValueType};
+use crate::plan::{
+    Absence, ColumnPlan, EnumPlan, EnumSource, FilterKind, Plan, Side, TablePlan, ValueType,
+};
 
 /// The facts of a whole plan: tables and enums in the plan's order.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,14 +122,14 @@ pub struct ColumnFacts {
     pub cave_type: String,
     /// How it travels.
     pub wire: WireType,
-    /// Joins drop the column (`superceded_id`): `None` in joined rows.
-    pub dropped_by_joins: bool,
+    /// Which sources leave the column out (`None` in their rows).
+    pub absence: Absence,
 }
 
 impl ColumnFacts {
     /// The field's Rust type as docs show it: `Option<RootId>`.
     pub fn rust_type(&self) -> String {
-        if self.nullable {
+        if self.nullable || self.absence != Absence::Never {
             format!("Option<{}>", self.value_type)
         } else {
             self.value_type.clone()
@@ -291,8 +293,7 @@ fn column(c: &ColumnPlan) -> ColumnFacts {
         description: c.column.description_with(escape),
         cave_type: c.cave_type.clone(),
         wire: c.column.wire,
-        dropped_by_joins: c.column.name == "superceded_id"
-            && c.column.role == ColumnRole::Bookkeeping,
+        absence: c.absence(),
     }
 }
 

@@ -112,6 +112,34 @@ pub struct ColumnPlan {
     pub cave_type: String,
 }
 
+/// Which sources leave a bookkeeping column out of their rows. Such a field is an `Option`
+/// (`None` where the column is missing), even where the service always fills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absence {
+    /// Every source has the column.
+    Never,
+    /// `superceded_id`: joins and CAVE's Delta Lake exports drop it.
+    JoinsAndExports,
+    /// `created`: CAVE's Delta Lake exports drop it; every materialization query has it.
+    Exports,
+}
+
+impl ColumnPlan {
+    /// Which sources leave this column out.
+    pub fn absence(&self) -> Absence {
+        match (self.column.role, self.column.name.as_str()) {
+            (ColumnRole::Bookkeeping, "superceded_id") => Absence::JoinsAndExports,
+            (ColumnRole::Bookkeeping, "created") => Absence::Exports,
+            _ => Absence::Never,
+        }
+    }
+
+    /// Whether the field is an `Option`: the column is nullable or some source leaves it out.
+    pub fn optional(&self) -> bool {
+        self.column.nullable || self.absence() != Absence::Never
+    }
+}
+
 /// The Rust type of a column's values (wrapped in `Option` when the column is nullable).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueType {

@@ -8,7 +8,7 @@ use crate::doc::escape;
 use crate::facts::{
     ColumnFacts, EnumFacts, Facts, Reference, SelectFacts, TableFacts, TargetFacts,
 };
-use crate::plan::OTHER_VARIANT;
+use crate::plan::{Absence, OTHER_VARIANT};
 
 fn paragraphs(lines: Vec<String>) -> String {
     lines.join("\n\n")
@@ -179,8 +179,16 @@ pub fn column(c: &ColumnFacts) -> String {
     if c.nullable {
         facts.push_str("; may be null");
     }
-    if c.dropped_by_joins {
-        facts.push_str(" (always `None` in joined rows: joins drop this column)");
+    match c.absence {
+        Absence::Never => {}
+        Absence::JoinsAndExports => facts.push_str(
+            "; `None` in joined rows and in rows read from CAVE's Delta Lake exports (both drop \
+             this column)",
+        ),
+        Absence::Exports => facts.push_str(
+            "; an `Option` only because CAVE's Delta Lake exports drop this column (`None` in \
+             their rows): every materialization query fills it",
+        ),
     }
     facts.push('.');
     lines.push(facts);

@@ -292,6 +292,15 @@ pub struct TimestampColumn<'a> {
 }
 
 impl<'a> TimestampColumn<'a> {
+    /// Like [`Self::open`], but a missing column is `None` (for `created`, which CAVE's Delta
+    /// Lake exports drop).
+    pub fn open_if_present(batch: &Batch<'a>, name: &'a str) -> Result<Option<Self>, DecodeError> {
+        if batch.find(name).is_none() {
+            return Ok(None);
+        }
+        Self::open(batch, name).map(Some)
+    }
+
     /// Find the column `name` and check its type.
     pub fn open(batch: &Batch<'a>, name: &'a str) -> Result<Self, DecodeError> {
         use arrow_array::types::*;

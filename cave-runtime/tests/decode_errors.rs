@@ -81,7 +81,7 @@ fn decodes_by_name_with_nulls_and_unknown_values() {
     assert_eq!(rows[1].pt_position.voxels(), [4, 5, 6]);
     assert_eq!(rows[1].pt_position.nm(), [16.0, 20.0, 240.0]);
     assert_eq!(rows[1].strategy_axon.as_str(), "axon_brand_new");
-    assert_eq!(rows[0].created.timestamp(), 1_600_000_000);
+    assert_eq!(rows[0].created.map(|t| t.timestamp()), Some(1_600_000_000));
     assert_eq!(rows[0].id.0, 1);
 }
 
@@ -132,6 +132,25 @@ fn a_null_in_a_required_column_names_the_row() {
         ("id", Some(1), &DecodeProblem::Null)
     );
     assert!(e.to_string().contains("row 1"), "{e}");
+}
+
+/// `created` and `superceded_id` may be missing (a Delta Lake export drops both): `None`. Where
+/// `created` is there, a null in it is an error, as in any required column.
+#[test]
+fn created_may_be_missing_but_not_null() {
+    let without = batch(None, Some("created"));
+    let rows = decode(&without).unwrap();
+    assert!(rows.iter().all(|r| r.created.is_none()));
+    assert_eq!(rows[1].pt_position.voxels(), [4, 5, 6]);
+    let nulls: ArrayRef = Arc::new(
+        arrow_array::TimestampNanosecondArray::from(vec![Some(1_600_000_000_000_000_000), None])
+            .with_timezone("UTC"),
+    );
+    let e = decode(&batch(Some(("created", nulls)), None)).unwrap_err();
+    assert_eq!(
+        (e.column.as_str(), e.row, &e.problem),
+        ("created", Some(1), &DecodeProblem::Null)
+    );
 }
 
 #[test]

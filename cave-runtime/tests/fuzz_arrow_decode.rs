@@ -564,7 +564,7 @@ fn check_synapses(rows: &[SynapsesPni2], body: &Body) {
         let e = syn(i % body.table_rows, body.noisy);
         let at = format!("{} row {i}", body.name);
         assert_eq!(r.id, AnnotationId(e.id), "{at}");
-        assert_eq!(r.created, Utc.timestamp_nanos(e.created), "{at}");
+        assert_eq!(r.created, Some(Utc.timestamp_nanos(e.created)), "{at}");
         assert_eq!(r.superceded_id, None, "{at}");
         assert!(r.valid, "{at}");
         for (p, want) in [
@@ -589,7 +589,7 @@ fn check_proofreading(rows: &[ProofreadingStatusAndStrategy], body: &Body) {
         let i = row % body.table_rows;
         let at = format!("{} row {row}", body.name);
         assert_eq!(r.id, AnnotationId(i as i64 + 1), "{at}");
-        assert_eq!(r.created, Utc.timestamp_nanos(T0 + i as i64), "{at}");
+        assert_eq!(r.created, Some(Utc.timestamp_nanos(T0 + i as i64)), "{at}");
         assert!(r.valid, "{at}");
         let p = &r.pt_position;
         assert_eq!(
