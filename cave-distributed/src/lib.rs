@@ -7,7 +7,7 @@
 //! use std::sync::Arc;
 //! let ctx = cave_distributed::connect("df://127.0.0.1:50050").await?;
 //! let synapses = cave_distributed::open_exports(
-//!     &ctx, "synapses_pni_2", "/data/exports".as_ref(), "minnie65_public", 1507, "synapses_pni_2",
+//!     &ctx, "synapses_pni_2", "/data/exports", "minnie65_public", 1507, "synapses_pni_2",
 //! ).await?;
 //! ctx.register_table("synapses_pni_2", Arc::new(synapses))?;
 //! let out_degree = ctx

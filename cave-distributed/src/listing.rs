@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cave_sql::delta::{ExportTable, Spec, partition_column};
+use cave_sql::delta::{
+    ExportRoot, ExportTable, Spec, open_exports_with, partition_column, register_export_root_with,
+};
 use cave_sql::{SqlError, datafusion, deltalake};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
@@ -126,36 +128,40 @@ async fn open_spec(ctx: &SessionContext, dir: &Path) -> Result<Spec, SqlError> {
     Ok(Spec::new(name, Arc::new(provider)))
 }
 
+/// The folder at `url`, which a cluster's executors read: a local (or shared) one.
+fn local_folder(url: &Url) -> Result<PathBuf, SqlError> {
+    match url.to_file_path() {
+        Ok(dir) if url.scheme() == "file" => Ok(dir),
+        _ => Err(SqlError::Export(format!(
+            "{url}: a cluster reads exports from a folder its executors share (copy the export \
+             there, or read it in one process with cave_sql::delta)"
+        ))),
+    }
+}
+
 /// Every export of `table` under `<root>/<datastack>/v<version>/<table>/`, for a cluster: as
 /// [`cave_sql::delta::open_exports`] gives them, each read as a checked Parquet listing.
 pub async fn open_exports(
     ctx: &SessionContext,
     name: &str,
-    root: &Path,
+    root: impl Into<ExportRoot>,
     datastack: &str,
     version: u32,
     table: &str,
 ) -> Result<ExportTable, SqlError> {
-    let mut specs = Vec::new();
-    for folder in cave_sql::delta::export_folders(root, datastack, version, table)? {
-        specs.push(open_spec(ctx, &folder).await?);
-    }
-    ExportTable::new(name, specs)
+    let open = async |folder: &Url| open_spec(ctx, &local_folder(folder)?).await;
+    open_exports_with(name, &root.into(), datastack, version, table, &open).await
 }
 
 /// Every table exported under `<root>/<datastack>/v<version>/`, for a cluster, as
 /// `export.<table>` ([`cave_sql::delta::register_export_root`]'s names and joins).
 pub async fn register_export_root(
     ctx: &SessionContext,
-    root: &Path,
+    root: impl Into<ExportRoot>,
     datastack: &str,
     version: u32,
     snapshot: Option<&cave_sql::cave_schema::Snapshot>,
 ) -> Result<Vec<String>, SqlError> {
-    let mut tables = Vec::new();
-    for table in cave_sql::delta::exported_tables(root, datastack, version)? {
-        let provider = open_exports(ctx, &table, root, datastack, version, &table).await?;
-        tables.push((table, provider));
-    }
-    cave_sql::delta::register_export_tables(ctx, tables, snapshot).await
+    let open = async |folder: &Url| open_spec(ctx, &local_folder(folder)?).await;
+    register_export_root_with(ctx, &root.into(), datastack, version, snapshot, &open).await
 }

@@ -90,11 +90,11 @@ fn start_cluster(dir: &Path) -> Cluster {
         scheduler: format!("df://{addr}"),
         logs: Vec::new(),
     };
-    for i in 0..2 {
-        let log = dir.join(format!("executor-{i}.log"));
-        let work = dir.join(format!("executor-{i}"));
-        std::fs::create_dir_all(&work).unwrap();
-        let child = Command::new(bin)
+    // Ports are picked free here and bound by the executor a moment later: another process may
+    // take one in between, so an executor that exits before registering is started again on
+    // other ports.
+    let executor = |log: &Path, work: &Path| {
+        Command::new(bin)
             .args([
                 "executor",
                 "--verbose",
@@ -106,25 +106,44 @@ fn start_cluster(dir: &Path) -> Cluster {
             .args(["--flight-port", &free_port().to_string()])
             .args(["--grpc-port", &free_port().to_string(), "--vcores", "1"])
             .arg("--work-dir")
-            .arg(&work)
+            .arg(work)
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log).unwrap())
             .spawn()
-            .expect("an executor starts");
-        cluster.children.push(child);
+            .expect("an executor starts")
+    };
+    let mut works = Vec::new();
+    for i in 0..2 {
+        let log = dir.join(format!("executor-{i}.log"));
+        let work = dir.join(format!("executor-{i}"));
+        std::fs::create_dir_all(&work).unwrap();
+        cluster.children.push(executor(&log, &work));
         cluster.logs.push(log);
+        works.push(work);
     }
     // Both executors registered before any query, so that the scheduler has both to give tasks
     // to (one task at a time each: a stage of several partitions runs on both).
     let clock = Instant::now();
-    for log in &cluster.logs {
+    for (i, log) in cluster.logs.clone().iter().enumerate() {
+        let mut starts = 1;
         while !std::fs::read_to_string(log).is_ok_and(|t| t.contains("registration succeed")) {
+            let text = || std::fs::read_to_string(log).unwrap_or_default();
             assert!(
                 clock.elapsed() < Duration::from_secs(60),
                 "{} did not register: {}",
                 log.display(),
-                std::fs::read_to_string(log).unwrap_or_default()
+                text()
             );
+            if cluster.children[i + 1].try_wait().unwrap().is_some() {
+                assert!(
+                    starts < 3,
+                    "{} exited {starts} times: {}",
+                    log.display(),
+                    text()
+                );
+                cluster.children[i + 1] = executor(log, &works[i]);
+                starts += 1;
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

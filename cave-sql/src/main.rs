@@ -40,15 +40,20 @@ struct Args {
     /// credential); repeatable. The same SQL runs on it as on the service's table.
     #[arg(long, value_name = "NAME=LOCATION")]
     delta: Vec<String>,
-    /// An option of the object store of --delta URLs, as KEY=VALUE with object_store's keys
-    /// (google_service_account, google_base_url, allow_http, ...); repeatable.
+    /// An option of the object store of --delta and --exports URLs, as KEY=VALUE with
+    /// object_store's keys (google_service_account, google_base_url, allow_http, ...);
+    /// repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     store_option: Vec<String>,
-    /// A folder of CAVE's exports (`<DIR>/<datastack>/v<version>/<table>/<spec>`): each table
-    /// exported at --version is queried as `export.<table>`, from the export whose files the
-    /// query's filters skip.
-    #[arg(long, value_name = "DIR", requires = "version")]
-    exports: Option<PathBuf>,
+    /// A folder or URL of CAVE's exports (`<ROOT>/<datastack>/v<version>/<table>/<spec>`,
+    /// e.g. gs://bucket/deltalake_exports): each table exported at --version is queried as
+    /// `export.<table>`, from the export whose files the query's filters skip.
+    #[arg(long, value_name = "ROOT", requires = "version")]
+    exports: Option<String>,
+    /// The datastack's folder under --exports [default: the datastack's name]. CAVE's public
+    /// bucket keeps minnie65_public's exports under minnie65_phase3_v1.
+    #[arg(long, value_name = "NAME", requires = "exports")]
+    exports_folder: Option<String>,
     /// Write the result to this file (.parquet or .csv) instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -136,10 +141,11 @@ async fn run(args: Args) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
     }
     if let (Some(root), Some(version)) = (&args.exports, args.version) {
+        let root = cave_sql::delta::ExportRoot::new(root.as_str()).with_options(options.clone());
         cave_sql::delta::register_export_root(
             &ctx,
             root,
-            client.datastack(),
+            args.exports_folder.as_deref().unwrap_or(client.datastack()),
             version,
             Some(&snapshot),
         )

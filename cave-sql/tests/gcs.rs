@@ -13,7 +13,8 @@ use cave_devserver::{BackgroundServer, ServerConfig};
 use cave_sql::datafusion::arrow::util::pretty::pretty_format_batches;
 use cave_sql::datafusion::prelude::SessionContext;
 use cave_sql::delta::{
-    ExportSpec, Partitioning, StoreOptions, export, register_export, register_export_with,
+    ExportRoot, ExportSpec, Partitioning, StoreOptions, export, register_export,
+    register_export_root, register_export_with,
 };
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/minnie65_public");
@@ -238,28 +239,63 @@ async fn a_public_bucket_is_read_anonymously() {
     );
     assert!(!seen.iter().any(|s| s.contains("AUTHORIZED")), "{seen:?}");
 
-    // The command line, with the same options.
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cave-sql"))
-        .args([
-            "--server",
-            &devserver().base_url,
-            "--snapshot",
-            SNAPSHOT,
-            "--version",
-            "1300",
-        ])
-        .args(["--delta", &format!("syn={url}")])
-        .args(["--store-option", &format!("google_base_url=http://{addr}")])
-        .args(["--store-option", "allow_http=true", query])
-        .env("CAVE_TOKEN", "test-token")
-        .output()
+    // The command line, with the same options, prints the same rows.
+    let cli = |source: [&str; 2], sql: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cave-sql"))
+            .args([
+                "--server",
+                &devserver().base_url,
+                "--snapshot",
+                SNAPSHOT,
+                "--version",
+                "1300",
+            ])
+            .args(source)
+            .args(["--store-option", &format!("google_base_url=http://{addr}")])
+            .args(["--store-option", "allow_http=true", sql])
+            .env("CAVE_TOKEN", "test-token")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains(expected.lines().nth(3).unwrap()), "{text}");
+    };
+    cli(["--delta", &format!("syn={url}")], query);
+
+    // The bucket as a root of exports: its folders listed through the XML API, every table
+    // exported at the version registered as `export.<table>`, from the command line too.
+    let all = SessionContext::new();
+    let bucket_root = ExportRoot::new(format!("gs://{BUCKET}")).with_options(options.clone());
+    let tables = register_export_root(&all, &bucket_root, "minnie65_public", 1300, None)
+        .await
         .unwrap();
+    assert_eq!(tables, ["synapses_pni_2"]);
+    let on_root = query.replace("FROM syn", "FROM export.synapses_pni_2");
+    let got = pretty_format_batches(&all.sql(&on_root).await.unwrap().collect().await.unwrap())
+        .unwrap()
+        .to_string();
+    assert_eq!(got, expected);
+    cli(["--exports", &format!("gs://{BUCKET}/")], &on_root);
+    // A version with no exports, and a name that is a path: errors naming them.
+    let e = register_export_root(&all, &bucket_root, "minnie65_public", 1299, None)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
+        e.contains("gs://cave-public/minnie65_public/v1299/") && e.contains("no exports"),
+        "{e}"
     );
-    assert!(String::from_utf8_lossy(&cli.stdout).contains(expected.lines().nth(3).unwrap()));
+    let e = register_export_root(&all, &bucket_root, "..", 1300, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`..` is not the name"), "{e}");
+    let seen = bucket.seen.lock().unwrap().clone();
+    assert!(!seen.iter().any(|s| s.contains("AUTHORIZED")), "{seen:?}");
 
     // A table that is not there: an error naming it.
     let e = register_export_with(&remote, "nope", &format!("gs://{BUCKET}/nope"), &options)

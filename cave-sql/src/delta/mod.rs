@@ -26,15 +26,17 @@
 pub mod morton;
 mod read;
 mod reference;
+mod root;
 pub mod wkb;
 mod write;
 
 pub use read::{
-    EXPORT_BARE_SCHEMA, EXPORT_SCHEMA, ExportTable, Keyed, Spec, StoreOptions, export_folders,
-    exported_tables, open_exports, register_export, register_export_root, register_export_tables,
+    EXPORT_BARE_SCHEMA, EXPORT_SCHEMA, ExportTable, Keyed, Spec, open_exports, open_exports_with,
+    register_export, register_export_root, register_export_root_with, register_export_tables,
     register_export_with, register_exports, wkb_ensure_registered,
 };
 pub use reference::{reference_view_sql, register_reference_view};
+pub use root::{ExportRoot, StoreOptions};
 pub use write::{ExportSpec, Exported, Partitioning, export, export_dir};
 
 /// The columns an export leaves out.

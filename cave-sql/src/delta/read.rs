@@ -1,7 +1,6 @@
 //! Reading exports: one Delta table ([`register_export`]), or every export of a table as one
 //! [`ExportTable`] that picks, per query, the export whose partitions the filters prune.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -14,6 +13,7 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableProviderFilterPush
 use datafusion::physical_plan::ExecutionPlan;
 use url::Url;
 
+use super::root::{ExportRoot, StoreOptions, location_url, shown, store_options};
 use super::{morton, wkb};
 use crate::columns::TableColumns;
 use crate::error::SqlError;
@@ -21,44 +21,6 @@ use crate::pushdown::{self, Clause};
 
 fn failed(what: &str, e: impl std::fmt::Display) -> SqlError {
     SqlError::Export(format!("{what}: {e}"))
-}
-
-/// The URL of a folder or of an object-store location.
-fn location_url(location: &str) -> Result<Url, SqlError> {
-    match Url::parse(location) {
-        Ok(url) if url.scheme().len() > 1 => Ok(url),
-        _ => {
-            let path = Path::new(location)
-                .canonicalize()
-                .map_err(|e| failed(&format!("the export {location}"), e))?;
-            Url::from_directory_path(&path)
-                .map_err(|()| SqlError::Export(format!("{location} is not a folder path")))
-        }
-    }
-}
-
-/// Options of an object store holding exports, by object_store's keys (`google_base_url`,
-/// `google_service_account`, `allow_http`, ...).
-pub type StoreOptions = std::collections::HashMap<String, String>;
-
-/// The options `location` is opened with: `given`, and for `gs://` no signature (a public
-/// bucket, read anonymously, as CAVE's exports are) unless a credential is given or set in the
-/// environment (`GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_SERVICE_ACCOUNT*`).
-fn store_options(url: &Url, given: &StoreOptions) -> StoreOptions {
-    let mut options = given.clone();
-    let credential = |k: &str| {
-        let k = k.to_ascii_lowercase();
-        k.contains("service_account") || k.contains("application_credentials")
-    };
-    let from_env = std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
-        .any(|k| k.starts_with("GOOGLE_") && credential(&k));
-    if url.scheme() == "gs" && !from_env && !given.keys().any(|k| credential(k)) {
-        options
-            .entry("google_skip_signature".into())
-            .or_insert_with(|| "true".into());
-    }
-    options
 }
 
 /// The Delta table at `location` as delta-rs' DataFusion provider, its object store known to
@@ -69,6 +31,7 @@ async fn delta_provider(
     options: &StoreOptions,
 ) -> Result<Arc<dyn TableProvider>, SqlError> {
     let url = location_url(location)?;
+    let location = shown(&url);
     let options = store_options(&url, options);
     let table = deltalake::open_table_with_storage_options(url, options)
         .await
@@ -112,7 +75,7 @@ pub async fn register_export_with(
 pub async fn register_exports(
     ctx: &datafusion::prelude::SessionContext,
     name: &str,
-    root: &Path,
+    root: impl Into<ExportRoot>,
     datastack: &str,
     version: u32,
     table: &str,
@@ -123,18 +86,32 @@ pub async fn register_exports(
 }
 
 /// Every export of `table` under `<root>/<datastack>/v<version>/<table>/` as one
-/// [`ExportTable`] named `name` (their object stores known to `ctx`).
+/// [`ExportTable`] named `name`, read with delta-rs (their object stores known to `ctx`).
 pub async fn open_exports(
     ctx: &datafusion::prelude::SessionContext,
     name: &str,
-    root: &Path,
+    root: impl Into<ExportRoot>,
     datastack: &str,
     version: u32,
     table: &str,
 ) -> Result<ExportTable, SqlError> {
+    let root = root.into();
+    let open = async |folder: &Url| Spec::open(ctx, folder.as_str(), root.options()).await;
+    open_exports_with(name, &root, datastack, version, table, &open).await
+}
+
+/// [`open_exports`] with each export's folder opened by `open` (e.g. as a cluster's listing).
+pub async fn open_exports_with(
+    name: &str,
+    root: &ExportRoot,
+    datastack: &str,
+    version: u32,
+    table: &str,
+    open: &impl AsyncFn(&Url) -> Result<Spec, SqlError>,
+) -> Result<ExportTable, SqlError> {
     let mut specs = Vec::new();
-    for folder in export_folders(root, datastack, version, table)? {
-        specs.push(Spec::open(ctx, &folder.to_string_lossy(), &StoreOptions::new()).await?);
+    for folder in root.export_folders(datastack, version, table).await? {
+        specs.push(open(&folder).await?);
     }
     ExportTable::new(name, specs)
 }
@@ -145,68 +122,34 @@ pub const EXPORT_SCHEMA: &str = "export";
 /// The DataFusion schema holding reference tables' exports alone (`export_bare.<table>`).
 pub const EXPORT_BARE_SCHEMA: &str = "export_bare";
 
-/// The tables exported under `<root>/<datastack>/v<version>/`, by name.
-pub fn exported_tables(
-    root: &Path,
-    datastack: &str,
-    version: u32,
-) -> Result<Vec<String>, SqlError> {
-    let dir = root.join(datastack).join(format!("v{version}"));
-    let listing = std::fs::read_dir(&dir)
-        .map_err(|e| failed(&format!("listing the exports in {}", dir.display()), e))?;
-    let mut tables: Vec<String> = listing
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    tables.sort();
-    Ok(tables)
-}
-
-/// The export folders of `table` (each with a `_delta_log`) under
-/// `<root>/<datastack>/v<version>/<table>/`, sorted; an error if there is none.
-pub fn export_folders(
-    root: &Path,
-    datastack: &str,
-    version: u32,
-    table: &str,
-) -> Result<Vec<std::path::PathBuf>, SqlError> {
-    let dir = root.join(datastack).join(format!("v{version}")).join(table);
-    let listing = std::fs::read_dir(&dir).map_err(|e| {
-        failed(
-            &format!("listing the exports of `{table}` in {}", dir.display()),
-            e,
-        )
-    })?;
-    let mut folders: Vec<_> = listing
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.join("_delta_log").is_dir())
-        .collect();
-    folders.sort();
-    if folders.is_empty() {
-        return Err(SqlError::Export(format!(
-            "{} holds no Delta table (no `<spec>/_delta_log`)",
-            dir.display()
-        )));
-    }
-    Ok(folders)
-}
-
 /// Register every table exported under `<root>/<datastack>/v<version>/` in `ctx` as
 /// `export.<table>` (an [`ExportTable`] each, read with delta-rs); the names registered. With
 /// the snapshot, a reference table whose target is exported too is `export.<table>` joined with
 /// it (as the service gives it) and `export_bare.<table>` alone.
 pub async fn register_export_root(
     ctx: &datafusion::prelude::SessionContext,
-    root: &Path,
+    root: impl Into<ExportRoot>,
     datastack: &str,
     version: u32,
     snapshot: Option<&cave_schema::Snapshot>,
 ) -> Result<Vec<String>, SqlError> {
+    let root = root.into();
+    let open = async |folder: &Url| Spec::open(ctx, folder.as_str(), root.options()).await;
+    register_export_root_with(ctx, &root, datastack, version, snapshot, &open).await
+}
+
+/// [`register_export_root`] with each export's folder opened by `open`.
+pub async fn register_export_root_with(
+    ctx: &datafusion::prelude::SessionContext,
+    root: &ExportRoot,
+    datastack: &str,
+    version: u32,
+    snapshot: Option<&cave_schema::Snapshot>,
+    open: &impl AsyncFn(&Url) -> Result<Spec, SqlError>,
+) -> Result<Vec<String>, SqlError> {
     let mut tables = Vec::new();
-    for table in exported_tables(root, datastack, version)? {
-        let provider = open_exports(ctx, &table, root, datastack, version, &table).await?;
+    for table in root.tables(datastack, version).await? {
+        let provider = open_exports_with(&table, root, datastack, version, &table, open).await?;
         tables.push((table, provider));
     }
     register_export_tables(ctx, tables, snapshot).await
@@ -348,7 +291,9 @@ enum Source {
 pub struct ExportTable {
     name: String,
     schema: SchemaRef,
-    sources: Vec<Source>,
+    /// Per spec, where each of `schema`'s columns comes from in it (one export may keep a
+    /// point as WKB that another has as `_x/_y/_z`).
+    sources: Vec<Vec<Source>>,
     columns: TableColumns,
     specs: Vec<Spec>,
 }
@@ -395,9 +340,10 @@ impl ExportTable {
         let first = specs
             .first()
             .ok_or_else(|| SqlError::Export(format!("`{name}`: no export")))?;
-        let (schema, sources) = service_columns(first);
-        for other in &specs[1..] {
-            let (theirs, _) = service_columns(other);
+        let (schema, _) = service_columns(first);
+        let mut sources = Vec::new();
+        for spec in &specs {
+            let (theirs, from) = service_columns(spec);
             let names = |s: &Schema| {
                 s.fields()
                     .iter()
@@ -407,9 +353,23 @@ impl ExportTable {
             if names(&theirs) != names(&schema) {
                 return Err(SqlError::Export(format!(
                     "`{name}`: the export `{}` has other columns than `{}`",
-                    other.name, first.name
+                    spec.name, first.name
                 )));
             }
+            // In the first spec's column order.
+            let by_name: std::collections::HashMap<&str, &Source> = theirs
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .zip(&from)
+                .collect();
+            sources.push(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| by_name[f.name().as_str()].clone())
+                    .collect(),
+            );
         }
         Ok(Self {
             name: name.to_string(),
@@ -433,6 +393,11 @@ impl ExportTable {
     /// Which export a scan with `filters` reads, and the filter on its Morton code that a box
     /// on its point gives (to skip files whose codes lie outside).
     pub fn choose(&self, filters: &[Expr]) -> (&Spec, Option<Expr>) {
+        let (i, range) = self.choose_index(filters);
+        (&self.specs[i], range)
+    }
+
+    fn choose_index(&self, filters: &[Expr]) -> (usize, Option<Expr>) {
         let pushed = pushdown::plan(&self.columns, filters);
         let fixed = |c: &str| {
             pushed.clauses.iter().any(|clause| match clause {
@@ -449,26 +414,26 @@ impl ExportTable {
             let c = col(Column::from_name(super::morton_column(point)));
             Some(c.clone().gt_eq(lit(a)).and(c.lt_eq(lit(b))))
         };
-        for spec in &self.specs {
+        for (i, spec) in self.specs.iter().enumerate() {
             if let Keyed::Column(c) = &spec.keyed
                 && c != "id"
                 && fixed(c)
             {
-                return (spec, None);
+                return (i, None);
             }
         }
-        for spec in &self.specs {
+        for (i, spec) in self.specs.iter().enumerate() {
             if let Keyed::Morton(p) = &spec.keyed
                 && let Some(range) = morton_range(p)
             {
-                return (spec, Some(range));
+                return (i, Some(range));
             }
         }
         let id = self
             .specs
             .iter()
-            .find(|s| s.keyed == Keyed::Column("id".into()));
-        (id.unwrap_or(&self.specs[0]), None)
+            .position(|s| s.keyed == Keyed::Column("id".into()));
+        (id.unwrap_or(0), None)
     }
 }
 
@@ -485,18 +450,21 @@ impl TableProvider for ExportTable {
         &self,
         filters: &[&Expr],
     ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
-        // Filters on the export's own columns go to delta-rs (file and row-group pruning) and
-        // are applied again above; filters on WKB axes stay above.
+        // A filter on columns every export has as they are (not WKB axes) is applied by the
+        // scan, exactly, before the WKB axes are computed: delta-rs skips files with it and a
+        // filter over its rows keeps the matching ones. Filters on WKB axes stay above.
         Ok(filters
             .iter()
             .map(|f| {
                 let plain = f.column_refs().iter().all(|c| {
-                    self.schema
-                        .index_of(&c.name)
-                        .is_ok_and(|i| !matches!(self.sources[i], Source::Wkb(..)))
+                    self.schema.index_of(&c.name).is_ok_and(|i| {
+                        self.sources
+                            .iter()
+                            .all(|s| !matches!(s[i], Source::Wkb(..)))
+                    })
                 });
                 if plain {
-                    TableProviderFilterPushDown::Inexact
+                    TableProviderFilterPushDown::Exact
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }
@@ -511,7 +479,8 @@ impl TableProvider for ExportTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let (spec, morton_range) = self.choose(filters);
+        let (chosen, morton_range) = self.choose_index(filters);
+        let (spec, sources) = (&self.specs[chosen], &self.sources[chosen]);
         let unqualified: Vec<Expr> = filters
             .iter()
             .map(|f| datafusion::logical_expr::expr_rewriter::unnormalize_col(f.clone()))
@@ -534,7 +503,7 @@ impl TableProvider for ExportTable {
             .iter()
             .map(|&i| {
                 let name = self.schema.field(i).name();
-                match &self.sources[i] {
+                match &sources[i] {
                     Source::Plain => col(Column::from_name(name)),
                     Source::Text => {
                         datafusion::logical_expr::cast(col(Column::from_name(name)), DataType::Utf8)
