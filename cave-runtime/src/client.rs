@@ -874,7 +874,6 @@ impl Client {
         let (info, schema) = self
             .pager_untyped(spec, pinned, merge_reference)
             .await?
-            .collecting()
             .for_each(|piece| {
                 batches.push(piece.batch);
                 Ok(())

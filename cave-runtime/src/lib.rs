@@ -112,8 +112,9 @@ pub mod bench {
     /// Rows per chunk of a query's answer.
     pub const DEFAULT_CHUNK_ROWS: usize = crate::ipc::DEFAULT_CHUNK_ROWS;
 
-    /// Bodies at least this big are decoded ahead on a thread of their own.
-    pub const PREFETCH_MIN_BYTES: usize = crate::ipc::PREFETCH_MIN_BYTES;
+    /// Record batches whose buffers hold at least this many (compressed) bytes are decoded
+    /// on all cores.
+    pub const PARALLEL_MIN_BYTES: usize = crate::ipc::PARALLEL_MIN_BYTES;
 
     /// Decompress every buffer of every record batch of an Arrow IPC stream, serially, in one
     /// call each: the time ZSTD or LZ4 alone need. Returns the rows of the batches and the

@@ -8,7 +8,7 @@
 //!   (`cave_devserver::query::encode::arrow_stream`) from small tables with known rows, in every
 //!   compression (none, LZ4_FRAME, ZSTD), with a pandas index column, with a binary column, as
 //!   several record batches, and one body big
-//!   enough (over 1 MiB) for the prefetching and multi-threaded path;
+//!   enough (over 1 MiB) for the multi-threaded path (workers decoding ahead);
 //! - those bodies mutated: bits flipped, bytes overwritten, cut at random offsets and at every
 //!   kind of boundary (message length, header, body, buffer), two bodies spliced, a message
 //!   duplicated or dropped, and structure-aware edits of the message length prefixes, the
@@ -535,14 +535,14 @@ fn mutable_bodies() -> Vec<&'static Body> {
     bodies().iter().collect()
 }
 
-/// A body over 1 MiB (values that do not compress), read with prefetching and threads.
+/// A body over 1 MiB (values that do not compress), read by several threads.
 fn big_body() -> &'static Body {
     static BIG: OnceLock<Body> = OnceLock::new();
     BIG.get_or_init(|| {
         let frame = frame_of(&synapse_table(BIG_ROWS, true));
         let bytes = encode::arrow_stream(&frame, Compression::Zstd, None).unwrap();
         assert!(
-            bytes.len() >= cave_runtime::bench::PREFETCH_MIN_BYTES,
+            bytes.len() >= 2 * cave_runtime::bench::PARALLEL_MIN_BYTES,
             "the big body is {} bytes",
             bytes.len()
         );
@@ -1298,7 +1298,7 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(20 * 16) / 20, ..config(16) })]
 
-    /// The big body (prefetching, several threads per chunk), mutated.
+    /// The big body (decoded by several threads), mutated.
     #[test]
     fn mutated_big_body(mutations in prop::collection::vec(mutation(), 1..4)) {
         let mut bytes = big_body().bytes.clone();

@@ -1,7 +1,7 @@
 //! One record batch, read a chunk of rows at a time: its header checked against the schema
 //! (columns, lengths, null counts, buffers inside the body, what the buffers declare within
-//! the answer's limit), then each chunk's columns read, split across threads when the chunk
-//! is big enough to pay for them.
+//! the answer's limit), then each chunk's columns read: here, or by [`Workers`] on all cores
+//! when the batch is big enough to pay for them.
 
 use arrow_array::ArrayRef;
 use arrow_ipc::MetadataVersion;
@@ -13,11 +13,13 @@ use super::columns::ColumnReader;
 use super::error::Part;
 use super::framing::within;
 use super::schema::{buffer_count, row_bytes};
+use super::workers::Workers;
 use super::{CHUNK_BYTES, IpcError};
 
-/// Decompress a chunk's columns on other threads only when it is at least this big
-/// (compressed bytes): below it, starting a thread costs more than it saves.
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+/// Decompress a batch's columns on worker threads ([`Workers`]) only when they are at least
+/// this big (compressed bytes): below it, starting a thread costs
+/// more than it saves.
+pub(crate) const PARALLEL_MIN_BYTES: usize = 512 * 1024;
 
 /// One record batch being read chunk by chunk.
 pub(super) struct BatchReader {
@@ -25,8 +27,10 @@ pub(super) struct BatchReader {
     done: usize,
     /// Rows per chunk: as asked, fewer for wide rows ([`CHUNK_BYTES`]).
     chunk_rows: usize,
-    /// The kept columns, in output order.
+    /// The kept columns, in output order (until workers take them).
     columns: Vec<ColumnReader>,
+    /// The columns' threads, for a batch worth decoding on several cores.
+    workers: Option<Workers>,
     /// Decompressed bytes its compressed buffers declare.
     pub(super) declared: u64,
 }
@@ -132,8 +136,14 @@ impl BatchReader {
             done: 0,
             chunk_rows,
             columns,
+            workers: None,
             declared,
         })
+    }
+
+    /// Whether workers decode its columns.
+    pub(super) fn parallel(&self) -> bool {
+        self.workers.is_some()
     }
 
     /// Rows not yet handed out (as the header says).
@@ -152,64 +162,31 @@ impl BatchReader {
         }
         // Columns without data (type null, or none kept) cost nothing whatever the row count
         // says: one chunk for the whole batch, not 2^40 / chunk_rows empty ones.
-        let n = if self.columns.iter().all(|c| c.data_type == DataType::Null) {
+        let no_data =
+            self.workers.is_none() && self.columns.iter().all(|c| c.data_type == DataType::Null);
+        let n = if no_data {
             self.rows - self.done
         } else {
             chunk_rows.min(self.rows - self.done)
         };
+        let first = self.done == 0;
         self.done += n;
-        let work: usize = self.columns.iter().map(|c| c.compressed).sum();
-        let per_chunk = work / self.rows.div_ceil(chunk_rows);
-        let threads = if per_chunk >= PARALLEL_MIN_BYTES {
-            threads.min(self.columns.len()).max(1)
-        } else {
-            1
-        };
-        if threads == 1 {
-            let arrays = self
-                .columns
-                .iter_mut()
-                .map(|c| c.read(n))
-                .collect::<Result<_, _>>()?;
-            return Ok(Some((arrays, n)));
-        }
-        // Contiguous groups of columns with about the same compressed bytes, one per thread.
-        let per_thread = work.div_ceil(threads);
-        let mut groups: Vec<&mut [ColumnReader]> = Vec::with_capacity(threads);
-        let mut rest: &mut [ColumnReader] = &mut self.columns;
-        while !rest.is_empty() {
-            let mut take = 0;
-            let mut bytes = 0;
-            while take < rest.len()
-                && (take == 0 || bytes + rest[take].compressed / 2 <= per_thread)
-            {
-                bytes += rest[take].compressed;
-                take += 1;
+        if first && self.workers.is_none() && threads > 1 && self.columns.len() > 1 {
+            let work: usize = self.columns.iter().map(|c| c.compressed).sum();
+            if work >= PARALLEL_MIN_BYTES {
+                let columns = std::mem::take(&mut self.columns);
+                let threads = threads.min(columns.len());
+                self.workers = Some(Workers::start(columns, self.rows, chunk_rows, threads));
             }
-            if groups.len() + 1 == threads {
-                take = rest.len();
-            }
-            let (group, tail) = rest.split_at_mut(take);
-            groups.push(group);
-            rest = tail;
         }
-        let results: Vec<Result<Vec<ArrayRef>, IpcError>> = std::thread::scope(|scope| {
-            let mut groups = groups.into_iter();
-            let first = groups.next().unwrap_or_default();
-            let handles: Vec<_> = groups
-                .map(|g| scope.spawn(move || g.iter_mut().map(|c| c.read(n)).collect()))
-                .collect();
-            let mut out = vec![first.iter_mut().map(|c| c.read(n)).collect()];
-            out.extend(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a decompression thread panicked".into()))
-            }));
-            out
-        });
-        let mut arrays = Vec::with_capacity(self.columns.len());
-        for r in results {
-            arrays.extend(r?);
+        if let Some(workers) = &mut self.workers {
+            return workers.next_chunk().map(|arrays| Some((arrays, n)));
         }
+        let arrays = self
+            .columns
+            .iter_mut()
+            .map(|c| c.read(n))
+            .collect::<Result<_, _>>()?;
         Ok(Some((arrays, n)))
     }
 }

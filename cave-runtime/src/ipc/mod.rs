@@ -6,7 +6,8 @@
 //! out record batches of at most `chunk_rows` rows, so that:
 //! - memory above the body is one chunk of columns, whatever the answer's size (a typed query
 //!   keeps only its rows, never the whole decompressed batch next to them);
-//! - a chunk's columns are decompressed on several threads at once;
+//! - a big batch's columns are decompressed on all cores, ahead of the consumer and with it
+//!   ([`workers`]);
 //! - a declared length is never allocated up front: a corrupt or hostile body costs at most
 //!   what it really decompresses to, and ends in an error naming the batch and column.
 //!
@@ -19,7 +20,8 @@
 //! not fewer rows.
 //!
 //! The parts, outside in: [`framing`] (messages), [`schema`] (columns and their types),
-//! [`batch`] (a record batch into chunks), [`columns`] (a column's next rows as an array),
+//! [`batch`] (a record batch into chunks), [`workers`] (its columns on all cores),
+//! [`columns`] (a column's next rows as an array),
 //! [`buffers`] (a buffer's bytes, sliced or decompressed); errors are [`IpcError`]s.
 
 use std::sync::Arc;
@@ -37,18 +39,16 @@ mod framing;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 pub(crate) use baseline::decompress_only;
 use batch::BatchReader;
+pub(crate) use batch::PARALLEL_MIN_BYTES;
 pub(crate) use error::IpcError;
 
 /// Rows per chunk by default: a chunk of synapse columns (about 100 bytes a row) stays in the
 /// CPU caches while rows are built from it.
 pub(crate) const DEFAULT_CHUNK_ROWS: usize = 32_768;
-
-/// Decode chunks ahead on a thread of their own ([`Chunks::prefetch`]) only for bodies at
-/// least this big.
-pub(crate) const PREFETCH_MIN_BYTES: usize = 1 << 20;
 
 /// About how many bytes of columns a chunk holds: a chunk has fewer rows than asked when its
 /// rows are wide (thousands of columns), so that its memory stays about this.
@@ -95,6 +95,9 @@ pub(crate) struct Chunks {
     limits: DecodeLimits,
     /// Decompressed bytes the buffers read so far declare.
     declared: u64,
+    /// Record batches read so far whose columns were decoded by workers (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    parallel_batches: usize,
 }
 
 impl Chunks {
@@ -129,13 +132,21 @@ impl Chunks {
             done: false,
             limits,
             declared: 0,
+            parallel_batches: 0,
         })
     }
 
-    /// Use at most `threads` threads per chunk (1: decompress on the calling thread only).
+    /// Use at most `threads` threads per record batch, the caller's included (1: decompress
+    /// on the calling thread only).
     pub(crate) fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self
+    }
+
+    /// Record batches read to their end so far whose columns were decoded by workers.
+    #[cfg(test)]
+    pub(crate) fn parallel_batches(&self) -> usize {
+        self.parallel_batches
     }
 
     /// The schema of the chunks (index columns left out).
@@ -161,6 +172,7 @@ impl Chunks {
                     .map(Some)
                     .map_err(|e| IpcError::new(e.to_string()).in_batch(self.batch_no));
                 }
+                self.parallel_batches += usize::from(reader.parallel());
                 self.current = None;
                 self.batch_no += 1;
             }
@@ -182,70 +194,6 @@ impl Chunks {
             self.declared = self.declared.saturating_add(reader.declared);
             self.current = Some(reader);
         }
-    }
-}
-
-impl Chunks {
-    /// Decode the chunks on a thread of their own, at most `depth` chunks ahead of the
-    /// consumer, so that decompressing the next chunk overlaps with using this one. The
-    /// thread stops when the chunks are read, at the first error, or when the consumer
-    /// drops the [`Prefetched`].
-    pub(crate) fn prefetch(mut self, depth: usize) -> Prefetched {
-        let (tx, rx) = std::sync::mpsc::sync_channel(depth.max(1));
-        let spawned = std::thread::Builder::new()
-            .name("cave-ipc-decode".into())
-            .spawn(move || {
-                while let Some(item) = self.next() {
-                    let rows_left = self.rows_left();
-                    if tx.send((item, rows_left)).is_err() {
-                        break;
-                    }
-                }
-            });
-        match spawned {
-            Ok(_) => Prefetched {
-                rx: Some(rx),
-                rows_left: 0,
-            },
-            // No thread to be had: say so as the first item.
-            Err(e) => {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                let _ = tx.send((
-                    Err(format!("cannot start a decoding thread: {e}").into()),
-                    0,
-                ));
-                Prefetched {
-                    rx: Some(rx),
-                    rows_left: 0,
-                }
-            }
-        }
-    }
-}
-
-/// Chunks decoded ahead on a thread of their own; from [`Chunks::prefetch`].
-pub(crate) struct Prefetched {
-    rx: Option<std::sync::mpsc::Receiver<(Result<RecordBatch, IpcError>, usize)>>,
-    rows_left: usize,
-}
-
-impl Prefetched {
-    /// Rows of the current record batch after the last chunk handed out (a hint).
-    pub(crate) fn rows_left(&self) -> usize {
-        self.rows_left
-    }
-}
-
-impl Iterator for Prefetched {
-    type Item = Result<RecordBatch, IpcError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (item, rows_left) = self.rx.as_ref()?.recv().ok()?;
-        self.rows_left = rows_left;
-        if item.is_err() {
-            self.rx = None;
-        }
-        Some(item)
     }
 }
 

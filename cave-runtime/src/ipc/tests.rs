@@ -137,13 +137,6 @@ fn chunks_equal_arrow_ipc_for_every_compression_and_chunk_size() {
                 );
             }
         }
-        // Prefetched on a thread: the same.
-        let got: Vec<_> = Chunks::new(body.clone(), 512)
-            .unwrap()
-            .prefetch(2)
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(concat(&schema, &got), whole);
     }
 }
 
@@ -564,4 +557,86 @@ fn schemas_arrow_ipc_would_panic_on_are_errors() {
     );
     // The same schema as a plain int64 column is read.
     assert!(Chunks::new(odd_schema_stream(Type::Int, int(64), false, false), 64).is_ok());
+}
+
+/// A batch big enough for the workers, read on 1, 2 and 3 threads in chunks of several sizes:
+/// the same rows, and the workers did decode it.
+#[test]
+fn a_big_batch_decoded_by_workers_gives_the_rows_of_a_serial_read() {
+    let (schema, expected) = batches(&[120_000, 5, 90_000]);
+    let whole = concat(&schema, &expected);
+    for codec in [
+        Some(CompressionType::ZSTD),
+        Some(CompressionType::LZ4_FRAME),
+        None,
+    ] {
+        let body = write(&schema, &expected, codec);
+        for chunk_rows in [1024, 32_768, 200_000] {
+            for threads in [1, 2, 3] {
+                let mut chunks = Chunks::new(body.clone(), chunk_rows)
+                    .unwrap()
+                    .threads(threads);
+                let got: Vec<_> = chunks.by_ref().collect::<Result<_, _>>().unwrap();
+                assert_eq!(
+                    concat(&schema, &got),
+                    whole,
+                    "{codec:?}, chunks of {chunk_rows}, {threads} threads"
+                );
+                let parallel = chunks.parallel_batches();
+                if threads == 1 {
+                    assert_eq!(parallel, 0);
+                } else {
+                    // The two big batches; the 5-row one is not worth a thread.
+                    assert_eq!(parallel, 2, "{codec:?}, chunks of {chunk_rows}");
+                }
+            }
+        }
+    }
+}
+
+/// Corrupted bytes anywhere in a big body: the workers give what a serial read gives, the same
+/// rows or the same error (the first failing column of the first failing chunk).
+#[test]
+fn workers_fail_as_a_serial_read_does() {
+    let (schema, expected) = batches(&[100_000]);
+    for codec in [
+        Some(CompressionType::ZSTD),
+        Some(CompressionType::LZ4_FRAME),
+    ] {
+        let body = write(&schema, &expected, codec);
+        let mut seen_errors = 0;
+        for k in 1..24 {
+            let mut bad = body.to_vec();
+            let at = bad.len() * k / 24;
+            for b in &mut bad[at..at + 16] {
+                *b ^= 0x5a;
+            }
+            let bad = Bytes::from(bad);
+            let serial = read_all(bad.clone(), 4096, 1).map(|b| concat(&schema, &b));
+            let parallel = read_all(bad, 4096, 3).map(|b| concat(&schema, &b));
+            seen_errors += usize::from(serial.is_err());
+            assert_eq!(parallel, serial, "{codec:?}, bytes at {at}");
+        }
+        // Not every corruption is an error: flipped literal bytes of a ZSTD block (the IPC
+        // format has no checksum) decode to other values, the same in both reads.
+        assert!(
+            seen_errors >= 5,
+            "{codec:?}: only {seen_errors} corruptions were errors"
+        );
+    }
+}
+
+/// A reader dropped in the middle of a big batch stops its workers: the next reads are not
+/// held up, and reading the body again gives every row.
+#[test]
+fn a_reader_dropped_mid_batch_stops_its_workers() {
+    let (schema, expected) = batches(&[150_000]);
+    let body = write(&schema, &expected, Some(CompressionType::ZSTD));
+    for _ in 0..20 {
+        let mut chunks = Chunks::new(body.clone(), 2048).unwrap().threads(2);
+        assert_eq!(chunks.next().unwrap().unwrap().num_rows(), 2048);
+        drop(chunks);
+    }
+    let got = read_all(body, 2048, 2).unwrap();
+    assert_eq!(concat(&schema, &got), concat(&schema, &expected));
 }

@@ -36,7 +36,7 @@ use crate::ipc::DecodeLimits;
 use crate::not_in;
 use crate::pyjson;
 use crate::query::Spec;
-use crate::response::{self, BodyBatches, Pace, Page};
+use crate::response::{self, BodyBatches, Page};
 use crate::result::QueryInfo;
 
 mod guard;
@@ -208,8 +208,6 @@ pub(crate) struct Pager<'c> {
     waited: Duration,
     progress: Option<indicatif::ProgressBar>,
     done: bool,
-    /// When the pages' chunks are decoded.
-    pace: Pace,
     /// What the pages of a query paged by offset must agree with.
     guard: PageGuard,
     /// The offset of the next page (paging by offset).
@@ -274,17 +272,9 @@ impl Pager<'_> {
             waited: Duration::ZERO,
             progress: None,
             done: false,
-            pace: Pace::Ahead,
             guard: PageGuard::default(),
             client: PhantomData,
         }
-    }
-
-    /// The caller only keeps the batches (an untyped query collecting them): decode each
-    /// chunk when asked, its columns across the cores, rather than ahead on a thread.
-    pub(crate) fn collecting(mut self) -> Self {
-        self.pace = Pace::OnDemand;
-        self
     }
 
     /// How the query went so far.
@@ -669,7 +659,6 @@ impl Pager<'_> {
         let (page, mut batches) = response::decode(
             url,
             received,
-            Pace::OnDemand,
             DecodeLimits::from(self.http.limits()),
             self.http.redactor(),
         )?;
@@ -704,7 +693,6 @@ impl Pager<'_> {
         let (page, batches) = response::decode(
             &self.url,
             received,
-            self.pace,
             DecodeLimits::from(self.http.limits()),
             self.http.redactor(),
         )?;

@@ -1,6 +1,6 @@
-//! An answer's body: its Arrow IPC stream read chunk by chunk by the reader (`crate::ipc`),
-//! ahead on a thread or when asked, and the chunks decoded into typed rows; also for bodies
-//! saved to a file.
+//! An answer's body: its Arrow IPC stream read chunk by chunk by the reader (`crate::ipc`,
+//! which decompresses a big batch on all cores, ahead of the caller), and the chunks decoded
+//! into typed rows; also for bodies saved to a file.
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -15,24 +15,7 @@ use crate::table::Table;
 /// decoded as they are asked for, in chunks of at most 32,768 rows (fewer when rows are wide).
 pub struct BodyBatches {
     schema: SchemaRef,
-    inner: Inner,
-}
-
-/// When a body's chunks are decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pace {
-    /// Ahead, on a thread of their own, while the caller works on the last one (builds rows,
-    /// or whatever a stream's user does): the two overlap.
-    Ahead,
-    /// When asked, each chunk's columns split across the cores: for a caller that only keeps
-    /// the batches, where a decoding thread would only compete with the column threads
-    /// (200,000 synapse rows: 10 ms instead of 16).
-    OnDemand,
-}
-
-enum Inner {
-    Chunks(ipc::Chunks),
-    Prefetched(ipc::Prefetched),
+    chunks: ipc::Chunks,
 }
 
 impl BodyBatches {
@@ -43,33 +26,23 @@ impl BodyBatches {
 
     /// Start reading an answer body, in chunks of at most `chunk_rows` rows.
     pub fn with_chunk_rows(body: impl Into<Bytes>, chunk_rows: usize) -> Result<Self, String> {
-        Self::saved(body.into(), chunk_rows, Pace::Ahead).map_err(|e| e.to_string())
+        Self::saved(body.into(), chunk_rows).map_err(|e| e.to_string())
     }
 
     /// A saved body, read within the default limits.
-    fn saved(body: Bytes, chunk_rows: usize, pace: Pace) -> Result<Self, IpcError> {
-        Self::open(body, chunk_rows, pace, DecodeLimits::default())
+    fn saved(body: Bytes, chunk_rows: usize) -> Result<Self, IpcError> {
+        Self::open(body, chunk_rows, DecodeLimits::default())
     }
 
-    /// Start reading an answer body within `limits`, its chunks decoded at `pace`.
+    /// Start reading an answer body within `limits`.
     pub(crate) fn open(
         body: Bytes,
         chunk_rows: usize,
-        pace: Pace,
         limits: DecodeLimits,
     ) -> Result<Self, IpcError> {
-        let chunks = ipc::Chunks::with_limits(body.clone(), chunk_rows, limits)?;
-        let cores = ipc::cores();
+        let chunks = ipc::Chunks::with_limits(body, chunk_rows, limits)?.threads(ipc::cores());
         let schema = chunks.schema().clone();
-        // Big bodies: decompress the next chunk on another thread while this one is used
-        // (and a chunk's columns split over the cores).
-        let ahead = pace == Pace::Ahead && cores > 1 && body.len() >= ipc::PREFETCH_MIN_BYTES;
-        let inner = if ahead {
-            Inner::Prefetched(chunks.threads(cores).prefetch(2))
-        } else {
-            Inner::Chunks(chunks)
-        };
-        Ok(BodyBatches { schema, inner })
+        Ok(BodyBatches { schema, chunks })
     }
 
     /// The schema of the batches (index columns left out).
@@ -80,18 +53,12 @@ impl BodyBatches {
     /// Rows still to come in the record batch being read (a hint for reserving room: it is
     /// what the stream's header says, checked only as the data is read).
     pub fn rows_left(&self) -> usize {
-        match &self.inner {
-            Inner::Chunks(c) => c.rows_left(),
-            Inner::Prefetched(c) => c.rows_left(),
-        }
+        self.chunks.rows_left()
     }
 
     /// The next batch, or `None` after the last one or an error.
     pub(crate) fn next_batch(&mut self) -> Option<Result<RecordBatch, IpcError>> {
-        match &mut self.inner {
-            Inner::Chunks(c) => c.next(),
-            Inner::Prefetched(c) => c.next(),
-        }
+        self.chunks.next()
     }
 }
 
@@ -116,7 +83,7 @@ impl Iterator for BodyBatches {
 /// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
 pub fn read_stream(body: impl Into<Bytes>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
     let read = || -> Result<_, IpcError> {
-        let mut batches = BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS, Pace::OnDemand)?;
+        let mut batches = BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS)?;
         let schema = batches.schema().clone();
         let all = std::iter::from_fn(|| batches.next_batch()).collect::<Result<_, _>>()?;
         Ok((schema, all))
@@ -134,8 +101,8 @@ pub fn read_rows<T: Table>(
 ) -> Result<Vec<T>, Error> {
     const SAVED: &str = "(a saved response body)";
     let mut rows = Vec::new();
-    let mut batches = BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS, Pace::Ahead)
-        .map_err(|e| e.at(SAVED))?;
+    let mut batches =
+        BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS).map_err(|e| e.at(SAVED))?;
     while let Some(batch) = batches.next_batch() {
         let batch = batch.map_err(|e| e.at(SAVED))?;
         reserve_rows(&mut rows, batch.num_rows() + batches.rows_left());

@@ -16,7 +16,7 @@ mod body;
 mod headers;
 
 pub use body::{BodyBatches, read_rows, read_stream, rows_from_batches};
-pub(crate) use body::{Pace, decode_rows, reserve_rows};
+pub(crate) use body::{decode_rows, reserve_rows};
 pub(crate) use headers::{is_cap_warning, is_notice};
 
 /// What an answer's headers say of the row cap: whether the rows stopped at a limit, and the
@@ -41,7 +41,7 @@ pub(crate) fn read_count(
     limits: DecodeLimits,
     redactor: &Redactor,
 ) -> Result<u64, Error> {
-    let (_, mut batches) = decode(url, received, Pace::OnDemand, limits, redactor)?;
+    let (_, mut batches) = decode(url, received, limits, redactor)?;
     let bad = |problem: String| Error::BadResponse {
         url: url.to_string(),
         problem,
@@ -93,7 +93,6 @@ pub(crate) struct Page {
 pub(crate) fn decode(
     url: &str,
     received: &Received,
-    pace: Pace,
     limits: DecodeLimits,
     redactor: &Redactor,
 ) -> Result<(Page, BodyBatches), Error> {
@@ -102,13 +101,8 @@ pub(crate) fn decode(
         problem,
     };
     headers::check_content_type(&received.headers, &received.bytes, redactor).map_err(bad)?;
-    let batches = BodyBatches::open(
-        received.bytes.clone(),
-        ipc::DEFAULT_CHUNK_ROWS,
-        pace,
-        limits,
-    )
-    .map_err(|e| e.at(url))?;
+    let batches = BodyBatches::open(received.bytes.clone(), ipc::DEFAULT_CHUNK_ROWS, limits)
+        .map_err(|e| e.at(url))?;
     let (warnings, capped) = headers::kept_warnings(&received.headers, redactor);
     let page = Page {
         schema: batches.schema().clone(),

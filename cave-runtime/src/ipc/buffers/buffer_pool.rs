@@ -2,10 +2,10 @@
 //!
 //! A chunked read ([`crate::ipc::Chunks`]) asks for the same few buffer sizes over and over,
 //! and the buffers are often freed on another thread than the one that filled them (the
-//! prefetch thread decodes, the caller drops the batch). glibc's malloc gives such large
+//! decoding workers fill them, the caller drops the batch). glibc's malloc gives such large
 //! blocks back to the kernel when they are freed (trim, munmap) and faults them in, zeroed,
-//! on the next allocation: on the 200,000-row synapse body that made decoding with prefetch
-//! 26 ms instead of 16. The process's pool keeps the buffers that arrays drop, up to a bound,
+//! on the next allocation: on the 200,000-row synapse body that made decoding on a thread of
+//! its own 26 ms instead of 16. The process's pool keeps the buffers that arrays drop, up to a bound,
 //! for the next chunks.
 
 use std::sync::Mutex;
