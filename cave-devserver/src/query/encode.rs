@@ -1,6 +1,7 @@
 //! Writing a [`Frame`] as the server does (docs/WIRE.md: "Answers", "Wire types"): an Arrow IPC stream (one schema
 //! message, one record batch) with pandas metadata so that pyarrow's `read_pandas()` restores
-//! the nullable dtypes, buffers compressed per `Accept-Encoding`; or `df.to_json(orient="records")`.
+//! the nullable dtypes, buffers compressed per `Accept-Encoding` (on all cores:
+//! [`batch_message`]); or `df.to_json(orient="records")`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +16,14 @@ use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::query::batch_message;
 use crate::query::engine::Frame;
+
+/// Threads an answer's columns are compressed on: the cores this process may use.
+fn encoding_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
 
 /// The ZSTD level of IPC buffers (Arrow C++'s `kZSTDDefaultCompressionLevel`).
 pub const ZSTD_LEVEL: i32 = 1;
@@ -129,8 +137,10 @@ pub fn arrow_stream(
     .map_err(|e| ApiError::Wrapped(format!("IPC options: {e}")))?;
     let mut out = Vec::new();
     let write = |out: &mut Vec<u8>| -> Result<(), arrow_schema::ArrowError> {
-        let mut writer = StreamWriter::try_new_with_options(out, &schema, options)?;
-        writer.write(&batch)?;
+        let mut writer = StreamWriter::try_new_with_options(out, &schema, options.clone())?;
+        // The batch's columns compressed on all cores, as one record batch message.
+        let message = batch_message::encode(&batch, &options, encoding_threads())?;
+        arrow_ipc::writer::write_message(writer.get_mut(), message, &options)?;
         writer.finish()
     };
     write(&mut out).map_err(|e| ApiError::Wrapped(format!("writing the Arrow stream: {e}")))?;
