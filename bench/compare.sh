@@ -7,8 +7,9 @@
 #   - caveclient 8.2.1's own path    (bench/py_decode.py --mode caveclient: its
 #                                     deserialize_query_response + concatenate_position_columns)
 #   - pyarrow's read_all             (bench/py_decode.py --mode pyarrow)
-# and end to end, the same 200,000-row query over HTTP by the Rust client and by caveclient's
-# query_table.
+# and end to end, the same 200,000- and 1,000,000-row queries over HTTP by the Rust client
+# (one answer, and paged past a cap) and by caveclient's query_table, with the devserver's
+# own time per request.
 #
 # Every measurement is its own process (so its peak memory is its own), run RUNS times; the
 # table shows medians. "above input" is the peak resident memory minus the memory before
@@ -21,9 +22,11 @@ cd "$(dirname "$0")/.."
 
 SIZES="${SIZES:-200000 1000000 5000000}"
 RUNS="${RUNS:-5}"
-E2E_ROWS="${E2E_ROWS:-200000}"
+E2E_ROWS="${E2E_ROWS:-200000 1000000}"
+PAGE_CAP="${PAGE_CAP:-200000}"
+IN_FLIGHT="${IN_FLIGHT:-4}"
 work="$(mktemp -d)"
-trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server_pid:-}" "${paged_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 venv="target/venv-caveclient"
 if ! "$venv/bin/python" -c "import caveclient, sys; sys.exit(caveclient.__version__ != '8.2.1')" 2>/dev/null; then
@@ -33,20 +36,30 @@ py="$PWD/$venv/bin/python"
 
 echo "building (release)..." >&2
 cargo build --release --quiet -p cave-devserver
-cargo build --release --quiet -p cave-runtime --example decode --example e2e_query
+cargo build --release --quiet -p cave-runtime --example decode --example e2e_query --example paged_query
 
-largest=0
+largest=0 e2e_largest=0
 for n in $SIZES; do ((n > largest)) && largest=$n; done
-((E2E_ROWS > largest)) && largest=$E2E_ROWS
+for n in $E2E_ROWS; do ((n > e2e_largest)) && e2e_largest=$n; done
+((e2e_largest > largest)) && largest=$e2e_largest
 
 # One server, one version, every answer in one page.
 target/release/cave-devserver --addr 127.0.0.1:0 --versions 1300 --synapses "$largest" \
-    --row-limit "$largest" >"$work/url" 2>"$work/server.log" &
+    --row-limit "$largest" --log-requests "$work/requests.jsonl" >"$work/url" 2>"$work/server.log" &
 server_pid=$!
-for _ in $(seq 600); do [[ -s "$work/url" ]] && break; sleep 0.1; done
-url="$(head -1 "$work/url")"
-[[ -n "$url" ]] || { echo "the devserver did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
-echo "devserver at $url with $largest synapses" >&2
+# A second one for the paged client: a cap, and rows in a new order per request.
+target/release/cave-devserver --addr 127.0.0.1:0 --versions 1300 --synapses "$e2e_largest" \
+    --row-limit "$PAGE_CAP" --row-order random:7 --log-requests "$work/paged_requests.jsonl" \
+    >"$work/paged_url" 2>"$work/paged_server.log" &
+paged_pid=$!
+wait_url() { # FILE LOG: the URL a devserver printed into FILE
+    for _ in $(seq 1200); do [[ -s "$1" ]] && break; sleep 0.1; done
+    [[ -s "$1" ]] || { echo "the devserver did not start:" >&2; cat "$2" >&2; exit 1; }
+    head -1 "$1"
+}
+url="$(wait_url "$work/url" "$work/server.log")"
+paged_url="$(wait_url "$work/paged_url" "$work/paged_server.log")"
+echo "devserver at $url with $largest synapses; at $paged_url with $e2e_largest, cap $PAGE_CAP" >&2
 
 fetch() { # rows -> file: the body caveclient's query_table would get (ZSTD, positions split)
     "$py" - "$url" "$1" "$2" <<'EOF'
@@ -125,11 +138,36 @@ for n in $SIZES; do
     rm -f "$body"
 done
 
+# devserver_ms LOG FROM: a devserver's own median time (ms) for the query requests its LOG got
+# after line FROM (the answer built and compressed, before the client reads it).
+devserver_ms() {
+    tail -n +"$(($2 + 1))" "$1" | "$py" -c '
+import json, sys
+ms = sorted(r["millis"] for r in map(json.loads, sys.stdin)
+            if r["method"] == "POST" and r["path"].endswith("/query") and "count=True" not in (r.get("query") or ""))
+print(f"{ms[len(ms) // 2]} ms ({len(ms)} requests)" if ms else "-")'
+}
+log_lines() { wc -l <"$1"; }
+log="$work/requests.jsonl" paged_log="$work/paged_requests.jsonl"
+
 echo
-echo "End to end: $E2E_ROWS rows of synapses_pni_2 over HTTP from the devserver, client built"
-echo "first; $RUNS processes each (median):"
+echo "End to end: synapses_pni_2 over HTTP from the devserver (one answer of every row), client"
+echo "built first; $RUNS processes each (median). \"devserver\" is the server's own median time per"
+echo "request (answer built and compressed), so the client's share is the rest. \"rust paged\" is"
+echo "the same query past a second devserver's cap of $PAGE_CAP rows, in a new row order per"
+echo "request, $IN_FLIGHT requests in flight:"
 echo
 header "client          "
-unset 'secs[caveclient]' 'mem[caveclient]'
-measure caveclient "$E2E_ROWS" "$py" bench/py_query.py --server "$url" --rows "$E2E_ROWS"
-measure "rust client" "$E2E_ROWS" target/release/examples/e2e_query --server "$url" --rows "$E2E_ROWS"
+for rows in $E2E_ROWS; do
+    unset 'secs[caveclient]' 'mem[caveclient]'
+    from=$(log_lines "$log")
+    measure caveclient "$rows" "$py" bench/py_query.py --server "$url" --rows "$rows"
+    echo "|           | (devserver: $(devserver_ms "$log" "$from")) | | | | | | | |"
+    from=$(log_lines "$log")
+    measure "rust client" "$rows" target/release/examples/e2e_query --server "$url" --rows "$rows"
+    echo "|           | (devserver: $(devserver_ms "$log" "$from")) | | | | | | | |"
+    from=$(log_lines "$paged_log")
+    measure "rust paged" "$rows" target/release/examples/paged_query --server "$paged_url" \
+        --limit "$rows" --in-flight "$IN_FLIGHT"
+    echo "|           | (devserver: $(devserver_ms "$paged_log" "$from")) | | | | | | | |"
+done
