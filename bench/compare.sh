@@ -9,7 +9,8 @@
 #   - pyarrow's read_all             (bench/py_decode.py --mode pyarrow)
 # and end to end, the same 200,000- and 1,000,000-row queries over HTTP by the Rust client
 # (one answer, and paged past a cap) and by caveclient's query_table, with the devserver's
-# own time per request.
+# own time per request; and the same two clients against a devserver that keeps its answers
+# (--answer-cache-mib), so that the figure is the client's alone.
 #
 # Every measurement is its own process (so its peak memory is its own), run RUNS times; the
 # table shows medians. "above input" is the peak resident memory minus the memory before
@@ -26,7 +27,7 @@ E2E_ROWS="${E2E_ROWS:-200000 1000000}"
 PAGE_CAP="${PAGE_CAP:-200000}"
 IN_FLIGHT="${IN_FLIGHT:-4}"
 work="$(mktemp -d)"
-trap 'kill "${server_pid:-}" "${paged_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server_pid:-}" "${paged_pid:-}" "${cached_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 venv="target/venv-caveclient"
 if ! "$venv/bin/python" -c "import caveclient, sys; sys.exit(caveclient.__version__ != '8.2.1')" 2>/dev/null; then
@@ -52,6 +53,12 @@ target/release/cave-devserver --addr 127.0.0.1:0 --versions 1300 --synapses "$e2
     --row-limit "$PAGE_CAP" --row-order random:7 --log-requests "$work/paged_requests.jsonl" \
     >"$work/paged_url" 2>"$work/paged_server.log" &
 paged_pid=$!
+# A third that keeps its answers (--answer-cache-mib): repeated queries cost it no compression,
+# so the "answer cached" rows time the clients alone.
+target/release/cave-devserver --addr 127.0.0.1:0 --versions 1300 --synapses "$e2e_largest" \
+    --row-limit "$e2e_largest" --answer-cache-mib 2048 --log-requests "$work/cached_requests.jsonl" \
+    >"$work/cached_url" 2>"$work/cached_server.log" &
+cached_pid=$!
 wait_url() { # FILE LOG: the URL a devserver printed into FILE
     for _ in $(seq 1200); do [[ -s "$1" ]] && break; sleep 0.1; done
     [[ -s "$1" ]] || { echo "the devserver did not start:" >&2; cat "$2" >&2; exit 1; }
@@ -59,6 +66,7 @@ wait_url() { # FILE LOG: the URL a devserver printed into FILE
 }
 url="$(wait_url "$work/url" "$work/server.log")"
 paged_url="$(wait_url "$work/paged_url" "$work/paged_server.log")"
+cached_url="$(wait_url "$work/cached_url" "$work/cached_server.log")"
 echo "devserver at $url with $largest synapses; at $paged_url with $e2e_largest, cap $PAGE_CAP" >&2
 
 fetch() { # rows -> file: the body caveclient's query_table would get (ZSTD, positions split)
@@ -149,13 +157,16 @@ print(f"{ms[len(ms) // 2]} ms ({len(ms)} requests)" if ms else "-")'
 }
 log_lines() { wc -l <"$1"; }
 log="$work/requests.jsonl" paged_log="$work/paged_requests.jsonl"
+cached_log="$work/cached_requests.jsonl"
 
 echo
 echo "End to end: synapses_pni_2 over HTTP from the devserver (one answer of every row), client"
 echo "built first; $RUNS processes each (median). \"devserver\" is the server's own median time per"
 echo "request (answer built and compressed), so the client's share is the rest. \"rust paged\" is"
 echo "the same query past a second devserver's cap of $PAGE_CAP rows, in a new row order per"
-echo "request, $IN_FLIGHT requests in flight:"
+echo "request, $IN_FLIGHT requests in flight. The \"answer cached\" rows ask a third devserver that"
+echo "keeps its answers (--answer-cache-mib), after one run of each client to fill it: the clients"
+echo "alone, \"vs cc\" against caveclient on that server:"
 echo
 header "client          "
 for rows in $E2E_ROWS; do
@@ -170,4 +181,16 @@ for rows in $E2E_ROWS; do
     measure "rust paged" "$rows" target/release/examples/paged_query --server "$paged_url" \
         --limit "$rows" --in-flight "$IN_FLIGHT"
     echo "|           | (devserver: $(devserver_ms "$paged_log" "$from")) | | | | | | | |"
+    # One run of each client fills the cache with its own request's answer.
+    "$py" bench/py_query.py --server "$cached_url" --rows "$rows" >/dev/null
+    target/release/examples/e2e_query --server "$cached_url" --rows "$rows" >/dev/null
+    unset 'secs[caveclient]' 'mem[caveclient]'
+    from=$(log_lines "$cached_log")
+    measure "caveclient, answer cached" "$rows" "$py" bench/py_query.py --server "$cached_url" --rows "$rows"
+    echo "|           | (devserver: $(devserver_ms "$cached_log" "$from")) | | | | | | | |"
+    secs[caveclient]=${secs["caveclient, answer cached"]}
+    mem[caveclient]=${mem["caveclient, answer cached"]}
+    from=$(log_lines "$cached_log")
+    measure "rust, answer cached" "$rows" target/release/examples/e2e_query --server "$cached_url" --rows "$rows"
+    echo "|           | (devserver: $(devserver_ms "$cached_log" "$from")) | | | | | | | |"
 done

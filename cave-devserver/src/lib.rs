@@ -18,6 +18,7 @@
 //!
 //! Or as a binary: `cargo run --release -p cave-devserver -- --addr 127.0.0.1:8080`.
 
+pub mod answer_cache;
 pub mod chunkedgraph;
 pub mod conformance;
 pub mod error;

@@ -53,6 +53,12 @@ struct Args {
     /// The `local_server` the info record advertises (default: this server's URL).
     #[arg(long)]
     advertise_local_server: Option<String>,
+    /// Keep the answers of repeated queries (the same route, query string, Accept-Encoding and
+    /// body), up to this many MiB of bodies, and send them again as they are: for benchmarks
+    /// of a client, so that the server's compression is not timed. Never with `--row-order
+    /// random` or `random_sample`. Off by default.
+    #[arg(long, default_value_t = 0)]
+    answer_cache_mib: usize,
 }
 
 /// The snapshot folder: `--datastack-dir`, else `schemas/minnie65_public` under the current
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
     config.row_limit = args.row_limit;
     config.row_order = args.row_order;
     config.advertise_local_server = args.advertise_local_server;
+    config.answer_cache_bytes = args.answer_cache_mib.saturating_mul(1 << 20);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

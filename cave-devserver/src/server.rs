@@ -54,6 +54,10 @@ pub struct ServerConfig {
     pub row_order: crate::row_order::RowOrder,
     /// The `local_server` the info record advertises (default: this server's own URL).
     pub advertise_local_server: Option<String>,
+    /// Keep the answers of repeated queries, up to this many body bytes (0: off, the default),
+    /// so that a benchmark of a client does not time the server's compression
+    /// ([`crate::answer_cache`]).
+    pub answer_cache_bytes: usize,
 }
 
 impl ServerConfig {
@@ -69,6 +73,7 @@ impl ServerConfig {
             row_limit: DEFAULT_ROW_LIMIT,
             row_order: crate::row_order::RowOrder::Stored,
             advertise_local_server: None,
+            answer_cache_bytes: 0,
         }
     }
 }
@@ -284,6 +289,8 @@ fn build_state(config: ServerConfig, base_url: String) -> Result<AppState, Start
         queries: std::sync::atomic::AtomicU64::new(0),
         token: config.token,
         faults: Arc::new(Faults::new(config.faults)),
+        answer_cache: (config.answer_cache_bytes > 0)
+            .then(|| crate::answer_cache::AnswerCache::new(config.answer_cache_bytes)),
         log,
     })
 }

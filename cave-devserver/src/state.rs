@@ -30,6 +30,8 @@ pub struct AppState {
     pub faults: Arc<Faults>,
     /// The chunkedgraph over the sample's edit history.
     pub chunkedgraph: crate::chunkedgraph::Service,
+    /// Answers of repeated queries (`--answer-cache-mib`), if on.
+    pub answer_cache: Option<crate::answer_cache::AnswerCache>,
     /// Where requests are logged (`--log-requests`).
     pub(crate) log: Option<Mutex<std::fs::File>>,
 }

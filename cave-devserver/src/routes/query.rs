@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use crate::answer_cache::AnswerCache;
 use crate::error::ApiError;
 use crate::query::body::{self, Endpoint, QueryBody};
 use crate::query::encode::{self, Compression};
@@ -96,14 +97,77 @@ pub async fn simple(
 ) -> Result<Response, ApiError> {
     let flags = flags(query.as_deref())?;
     let body = body::parse(&bytes, Endpoint::Simple)?;
-    let state2 = state.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        let data = table_data(&state2, &ds, &v, &t)?;
-        engine::simple(data, &body, &options(&state2, &flags), notice(&state2, &t))
-    })
+    let route = AnswerCache::key(&[b"table", ds.as_bytes(), v.as_bytes(), t.as_bytes()]);
+    cached(
+        &state,
+        &flags,
+        &route,
+        query.as_deref(),
+        &headers,
+        &bytes,
+        || async {
+            let state2 = state.clone();
+            let answer = tokio::task::spawn_blocking(move || {
+                let data = table_data(&state2, &ds, &v, &t)?;
+                engine::simple(data, &body, &options(&state2, &flags), notice(&state2, &t))
+            })
+            .await
+            .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+            answer_parts(answer, &flags, &headers, None)
+        },
+    )
     .await
-    .map_err(|e| ApiError::Wrapped(e.to_string()))??;
-    respond(answer, &flags, &headers, None)
+}
+
+/// The answer of a request that may be in the answer cache ([`crate::answer_cache`]): the
+/// stored one, or `make`'s, stored when the cache is on and the answer cannot differ between
+/// two equal requests (rows in the stored order, no random sample).
+async fn cached<F, Fut>(
+    state: &AppState,
+    flags: &Flags,
+    route: &[u8],
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    make: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(HeaderMap, Vec<u8>), ApiError>>,
+{
+    use crate::answer_cache::{CACHE_HEADER, Cached};
+    let cache = state.answer_cache.as_ref().filter(|_| {
+        flags.random_sample.is_none() && state.row_order == crate::state::RowOrder::Stored
+    });
+    let Some(cache) = cache else {
+        let (headers, bytes) = make().await?;
+        return Ok((StatusCode::OK, headers, Body::from(bytes)).into_response());
+    };
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let key = AnswerCache::key(&[route, query.unwrap_or_default().as_bytes(), accept, body]);
+    let (mut headers, body, hit) = match cache.get(&key) {
+        Some(c) => (c.headers, c.body, "hit"),
+        None => {
+            let (headers, bytes) = make().await?;
+            let body = Bytes::from(bytes);
+            cache.put(
+                key,
+                Cached {
+                    headers: headers.clone(),
+                    body: body.clone(),
+                },
+            );
+            (headers, body, "miss")
+        }
+    };
+    headers.insert(
+        HeaderName::from_static(CACHE_HEADER),
+        HeaderValue::from_static(hit),
+    );
+    Ok((StatusCode::OK, headers, Body::from(body)).into_response())
 }
 
 /// `POST .../version/{v}/query`: a join of two tables.
@@ -287,18 +351,30 @@ pub async fn view(
     let mut flags = flags(query.as_deref())?;
     flags.random_sample = None;
     let body = body::parse(&bytes, Endpoint::Simple)?;
-    let state2 = state.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        let data = crate::routes::meta::view_data(&state2, &ds, &v, &view)?;
-        let notice = state2
-            .snapshot
-            .view(&view)
-            .and_then(|m| m.notice_text.as_deref());
-        engine::simple(data, &body, &options(&state2, &flags), notice)
-    })
+    let route = AnswerCache::key(&[b"view", ds.as_bytes(), v.as_bytes(), view.as_bytes()]);
+    cached(
+        &state,
+        &flags,
+        &route,
+        query.as_deref(),
+        &headers,
+        &bytes,
+        || async {
+            let state2 = state.clone();
+            let answer = tokio::task::spawn_blocking(move || {
+                let data = crate::routes::meta::view_data(&state2, &ds, &v, &view)?;
+                let notice = state2
+                    .snapshot
+                    .view(&view)
+                    .and_then(|m| m.notice_text.as_deref());
+                engine::simple(data, &body, &options(&state2, &flags), notice)
+            })
+            .await
+            .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+            answer_parts(answer, &flags, &headers, None)
+        },
+    )
     .await
-    .map_err(|e| ApiError::Wrapped(e.to_string()))??;
-    respond(answer, &flags, &headers, None)
 }
 
 fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -396,11 +472,22 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 fn respond(
-    mut answer: Answer,
+    answer: Answer,
     flags: &Flags,
     request_headers: &HeaderMap,
     index: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let (headers, bytes) = answer_parts(answer, flags, request_headers, index)?;
+    Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+}
+
+/// The headers and body of a 200 answer.
+fn answer_parts(
+    mut answer: Answer,
+    flags: &Flags,
+    request_headers: &HeaderMap,
+    index: Option<&str>,
+) -> Result<(HeaderMap, Vec<u8>), ApiError> {
     let accept = request_headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -457,7 +544,7 @@ fn respond(
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
-    Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+    Ok((headers, bytes))
 }
 
 #[cfg(test)]
