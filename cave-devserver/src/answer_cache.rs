@@ -5,9 +5,9 @@
 //! request's `Accept-Encoding` and its body, byte for byte. A hit is the stored status,
 //! headers and body, unchanged. Only answers that cannot differ between two equal requests are
 //! kept: the handlers skip the cache when rows come in a new order per request
-//! ([`crate::RowOrder::Random`]) or a random sample is asked for. The oldest answers are
-//! dropped first once the stored bodies exceed the budget; an answer over the whole budget is
-//! not kept.
+//! ([`crate::RowOrder::Random`]) or a random sample is asked for. The budget counts each
+//! entry's key (which holds the request body) and answer body; the oldest answers are dropped
+//! first once it is exceeded, and an entry over the whole budget is not kept.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -28,7 +28,7 @@ pub struct Cached {
     pub body: Bytes,
 }
 
-/// The answers kept, within a budget of body bytes.
+/// The answers kept, within a budget of key and body bytes.
 pub struct AnswerCache {
     budget: usize,
     inner: Mutex<Inner>,
@@ -43,7 +43,7 @@ struct Inner {
 }
 
 impl AnswerCache {
-    /// A cache of at most `budget` body bytes.
+    /// A cache of at most `budget` bytes of keys and bodies.
     pub fn new(budget: usize) -> Self {
         AnswerCache {
             budget,
@@ -69,13 +69,13 @@ impl AnswerCache {
 
     /// Keep `answer` under `key`, dropping the oldest answers to stay within the budget.
     pub fn put(&self, key: Vec<u8>, answer: Cached) {
-        let size = answer.body.len();
+        let size = entry_size(&key, &answer);
         if size > self.budget {
             return;
         }
         let mut inner = self.lock();
         if let Some(old) = inner.answers.remove(&key) {
-            inner.bytes -= old.body.len();
+            inner.bytes -= entry_size(&key, &old);
             inner.order.retain(|k| *k != key);
         }
         while inner.bytes + size > self.budget {
@@ -83,7 +83,7 @@ impl AnswerCache {
                 break;
             };
             if let Some(old) = inner.answers.remove(&oldest) {
-                inner.bytes -= old.body.len();
+                inner.bytes -= entry_size(&oldest, &old);
             }
         }
         inner.bytes += size;
@@ -95,6 +95,12 @@ impl AnswerCache {
         // A panic while holding the lock leaves whole entries only: keep using it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The bytes an entry counts against the budget: its key (the request body is part of it) and
+/// its answer's body.
+fn entry_size(key: &[u8], answer: &Cached) -> usize {
+    key.len() + answer.body.len()
 }
 
 #[cfg(test)]
@@ -118,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_answers_go_first_and_an_answer_over_the_budget_is_not_kept() {
+    fn the_oldest_answers_go_first_and_an_entry_over_the_budget_is_not_kept() {
         let cache = AnswerCache::new(10);
         cache.put(b"a".to_vec(), answer(4));
         cache.put(b"b".to_vec(), answer(4));
@@ -126,11 +132,12 @@ mod tests {
         cache.put(b"c".to_vec(), answer(4));
         assert!(cache.get(b"a").is_none(), "the oldest is dropped");
         assert!(cache.get(b"b").is_some() && cache.get(b"c").is_some());
-        cache.put(b"d".to_vec(), answer(11));
+        cache.put(b"d".to_vec(), answer(10));
         assert!(cache.get(b"d").is_none(), "over the budget");
         assert!(cache.get(b"b").is_some(), "nothing dropped for it");
         cache.put(b"b".to_vec(), answer(2));
         assert_eq!(cache.get(b"b").map(|c| c.body.len()), Some(2));
-        assert_eq!(cache.lock().bytes, 6);
+        // Keys count too: b (1 + 2) and c (1 + 4).
+        assert_eq!(cache.lock().bytes, 8);
     }
 }

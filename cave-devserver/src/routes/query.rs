@@ -98,76 +98,95 @@ pub async fn simple(
     let flags = flags(query.as_deref())?;
     let body = body::parse(&bytes, Endpoint::Simple)?;
     let route = AnswerCache::key(&[b"table", ds.as_bytes(), v.as_bytes(), t.as_bytes()]);
-    cached(
-        &state,
-        &flags,
-        &route,
-        query.as_deref(),
-        &headers,
-        &bytes,
-        || async {
-            let state2 = state.clone();
-            let answer = tokio::task::spawn_blocking(move || {
-                let data = table_data(&state2, &ds, &v, &t)?;
-                engine::simple(data, &body, &options(&state2, &flags), notice(&state2, &t))
-            })
-            .await
-            .map_err(|e| ApiError::Wrapped(e.to_string()))??;
-            answer_parts(answer, &flags, &headers, None)
-        },
-    )
+    let request = Request::new(flags, query, headers, bytes);
+    cached(state, route, request, move |state| {
+        let data = table_data(state, &ds, &v, &t)?;
+        engine::simple(data, &body, &options(state, &flags), notice(state, &t))
+    })
     .await
 }
 
+/// What the answer of a cacheable request depends on, besides its route.
+struct Request {
+    flags: Flags,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Request {
+    fn new(flags: Flags, query: Option<String>, headers: HeaderMap, body: Bytes) -> Self {
+        Request {
+            flags,
+            query,
+            headers,
+            body,
+        }
+    }
+}
+
 /// The answer of a request that may be in the answer cache ([`crate::answer_cache`]): the
-/// stored one, or `make`'s, stored when the cache is on and the answer cannot differ between
-/// two equal requests (rows in the stored order, no random sample).
-async fn cached<F, Fut>(
-    state: &AppState,
-    flags: &Flags,
-    route: &[u8],
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &[u8],
-    make: F,
+/// stored one, or `answer`'s, made and encoded on a blocking thread, and stored when the cache
+/// is on and the answer cannot differ between two equal requests (rows in the stored order, no
+/// random sample).
+async fn cached<F>(
+    state: Arc<AppState>,
+    route: Vec<u8>,
+    request: Request,
+    answer: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(HeaderMap, Vec<u8>), ApiError>>,
+    F: FnOnce(&AppState) -> Result<Answer, ApiError> + Send + 'static,
 {
-    use crate::answer_cache::{CACHE_HEADER, Cached};
-    let cache = state.answer_cache.as_ref().filter(|_| {
-        flags.random_sample.is_none() && state.row_order == crate::state::RowOrder::Stored
+    use crate::answer_cache::Cached;
+    let Request {
+        flags,
+        query,
+        headers,
+        body,
+    } = request;
+    let cacheable = state.answer_cache.is_some()
+        && flags.random_sample.is_none()
+        && state.row_order == crate::state::RowOrder::Stored;
+    let key = cacheable.then(|| {
+        let accept = headers
+            .get(header::ACCEPT_ENCODING)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        AnswerCache::key(&[&route, query.unwrap_or_default().as_bytes(), accept, &body])
     });
-    let Some(cache) = cache else {
-        let (headers, bytes) = make().await?;
-        return Ok((StatusCode::OK, headers, Body::from(bytes)).into_response());
+    if let Some((cache, key)) = state.answer_cache.as_ref().zip(key.as_ref())
+        && let Some(hit) = cache.get(key)
+    {
+        return Ok(cached_response(hit.headers, hit.body, "hit"));
+    }
+    let worker_state = state.clone();
+    let (answer_headers, bytes) = tokio::task::spawn_blocking(move || {
+        answer_parts(answer(&worker_state)?, &flags, &headers, None)
+    })
+    .await
+    .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+    let Some((cache, key)) = state.answer_cache.as_ref().zip(key) else {
+        return Ok(ok_response((answer_headers, bytes)));
     };
-    let accept = headers
-        .get(header::ACCEPT_ENCODING)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    let key = AnswerCache::key(&[route, query.unwrap_or_default().as_bytes(), accept, body]);
-    let (mut headers, body, hit) = match cache.get(&key) {
-        Some(c) => (c.headers, c.body, "hit"),
-        None => {
-            let (headers, bytes) = make().await?;
-            let body = Bytes::from(bytes);
-            cache.put(
-                key,
-                Cached {
-                    headers: headers.clone(),
-                    body: body.clone(),
-                },
-            );
-            (headers, body, "miss")
-        }
-    };
+    let bytes = Bytes::from(bytes);
+    cache.put(
+        key,
+        Cached {
+            headers: answer_headers.clone(),
+            body: bytes.clone(),
+        },
+    );
+    Ok(cached_response(answer_headers, bytes, "miss"))
+}
+
+/// A 200 answer of a server with the answer cache on, saying whether it was stored.
+fn cached_response(mut headers: HeaderMap, body: Bytes, hit: &'static str) -> Response {
     headers.insert(
-        HeaderName::from_static(CACHE_HEADER),
+        HeaderName::from_static(crate::answer_cache::CACHE_HEADER),
         HeaderValue::from_static(hit),
     );
-    Ok((StatusCode::OK, headers, Body::from(body)).into_response())
+    (StatusCode::OK, headers, Body::from(body)).into_response()
 }
 
 /// `POST .../version/{v}/query`: a join of two tables.
@@ -186,21 +205,21 @@ pub async fn join(
             "a join query needs `tables` with two [table, column] pairs",
         ));
     }
-    let state2 = state.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        run_join(
-            &state2,
+    let parts = tokio::task::spawn_blocking(move || {
+        let answer = run_join(
+            &state,
             &ds,
             &v,
             [&tables[0], &tables[1]],
             &body,
             &flags,
             None,
-        )
+        )?;
+        answer_parts(answer, &flags, &headers, None)
     })
     .await
     .map_err(|e| ApiError::Wrapped(e.to_string()))??;
-    respond(answer, &flags, &headers, None)
+    Ok(ok_response(parts))
 }
 
 fn run_join(
@@ -277,13 +296,12 @@ pub async fn live(
         .and_then(|v| v.time_stamp.timestamp_nanos_opt())
         .zip(timestamp.timestamp_nanos_opt())
         .map(|(version_ts, t)| Live { version_ts, t });
-    let state2 = state.clone();
-    let mut answer = tokio::task::spawn_blocking(move || -> Result<Answer, ApiError> {
-        match body.join_tables.as_deref() {
+    let parts = tokio::task::spawn_blocking(move || {
+        let answer = match body.join_tables.as_deref() {
             Some([j, ..]) => {
                 let pairs = [(j[0].clone(), j[1].clone()), (j[2].clone(), j[3].clone())];
                 run_join(
-                    &state2,
+                    &state,
                     &ds,
                     &version,
                     [&pairs[0], &pairs[1]],
@@ -293,8 +311,8 @@ pub async fn live(
                 )
             }
             _ => {
-                let stored = table_data(&state2, &ds, &version, &table)?;
-                let now = live.and_then(|l| l.table(&state2, stored));
+                let stored = table_data(&state, &ds, &version, &table)?;
+                let now = live.and_then(|l| l.table(&state, stored));
                 let data = now.as_ref().unwrap_or(stored);
                 let mut simple_body = body.clone();
                 simple_body.select_columns = body
@@ -305,14 +323,26 @@ pub async fn live(
                 engine::simple(
                     data,
                     &simple_body,
-                    &options(&state2, &flags),
-                    notice(&state2, &table),
+                    &options(&state, &flags),
+                    notice(&state, &table),
                 )
             }
-        }
+        }?;
+        answer_parts(
+            live_frame(answer),
+            &flags,
+            &headers,
+            Some("__index_level_0__"),
+        )
     })
     .await
     .map_err(|e| ApiError::Wrapped(e.to_string()))??;
+    Ok(ok_response(parts))
+}
+
+/// A live query's answer as `live_live_query` sends it: id first, the 201 warning in its own
+/// words and the index written as a column.
+fn live_frame(mut answer: Answer) -> Answer {
     // `combine_queries` sets and resets the index on id: id moves first.
     if let Some(i) = answer.frame.columns.iter().position(|(n, _)| n == "id") {
         let id = answer.frame.columns.remove(i);
@@ -335,7 +365,7 @@ pub async fn live(
         .frame
         .columns
         .push(("__index_level_0__".to_string(), index));
-    respond(answer, &flags, &headers, Some("__index_level_0__"))
+    answer
 }
 
 /// `POST .../version/{v}/views/{view}/query`: a simple query of a view (MaterializationEngine
@@ -352,28 +382,15 @@ pub async fn view(
     flags.random_sample = None;
     let body = body::parse(&bytes, Endpoint::Simple)?;
     let route = AnswerCache::key(&[b"view", ds.as_bytes(), v.as_bytes(), view.as_bytes()]);
-    cached(
-        &state,
-        &flags,
-        &route,
-        query.as_deref(),
-        &headers,
-        &bytes,
-        || async {
-            let state2 = state.clone();
-            let answer = tokio::task::spawn_blocking(move || {
-                let data = crate::routes::meta::view_data(&state2, &ds, &v, &view)?;
-                let notice = state2
-                    .snapshot
-                    .view(&view)
-                    .and_then(|m| m.notice_text.as_deref());
-                engine::simple(data, &body, &options(&state2, &flags), notice)
-            })
-            .await
-            .map_err(|e| ApiError::Wrapped(e.to_string()))??;
-            answer_parts(answer, &flags, &headers, None)
-        },
-    )
+    let request = Request::new(flags, query, headers, bytes);
+    cached(state, route, request, move |state| {
+        let data = crate::routes::meta::view_data(state, &ds, &v, &view)?;
+        let notice = state
+            .snapshot
+            .view(&view)
+            .and_then(|m| m.notice_text.as_deref());
+        engine::simple(data, &body, &options(state, &flags), notice)
+    })
     .await
 }
 
@@ -471,14 +488,9 @@ fn header_value(text: &str) -> HeaderValue {
     })
 }
 
-fn respond(
-    answer: Answer,
-    flags: &Flags,
-    request_headers: &HeaderMap,
-    index: Option<&str>,
-) -> Result<Response, ApiError> {
-    let (headers, bytes) = answer_parts(answer, flags, request_headers, index)?;
-    Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+/// A 200 answer from its headers and body.
+fn ok_response((headers, bytes): (HeaderMap, Vec<u8>)) -> Response {
+    (StatusCode::OK, headers, Body::from(bytes)).into_response()
 }
 
 /// The headers and body of a 200 answer.
