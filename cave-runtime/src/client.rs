@@ -874,6 +874,7 @@ impl Client {
         let (info, schema) = self
             .pager_untyped(spec, pinned, merge_reference)
             .await?
+            .keeping_every_batch()
             .for_each(|piece| {
                 batches.push(piece.batch);
                 Ok(())

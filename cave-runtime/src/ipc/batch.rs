@@ -8,7 +8,7 @@ use arrow_ipc::MetadataVersion;
 use arrow_schema::{DataType, Schema};
 use bytes::Bytes;
 
-use super::buffers::{Codec, Source, declared_length};
+use super::buffers::{Codec, Decompression, Source, declared_length};
 use super::columns::ColumnReader;
 use super::error::Part;
 use super::framing::within;
@@ -20,6 +20,14 @@ use super::{CHUNK_BYTES, IpcError};
 /// this big (compressed bytes): below it, starting a thread costs
 /// more than it saves.
 pub(crate) const PARALLEL_MIN_BYTES: usize = 512 * 1024;
+
+/// How a record batch is read: rows per chunk asked for, and how its buffers are
+/// decompressed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReadOptions {
+    pub chunk_rows: usize,
+    pub decompression: Decompression,
+}
 
 /// One record batch being read chunk by chunk.
 pub(super) struct BatchReader {
@@ -37,17 +45,21 @@ pub(super) struct BatchReader {
 
 impl BatchReader {
     /// Check a record batch's header `fb` against the stream's `schema` and open the buffers
-    /// of the columns `keep`. `before` bytes were declared by the batches before it, and all
-    /// may declare at most `max_declared`.
+    /// of the columns `keep`, to be read as `options` say. `before` bytes were declared by the
+    /// batches before it, and all may declare at most `max_declared`.
     pub(super) fn new(
         schema: &Schema,
         keep: &[usize],
         fb: arrow_ipc::RecordBatch<'_>,
         body: Bytes,
         version: MetadataVersion,
-        chunk_rows: usize,
+        options: ReadOptions,
         (before, max_declared): (u64, u64),
     ) -> Result<Self, IpcError> {
+        let ReadOptions {
+            chunk_rows,
+            decompression,
+        } = options;
         if version < MetadataVersion::V4 {
             return Err(format!("IPC metadata version {version:?} is too old").into());
         }
@@ -116,7 +128,7 @@ impl BatchReader {
                         crate::limits::size(max_declared)
                     )));
                 }
-                let source = Source::open(slice, codec)
+                let source = Source::open(slice, codec, decompression)
                     .map_err(|e| e.in_buffer(Part::Numbered(k)).in_column(field.name()))?;
                 sources.push(source);
             }

@@ -1,16 +1,19 @@
-//! A buffer's bytes as the columns ask for them: as they lie in the body, or decompressed as
-//! they are read (ZSTD, LZ4_FRAME), never past the length the buffer declares.
+//! A buffer's bytes as the columns ask for them: as they lie in the body, decompressed as
+//! they are read (ZSTD, LZ4_FRAME), or, when the caller keeps every batch ([`Decompression::Whole`]),
+//! a ZSTD buffer decompressed whole in one call and handed out as slices; never past the length
+//! the buffer declares.
 //!
 //! [`zstd_frame`] decompresses ZSTD frames with reused contexts; [`buffer_pool`] holds the
 //! memory of decoded buffers for reuse.
 
 use std::io::Read;
 
+use arrow_buffer::Buffer;
 use arrow_ipc::CompressionType;
 use bytes::{Buf, Bytes};
 
 use super::IpcError;
-use zstd_frame::{ZstdStream, decompress_small};
+use zstd_frame::{ZstdStream, decompress_whole};
 
 pub(super) mod buffer_pool;
 pub(super) mod zstd_frame;
@@ -53,6 +56,24 @@ impl Codec {
 /// Buffers declaring at most this many bytes are decompressed whole, at once.
 const SMALL_BUFFER: usize = 256 * 1024;
 
+/// With [`Decompression::Whole`], ZSTD buffers declaring at most this many bytes are decompressed in
+/// one call; bigger ones are streamed. The room is reserved, not written: a buffer that holds
+/// less than it declares costs only address space past what it holds.
+const WHOLE_MAX: usize = 1 << 30;
+
+/// How a batch's compressed buffers are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Decompression {
+    /// A chunk at a time, so that memory holds one chunk of columns (for a caller that turns
+    /// chunks into rows and drops them).
+    #[default]
+    Streamed,
+    /// A ZSTD buffer in one call, on the first chunk that needs it, and its chunks as slices of
+    /// it: no copy through the streaming decoder's window. For a caller that keeps every batch
+    /// anyway (the decompressed columns live as long as any of their chunks).
+    Whole,
+}
+
 /// The bytes of one buffer, decompressed as they are read.
 pub(super) enum Source {
     /// No buffer (length 0).
@@ -61,6 +82,10 @@ pub(super) enum Source {
     Raw(Bytes),
     /// A ZSTD frame; `left` is the uncompressed length still declared.
     Zstd { frame: ZstdStream, left: usize },
+    /// A ZSTD frame to decompress whole when it is first read ([`Decompression::Whole`]).
+    ZstdWhole { frame: Bytes, declared: usize },
+    /// Decompressed bytes, from `at` on still to read.
+    Decoded { buffer: Buffer, at: usize },
     /// An LZ4 frame.
     Lz4 {
         decoder: Box<lz4_flex::frame::FrameDecoder<bytes::buf::Reader<Bytes>>>,
@@ -71,7 +96,11 @@ pub(super) enum Source {
 impl Source {
     /// A buffer as it lies in the body: with compression, an 8-byte little-endian
     /// uncompressed length (-1: stored uncompressed) then the frame.
-    pub(super) fn open(slice: Bytes, codec: Option<Codec>) -> Result<Self, IpcError> {
+    pub(super) fn open(
+        slice: Bytes,
+        codec: Option<Codec>,
+        decompression: Decompression,
+    ) -> Result<Self, IpcError> {
         let Some(codec) = codec else {
             return Ok(if slice.is_empty() {
                 Source::Empty
@@ -99,9 +128,18 @@ impl Source {
             return Ok(Source::Empty);
         }
         Ok(match codec {
+            // Decompressed by the thread that first reads it (a decoding worker).
+            Codec::Zstd if decompression == Decompression::Whole && left <= WHOLE_MAX => {
+                Source::ZstdWhole {
+                    frame,
+                    declared: left,
+                }
+            }
             // Small buffers whole, with this thread's decompression context: a streaming
             // decoder costs a context and its buffers each (most of a small query's time).
-            Codec::Zstd if left <= SMALL_BUFFER => Source::Raw(decompress_small(&frame, left)?),
+            Codec::Zstd if left <= SMALL_BUFFER => {
+                Source::Raw(Bytes::from(decompress_whole(&frame, left)?))
+            }
             Codec::Zstd => Source::Zstd {
                 frame: ZstdStream::new(frame)?,
                 left,
@@ -119,18 +157,48 @@ impl Source {
             Source::Empty => 0,
             Source::Raw(b) => b.len() / 8,
             Source::Zstd { frame, .. } => frame.compressed_len(),
+            Source::ZstdWhole { frame, .. } => frame.len(),
+            Source::Decoded { .. } => 0,
             Source::Lz4 { decoder, .. } => decoder.get_ref().get_ref().len(),
         }
     }
 
+    /// Decompress a [`Source::ZstdWhole`] frame now, into memory aligned for 64-bit values.
+    fn decode_whole(&mut self) -> Result<(), IpcError> {
+        if let Source::ZstdWhole { frame, declared } = self {
+            let bytes = decompress_whole(frame, *declared)?;
+            let buffer = if bytes.as_ptr().align_offset(8) == 0 {
+                Buffer::from_vec(bytes)
+            } else {
+                Buffer::from_slice_ref(&bytes)
+            };
+            *self = Source::Decoded { buffer, at: 0 };
+        }
+        Ok(())
+    }
+
+    /// The next `len` bytes as a slice of the decompressed buffer, when the buffer is read
+    /// whole ([`Decompression::Whole`]); `None` for the other sources, which are read with
+    /// [`Source::fill`].
+    pub(super) fn next_slice(&mut self, len: usize) -> Option<Result<Buffer, IpcError>> {
+        if let Err(e) = self.decode_whole() {
+            return Some(Err(e));
+        }
+        let Source::Decoded { buffer, at } = self else {
+            return None;
+        };
+        if buffer.len() - *at < len {
+            return Some(Err(ends_short(buffer.len() - *at, len)));
+        }
+        let slice = buffer.slice_with_length(*at, len);
+        *at += len;
+        Some(Ok(slice))
+    }
+
     /// Fill `out` with the next bytes.
     pub(super) fn fill(&mut self, out: &mut [u8]) -> Result<(), IpcError> {
-        let short = |have: usize| {
-            IpcError::new(format!(
-                "the buffer ends after {have} more bytes where {} were needed",
-                out.len()
-            ))
-        };
+        let short = |have: usize| ends_short(have, out.len());
+        self.decode_whole()?;
         match self {
             Source::Empty => {
                 if out.is_empty() {
@@ -145,6 +213,15 @@ impl Source {
                 rest.advance(out.len());
                 Ok(())
             }
+            Source::Decoded { buffer, at } => {
+                let head = buffer
+                    .get(*at..*at + out.len())
+                    .ok_or_else(|| short(buffer.len() - *at))?;
+                out.copy_from_slice(head);
+                *at += out.len();
+                Ok(())
+            }
+            Source::ZstdWhole { .. } => Err("zstd: the frame was not decompressed".into()),
             Source::Zstd { frame, left } => within_declared(left, out, |out| frame.fill(out)),
             Source::Lz4 { decoder, left } => within_declared(left, out, |out| {
                 decoder.read_exact(out).map_err(|e| match e.kind() {
@@ -160,6 +237,9 @@ impl Source {
 
     /// Read and drop `n` bytes.
     pub(super) fn skip(&mut self, mut n: usize) -> Result<(), IpcError> {
+        if let Some(slice) = self.next_slice(n) {
+            return slice.map(drop);
+        }
         let mut scratch = [0u8; 4096];
         while n > 0 {
             let k = n.min(scratch.len());
@@ -168,6 +248,13 @@ impl Source {
         }
         Ok(())
     }
+}
+
+/// A buffer that holds `have` more bytes where `needed` were asked for.
+fn ends_short(have: usize, needed: usize) -> IpcError {
+    IpcError::new(format!(
+        "the buffer ends after {have} more bytes where {needed} were needed"
+    ))
 }
 
 /// Fill `out` by `read` from a buffer that declares `left` more bytes: asking for more than

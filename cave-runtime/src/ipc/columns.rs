@@ -89,11 +89,13 @@ impl ColumnReader {
         }
     }
 
-    /// The next `len` bytes of one buffer, in pooled memory.
+    /// The next `len` bytes of one buffer: a slice of it when it was decompressed whole, else
+    /// in pooled memory.
     fn take(&mut self, part: Part, len: usize) -> Result<Buffer, IpcError> {
         let source = self.source(part);
-        BufferPool::shared()
-            .buffer(len, |out| source.fill(out))
+        source
+            .next_slice(len)
+            .unwrap_or_else(|| BufferPool::shared().buffer(len, |out| source.fill(out)))
             .map_err(|e| e.in_buffer(part).in_column(&self.name))
     }
 
@@ -149,7 +151,9 @@ impl ColumnReader {
         let data_error = |e: IpcError| e.in_buffer(Part::StringBytes).in_column(&self.name);
         self.data.skip(skip).map_err(data_error)?;
         let len = usize::try_from(last - first).map_err(|e| self.error(e))?;
-        let bytes = if len <= STRING_PIECE {
+        let bytes = if let Some(slice) = self.data.next_slice(len) {
+            slice.map_err(data_error)?
+        } else if len <= STRING_PIECE {
             pool.buffer(len, |out| self.data.fill(out))
                 .map_err(data_error)?
         } else {

@@ -5,7 +5,9 @@
 //! reader instead streams each column's buffers (ZSTD, LZ4_FRAME or uncompressed) and hands
 //! out record batches of at most `chunk_rows` rows, so that:
 //! - memory above the body is one chunk of columns, whatever the answer's size (a typed query
-//!   keeps only its rows, never the whole decompressed batch next to them);
+//!   keeps only its rows, never the whole decompressed batch next to them); a caller that keeps
+//!   every batch asks for [`Decompression::Whole`] instead, and a ZSTD buffer is then decompressed in
+//!   one call and its chunks are slices of it (faster: no copy through the streaming window);
 //! - a big batch's columns are decompressed on all cores, ahead of the consumer and with it
 //!   ([`workers`]);
 //! - a declared length is never allocated up front: a corrupt or hostile body costs at most
@@ -42,8 +44,9 @@ mod tests;
 mod workers;
 
 pub(crate) use baseline::decompress_only;
-use batch::BatchReader;
 pub(crate) use batch::PARALLEL_MIN_BYTES;
+use batch::{BatchReader, ReadOptions};
+pub(crate) use buffers::Decompression;
 pub(crate) use error::IpcError;
 
 /// Rows per chunk by default: a chunk of synapse columns (about 100 bytes a row) stays in the
@@ -89,6 +92,7 @@ pub(crate) struct Chunks {
     schema: SchemaRef,
     chunk_rows: usize,
     threads: usize,
+    decompression: Decompression,
     batch_no: usize,
     current: Option<BatchReader>,
     done: bool,
@@ -127,6 +131,7 @@ impl Chunks {
             schema: Arc::new(out_schema),
             chunk_rows: chunk_rows.clamp(8, 1 << 24) / 8 * 8,
             threads: cores().min(8),
+            decompression: Decompression::Streamed,
             batch_no: 0,
             current: None,
             done: false,
@@ -140,6 +145,12 @@ impl Chunks {
     /// on the calling thread only).
     pub(crate) fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// Read compressed buffers as `decompression` says (by default [`Decompression::Streamed`]).
+    pub(crate) fn decompression(mut self, decompression: Decompression) -> Self {
+        self.decompression = decompression;
         self
     }
 
@@ -187,7 +198,10 @@ impl Chunks {
                 message.header,
                 self.bytes.slice_ref(message.body),
                 message.version,
-                self.chunk_rows,
+                ReadOptions {
+                    chunk_rows: self.chunk_rows,
+                    decompression: self.decompression,
+                },
                 (self.declared, self.limits.max_decoded_bytes),
             )
             .map_err(|e| e.in_batch(self.batch_no))?;

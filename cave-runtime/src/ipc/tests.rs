@@ -14,7 +14,7 @@ use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 
-use super::{CHUNK_BYTES, Chunks, DecodeLimits, decompress_only};
+use super::{CHUNK_BYTES, Chunks, DecodeLimits, Decompression, decompress_only};
 
 /// Batches of every supported type, with nulls, empty strings, non-ASCII text.
 fn batches(sizes: &[usize]) -> (SchemaRef, Vec<RecordBatch>) {
@@ -106,10 +106,21 @@ fn write(schema: &SchemaRef, batches: &[RecordBatch], codec: Option<CompressionT
 }
 
 fn read_all(body: Bytes, chunk_rows: usize, threads: usize) -> Result<Vec<RecordBatch>, String> {
+    read_as(Decompression::Streamed, body, chunk_rows, threads)
+}
+
+fn read_as(
+    decompression: Decompression,
+    body: Bytes,
+    chunk_rows: usize,
+    threads: usize,
+) -> Result<Vec<RecordBatch>, String> {
     Chunks::new(body, chunk_rows)
-        .and_then(|c| c.threads(threads).collect())
+        .and_then(|c| c.threads(threads).decompression(decompression).collect())
         .map_err(|e| e.to_string())
 }
+
+const BOTH: [Decompression; 2] = [Decompression::Streamed, Decompression::Whole];
 
 fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
     arrow_select::concat::concat_batches(schema, batches).unwrap()
@@ -126,14 +137,14 @@ fn chunks_equal_arrow_ipc_for_every_compression_and_chunk_size() {
     ] {
         let body = write(&schema, &expected, codec);
         for chunk_rows in [8, 64, 1000, 1024, 100_000] {
-            for threads in [1, 3] {
-                let got = read_all(body.clone(), chunk_rows, threads)
-                    .unwrap_or_else(|e| panic!("{codec:?} {chunk_rows}: {e}"));
+            for (threads, d) in [1, 3].into_iter().flat_map(|t| BOTH.map(|d| (t, d))) {
+                let got = read_as(d, body.clone(), chunk_rows, threads)
+                    .unwrap_or_else(|e| panic!("{codec:?} {chunk_rows} {d:?}: {e}"));
                 assert!(got.iter().all(|b| b.num_rows() <= chunk_rows.max(8)));
                 assert_eq!(
                     concat(&schema, &got),
                     whole,
-                    "{codec:?} chunks of {chunk_rows}"
+                    "{codec:?} chunks of {chunk_rows}, {d:?}"
                 );
             }
         }
@@ -236,15 +247,16 @@ fn every_cut_of_a_body_is_an_error_not_a_panic() {
             .to_string();
         assert!(e.contains("4 bytes follow the end-of-stream marker"), "{e}");
         for cut in (0..body.len()).step_by(7) {
-            let r =
-                Chunks::new(body.slice(..cut), 64).and_then(|c| c.collect::<Result<Vec<_>, _>>());
-            let rows: usize = r
-                .as_ref()
-                .map_or(0, |b| b.iter().map(RecordBatch::num_rows).sum());
-            assert!(
-                r.is_err() || rows == 0,
-                "{codec:?} cut at {cut}: {rows} rows"
-            );
+            for d in BOTH {
+                let r = read_as(d, body.slice(..cut), 64, 1);
+                let rows: usize = r
+                    .as_ref()
+                    .map_or(0, |b| b.iter().map(RecordBatch::num_rows).sum());
+                assert!(
+                    r.is_err() || rows == 0,
+                    "{codec:?} {d:?} cut at {cut}: {rows} rows"
+                );
+            }
         }
     }
 }
@@ -275,10 +287,20 @@ fn a_huge_declared_length_is_refused_not_allocated() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("Limits::max_decoded_bytes"), "{e}");
-    bad[at..at + 8].copy_from_slice(&(1i64 << 31).to_le_bytes());
-    let got: Result<Vec<_>, _> = Chunks::new(Bytes::from(bad), 64).unwrap().collect();
-    let rows: usize = got.unwrap().iter().map(RecordBatch::num_rows).sum();
-    assert_eq!(rows, 1000, "only the 8000 bytes needed are read");
+    // 2^31 is streamed either way; 2^29 is read whole when asked, into room reserved (never
+    // written past what the frame holds).
+    for (declared, d) in [(31, Decompression::Streamed), (31, Decompression::Whole)]
+        .into_iter()
+        .chain([(29, Decompression::Whole)])
+    {
+        bad[at..at + 8].copy_from_slice(&(1i64 << declared).to_le_bytes());
+        let got = read_as(d, Bytes::from(bad.clone()), 64, 1).unwrap();
+        let rows: usize = got.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(
+            rows, 1000,
+            "2^{declared}, {d:?}: only the 8000 bytes needed are read"
+        );
+    }
     // And a row count of 2^40 in a tiny body ends at the first chunk, with an error.
     let mut bad = body.clone();
     let rows_at = bad
@@ -612,10 +634,12 @@ fn workers_fail_as_a_serial_read_does() {
                 *b ^= 0x5a;
             }
             let bad = Bytes::from(bad);
-            let serial = read_all(bad.clone(), 4096, 1).map(|b| concat(&schema, &b));
-            let parallel = read_all(bad, 4096, 3).map(|b| concat(&schema, &b));
-            seen_errors += usize::from(serial.is_err());
-            assert_eq!(parallel, serial, "{codec:?}, bytes at {at}");
+            for d in BOTH {
+                let serial = read_as(d, bad.clone(), 4096, 1).map(|b| concat(&schema, &b));
+                let parallel = read_as(d, bad.clone(), 4096, 3).map(|b| concat(&schema, &b));
+                seen_errors += usize::from(serial.is_err() && d == Decompression::Streamed);
+                assert_eq!(parallel, serial, "{codec:?}, {d:?}, bytes at {at}");
+            }
         }
         // Not every corruption is an error: flipped literal bytes of a ZSTD block (the IPC
         // format has no checksum) decode to other values, the same in both reads.
@@ -639,4 +663,27 @@ fn a_reader_dropped_mid_batch_stops_its_workers() {
     }
     let got = read_all(body, 2048, 2).unwrap();
     assert_eq!(concat(&schema, &got), concat(&schema, &expected));
+}
+
+/// Read whole, a big ZSTD column's chunks are slices of one decompressed buffer (no copy per
+/// chunk), on one thread or several; streamed, each chunk has memory of its own.
+#[test]
+fn whole_buffers_are_sliced_into_chunks() {
+    let (schema, expected) = batches(&[100_000]);
+    let body = write(&schema, &expected, Some(CompressionType::ZSTD));
+    let values_of = |b: &RecordBatch| b.column(0).to_data().buffers()[0].as_ptr() as usize;
+    for threads in [1, 2] {
+        for d in BOTH {
+            let got = read_as(d, body.clone(), 4096, threads).unwrap();
+            assert_eq!(concat(&schema, &got), concat(&schema, &expected));
+            let contiguous = got
+                .windows(2)
+                .all(|w| values_of(&w[1]) == values_of(&w[0]) + 4096 * 8);
+            assert_eq!(
+                contiguous,
+                d == Decompression::Whole,
+                "{d:?} on {threads} threads"
+            );
+        }
+    }
 }

@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 use crate::autapses;
 use crate::error::Error;
 use crate::http::{ARROW_ACCEPT_ENCODING, Http, Received, Request};
-use crate::ipc::DecodeLimits;
+use crate::ipc::{DecodeLimits, Decompression};
 use crate::not_in;
 use crate::pyjson;
 use crate::query::Spec;
@@ -212,6 +212,8 @@ pub(crate) struct Pager<'c> {
     guard: PageGuard,
     /// The offset of the next page (paging by offset).
     offset: u64,
+    /// How answers' buffers are decompressed: whole when the caller keeps every batch.
+    decompression: Decompression,
     client: PhantomData<&'c ()>,
 }
 
@@ -273,8 +275,16 @@ impl Pager<'_> {
             progress: None,
             done: false,
             guard: PageGuard::default(),
+            decompression: Decompression::Streamed,
             client: PhantomData,
         }
+    }
+
+    /// Decompress the answers' buffers whole ([`Decompression::Whole`]): for a caller that
+    /// keeps every batch, which then costs no more memory and decodes faster.
+    pub(crate) fn keeping_every_batch(mut self) -> Self {
+        self.decompression = Decompression::Whole;
+        self
     }
 
     /// How the query went so far.
@@ -660,6 +670,7 @@ impl Pager<'_> {
             url,
             received,
             DecodeLimits::from(self.http.limits()),
+            Decompression::Streamed,
             self.http.redactor(),
         )?;
         if page.schema.column_with_name(plan::ID).is_none() {
@@ -694,6 +705,7 @@ impl Pager<'_> {
             &self.url,
             received,
             DecodeLimits::from(self.http.limits()),
+            self.decompression,
             self.http.redactor(),
         )?;
         self.info.add_warnings(&page);

@@ -7,7 +7,7 @@ use arrow_schema::SchemaRef;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::ipc::{self, DecodeLimits, IpcError};
+use crate::ipc::{self, DecodeLimits, Decompression, IpcError};
 use crate::position::Resolution;
 use crate::table::Table;
 
@@ -26,21 +26,28 @@ impl BodyBatches {
 
     /// Start reading an answer body, in chunks of at most `chunk_rows` rows.
     pub fn with_chunk_rows(body: impl Into<Bytes>, chunk_rows: usize) -> Result<Self, String> {
-        Self::saved(body.into(), chunk_rows).map_err(|e| e.to_string())
+        Self::saved(body.into(), chunk_rows, Decompression::Streamed).map_err(|e| e.to_string())
     }
 
     /// A saved body, read within the default limits.
-    fn saved(body: Bytes, chunk_rows: usize) -> Result<Self, IpcError> {
-        Self::open(body, chunk_rows, DecodeLimits::default())
+    fn saved(
+        body: Bytes,
+        chunk_rows: usize,
+        decompression: Decompression,
+    ) -> Result<Self, IpcError> {
+        Self::open(body, chunk_rows, DecodeLimits::default(), decompression)
     }
 
-    /// Start reading an answer body within `limits`.
+    /// Start reading an answer body within `limits`, its buffers as `decompression` says.
     pub(crate) fn open(
         body: Bytes,
         chunk_rows: usize,
         limits: DecodeLimits,
+        decompression: Decompression,
     ) -> Result<Self, IpcError> {
-        let chunks = ipc::Chunks::with_limits(body, chunk_rows, limits)?.threads(ipc::cores());
+        let chunks = ipc::Chunks::with_limits(body, chunk_rows, limits)?
+            .threads(ipc::cores())
+            .decompression(decompression);
         let schema = chunks.schema().clone();
         Ok(BodyBatches { schema, chunks })
     }
@@ -83,7 +90,9 @@ impl Iterator for BodyBatches {
 /// The batches of an Arrow IPC stream, without the columns pandas metadata names as the index.
 pub fn read_stream(body: impl Into<Bytes>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
     let read = || -> Result<_, IpcError> {
-        let mut batches = BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS)?;
+        // Every batch is kept: buffers decompressed whole, chunks sliced from them.
+        let mut batches =
+            BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS, Decompression::Whole)?;
         let schema = batches.schema().clone();
         let all = std::iter::from_fn(|| batches.next_batch()).collect::<Result<_, _>>()?;
         Ok((schema, all))
@@ -101,8 +110,12 @@ pub fn read_rows<T: Table>(
 ) -> Result<Vec<T>, Error> {
     const SAVED: &str = "(a saved response body)";
     let mut rows = Vec::new();
-    let mut batches =
-        BodyBatches::saved(body.into(), ipc::DEFAULT_CHUNK_ROWS).map_err(|e| e.at(SAVED))?;
+    let mut batches = BodyBatches::saved(
+        body.into(),
+        ipc::DEFAULT_CHUNK_ROWS,
+        Decompression::Streamed,
+    )
+    .map_err(|e| e.at(SAVED))?;
     while let Some(batch) = batches.next_batch() {
         let batch = batch.map_err(|e| e.at(SAVED))?;
         reserve_rows(&mut rows, batch.num_rows() + batches.rows_left());

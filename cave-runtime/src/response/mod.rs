@@ -10,7 +10,7 @@ use cave_wire::untrusted::Redactor;
 
 use crate::error::Error;
 use crate::http::Received;
-use crate::ipc::{self, DecodeLimits};
+use crate::ipc::{self, DecodeLimits, Decompression};
 
 mod body;
 mod headers;
@@ -41,7 +41,7 @@ pub(crate) fn read_count(
     limits: DecodeLimits,
     redactor: &Redactor,
 ) -> Result<u64, Error> {
-    let (_, mut batches) = decode(url, received, limits, redactor)?;
+    let (_, mut batches) = decode(url, received, limits, Decompression::Streamed, redactor)?;
     let bad = |problem: String| Error::BadResponse {
         url: url.to_string(),
         problem,
@@ -87,13 +87,15 @@ pub(crate) struct Page {
     pub capped: bool,
 }
 
-/// Check the answer to a query POST to `url` and start reading its batches. Warnings come
+/// Check the answer to a query POST to `url` and start reading its batches (their buffers as
+/// `decompression` says). Warnings come
 /// cleaned by `redactor` (errors are cleaned by the caller; excerpts are redacted here, before
 /// they are cut).
 pub(crate) fn decode(
     url: &str,
     received: &Received,
     limits: DecodeLimits,
+    decompression: Decompression,
     redactor: &Redactor,
 ) -> Result<(Page, BodyBatches), Error> {
     let bad = |problem: String| Error::BadResponse {
@@ -101,8 +103,13 @@ pub(crate) fn decode(
         problem,
     };
     headers::check_content_type(&received.headers, &received.bytes, redactor).map_err(bad)?;
-    let batches = BodyBatches::open(received.bytes.clone(), ipc::DEFAULT_CHUNK_ROWS, limits)
-        .map_err(|e| e.at(url))?;
+    let batches = BodyBatches::open(
+        received.bytes.clone(),
+        ipc::DEFAULT_CHUNK_ROWS,
+        limits,
+        decompression,
+    )
+    .map_err(|e| e.at(url))?;
     let (warnings, capped) = headers::kept_warnings(&received.headers, redactor);
     let page = Page {
         schema: batches.schema().clone(),
