@@ -2,7 +2,10 @@
 # Side by side, in one run: decoding synapse answers of 200,000 / 1,000,000 / 5,000,000 rows
 # made by the local devserver, by
 #   - the Rust typed decode          (cargo run --release --example decode -- --mode typed)
-#   - the Rust untyped decode        (... --mode untyped: Arrow record batches)
+#   - the Rust untyped decode        (... --mode untyped: Arrow record batches, as
+#                                     Client::batches reads them: ZSTD buffers whole)
+#   - the same, streamed             (... --mode streamed: buffers decompressed chunk by
+#                                     chunk, as typed reads do; what reading whole saves)
 #   - ZSTD alone on every buffer     (... --mode zstd: the codec's own serial time)
 #   - caveclient 8.2.1's own path    (bench/py_decode.py --mode caveclient: its
 #                                     deserialize_query_response + concatenate_position_columns)
@@ -141,6 +144,7 @@ for n in $SIZES; do
     REPEAT=$RUNS measure "pyarrow read_all" "$n" "$py" bench/py_decode.py "$body" --mode pyarrow
     REPEAT=$RUNS measure "rust typed" "$n" target/release/examples/decode "$body" --mode typed
     REPEAT=$RUNS measure "rust untyped" "$n" target/release/examples/decode "$body" --mode untyped
+    REPEAT=$RUNS measure "rust streamed" "$n" target/release/examples/decode "$body" --mode streamed
     REPEAT=$RUNS measure "zstd alone" "$n" target/release/examples/decode "$body" --mode zstd
     echo "| (body: $(($(stat -c %s "$body") / 1048576)) MiB) | | | | | | | | |"
     rm -f "$body"

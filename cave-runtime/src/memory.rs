@@ -11,19 +11,24 @@ const MIN_BYTES: usize = 4 << 20;
 
 /// Ask the kernel to back `v`'s allocation with transparent huge pages where it can. Only
 /// advice: nothing changes if the kernel says no or the system has them off.
-#[cfg(target_os = "linux")]
 pub(crate) fn advise_huge_pages<T>(v: &mut Vec<T>) {
-    const PAGE: usize = 4096;
     let bytes = v.capacity().saturating_mul(size_of::<T>());
+    advise_huge_pages_at(v.as_mut_ptr().cast(), bytes);
+}
+
+/// [`advise_huge_pages`] for the `bytes` bytes of an allocation of this process at `start`.
+#[cfg(target_os = "linux")]
+pub(crate) fn advise_huge_pages_at(start: *mut u8, bytes: usize) {
+    const PAGE: usize = 4096;
     if bytes < MIN_BYTES {
         return;
     }
-    let start = v.as_mut_ptr() as usize;
+    let start = start as usize;
     let first = start.next_multiple_of(PAGE);
     let end = (start + bytes) / PAGE * PAGE;
     if end > first {
         // SAFETY: madvise(MADV_HUGEPAGE) is advice about how to back [first, end), a range
-        // inside this Vec's own allocation (page-aligned inward); it changes neither the
+        // inside the caller's own allocation (page-aligned inward); it changes neither the
         // memory's contents nor who may access it. Its result is ignored: it may fail (THP
         // disabled, an old kernel) with no effect on correctness.
         unsafe {
@@ -34,4 +39,4 @@ pub(crate) fn advise_huge_pages<T>(v: &mut Vec<T>) {
 
 /// Elsewhere: nothing to do.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn advise_huge_pages<T>(_v: &mut Vec<T>) {}
+pub(crate) fn advise_huge_pages_at(_start: *mut u8, _bytes: usize) {}

@@ -137,9 +137,10 @@ impl Source {
             }
             // Small buffers whole, with this thread's decompression context: a streaming
             // decoder costs a context and its buffers each (most of a small query's time).
-            Codec::Zstd if left <= SMALL_BUFFER => {
-                Source::Raw(Bytes::from(decompress_whole(&frame, left)?))
-            }
+            Codec::Zstd if left <= SMALL_BUFFER => Source::Decoded {
+                buffer: decompress_whole(&frame, left)?,
+                at: 0,
+            },
             Codec::Zstd => Source::Zstd {
                 frame: ZstdStream::new(frame)?,
                 left,
@@ -158,20 +159,15 @@ impl Source {
             Source::Raw(b) => b.len() / 8,
             Source::Zstd { frame, .. } => frame.compressed_len(),
             Source::ZstdWhole { frame, .. } => frame.len(),
-            Source::Decoded { .. } => 0,
+            Source::Decoded { buffer, .. } => buffer.len() / 8,
             Source::Lz4 { decoder, .. } => decoder.get_ref().get_ref().len(),
         }
     }
 
-    /// Decompress a [`Source::ZstdWhole`] frame now, into memory aligned for 64-bit values.
+    /// Decompress a [`Source::ZstdWhole`] frame now.
     fn decode_whole(&mut self) -> Result<(), IpcError> {
         if let Source::ZstdWhole { frame, declared } = self {
-            let bytes = decompress_whole(frame, *declared)?;
-            let buffer = if bytes.as_ptr().align_offset(8) == 0 {
-                Buffer::from_vec(bytes)
-            } else {
-                Buffer::from_slice_ref(&bytes)
-            };
+            let buffer = decompress_whole(frame, *declared)?;
             *self = Source::Decoded { buffer, at: 0 };
         }
         Ok(())

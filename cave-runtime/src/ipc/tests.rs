@@ -684,6 +684,13 @@ fn whole_buffers_are_sliced_into_chunks() {
                 d == Decompression::Whole,
                 "{d:?} on {threads} threads"
             );
+            if d == Decompression::Whole {
+                assert_eq!(
+                    values_of(&got[0]) % 64,
+                    0,
+                    "a whole buffer is 64-byte aligned"
+                );
+            }
         }
     }
 }

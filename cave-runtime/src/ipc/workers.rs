@@ -6,8 +6,8 @@
 //! worker threads, and the consumer itself whenever the chunk it waits for is not ready (so a
 //! consumer that builds typed rows between chunks shares the cores with the decompression, and
 //! one that only keeps the batches decompresses too). There is no barrier per chunk: a thread
-//! that finishes a column's chunk takes the next task at once, the lowest chunk first, so
-//! columns of different cost even out over the batch. Workers run at most [`WINDOW`] chunks
+//! that finishes a column's chunk takes the next task at once, the lowest chunk first (the
+//! heaviest column first among equals), so columns of different cost even out over the batch. Workers run at most [`WINDOW`] chunks
 //! ahead of the consumer, which bounds the memory in flight.
 //!
 //! The consumer gets a chunk's arrays in column order and, for errors, what a serial read would
@@ -55,6 +55,8 @@ struct State {
 /// One column: its reader (away while a thread decodes from it) and its decoded chunks.
 struct Lane {
     reader: Option<ColumnReader>,
+    /// Its compressed bytes: of columns equally far, the heaviest is taken first.
+    weight: usize,
     /// The next chunk to decode.
     next: usize,
     /// Chunks `taken..next` (an error ends the lane).
@@ -78,7 +80,10 @@ impl State {
         self.chunk_rows.min(self.rows - chunk * self.chunk_rows)
     }
 
-    /// The next task: the free column furthest behind, within the window.
+    /// The next task: the free column furthest behind, within the window, and of those the
+    /// heaviest (so that the last task of a batch is a light one: when buffers are
+    /// decompressed whole, a column's first chunk is all its work, and the threads finish
+    /// together only if the big columns go first).
     fn take_task(&mut self) -> Option<Task> {
         if self.stop {
             return None;
@@ -89,7 +94,7 @@ impl State {
                 let l = &self.lanes[i];
                 l.reader.is_some() && !l.failed && l.next < chunks && l.next < limit
             })
-            .min_by_key(|&i| self.lanes[i].next)?;
+            .min_by_key(|&i| (self.lanes[i].next, std::cmp::Reverse(self.lanes[i].weight)))?;
         let rows = self.rows_of(self.lanes[lane].next);
         let l = &mut self.lanes[lane];
         l.next += 1;
@@ -161,6 +166,7 @@ impl Workers {
         let lanes = columns
             .into_iter()
             .map(|reader| Lane {
+                weight: reader.compressed,
                 reader: Some(reader),
                 next: 0,
                 ready: VecDeque::new(),
