@@ -16,6 +16,7 @@ use super::IpcError;
 use zstd_frame::{ZstdStream, decompress_whole};
 
 pub(super) mod buffer_pool;
+mod room;
 pub(super) mod zstd_frame;
 
 /// The decompressed length a buffer declares (its length prefix; a stored or uncompressed

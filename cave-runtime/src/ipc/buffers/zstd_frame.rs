@@ -6,13 +6,11 @@
 //! one for every column of every record batch, and freeing it after, costs page faults on
 //! every body. Contexts are kept in a small process-wide stack instead.
 
-use std::alloc::Layout;
-use std::ptr::NonNull;
-use std::sync::Arc;
-
 use arrow_buffer::Buffer;
 use bytes::Bytes;
-use zstd::zstd_safe::{self, DCtx, DParameter, InBuffer, OutBuffer, ResetDirective, WriteBuf};
+use zstd::zstd_safe::{self, DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
+
+use super::room::Room;
 
 use crate::ipc::IpcError;
 
@@ -35,7 +33,7 @@ fn error(e: usize) -> IpcError {
 }
 
 /// A ZSTD frame (or frames back to back) decompressed whole, in one call, with this thread's
-/// reusable context, into memory of its own ([`Room`]). `declared` is the room reserved (not
+/// reusable context, into memory of its own ([`Room`], [`super::room`]). `declared` is the room reserved (not
 /// written: address space only past what the frame holds); a frame holding more is an error.
 pub(crate) fn decompress_whole(frame: &[u8], declared: usize) -> Result<Buffer, IpcError> {
     thread_local! {
@@ -57,84 +55,6 @@ pub(crate) fn decompress_whole(frame: &[u8], declared: usize) -> Result<Buffer, 
         Ok(())
     })?;
     Ok(room.into_buffer())
-}
-
-/// Memory for one buffer decompressed whole: aligned for any Arrow value, and a big one to
-/// 2 MiB and advised into huge pages, so that huge pages back all of it (a `Vec`'s memory
-/// starts mid-page: its first and last 2 MiB would fault 4 KiB at a time). Written by zstd
-/// only; `filled` bytes from the start are initialised.
-struct Room {
-    ptr: NonNull<u8>,
-    layout: Layout,
-    filled: usize,
-}
-
-// SAFETY: a Room owns its allocation alone (no other pointer to it escapes but through
-// `into_buffer`, after which the memory is only read).
-unsafe impl Send for Room {}
-// SAFETY: as for Send: shared Rooms only ever read their initialised bytes.
-unsafe impl Sync for Room {}
-
-impl Room {
-    /// Room for `bytes` (> 0) bytes, reserved but not written.
-    fn new(bytes: usize) -> Result<Self, IpcError> {
-        let align = if bytes >= HUGE_ROOM { 2 << 20 } else { 64 };
-        let layout = Layout::from_size_align(bytes.max(1), align)
-            .map_err(|e| format!("zstd: no room for {bytes} bytes: {e}"))?;
-        // SAFETY: the layout's size is not zero.
-        let ptr = NonNull::new(unsafe { std::alloc::alloc(layout) }).ok_or_else(|| {
-            format!(
-                "zstd: cannot reserve the {} the buffer declares",
-                crate::limits::size(bytes as u64)
-            )
-        })?;
-        crate::memory::advise_huge_pages_at(ptr.as_ptr(), bytes);
-        Ok(Room {
-            ptr,
-            layout,
-            filled: 0,
-        })
-    }
-
-    /// Its initialised bytes as an Arrow buffer that frees the room when its last slice goes.
-    fn into_buffer(self) -> Buffer {
-        let (ptr, len) = (self.ptr, self.filled);
-        // SAFETY: `ptr` holds `len` initialised bytes, valid for as long as the Room (the
-        // owner handed over) lives, and never written again.
-        unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(self)) }
-    }
-}
-
-/// Big buffers are aligned to 2 MiB (the size huge pages pay off from, [`crate::memory`]).
-const HUGE_ROOM: usize = 4 << 20;
-
-impl Drop for Room {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `Room::new` with this layout, freed once.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
-
-// SAFETY: the slice is the `filled` initialised bytes; the capacity is the allocation's; zstd
-// writes only through `as_mut_ptr` within the capacity and reports what it wrote, which
-// `filled_until` records.
-unsafe impl WriteBuf for Room {
-    fn as_slice(&self) -> &[u8] {
-        // SAFETY: the first `filled` bytes are initialised, inside the allocation.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.filled) }
-    }
-
-    fn capacity(&self) -> usize {
-        self.layout.size()
-    }
-
-    fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr.as_ptr()
-    }
-
-    unsafe fn filled_until(&mut self, n: usize) {
-        self.filled = n.min(self.layout.size());
-    }
 }
 
 /// One ZSTD frame, decompressed as its bytes are asked for.
