@@ -98,7 +98,12 @@ pub async fn simple(
     let flags = flags(query.as_deref())?;
     let body = body::parse(&bytes, Endpoint::Simple)?;
     let route = AnswerCache::key(&[b"table", ds.as_bytes(), v.as_bytes(), t.as_bytes()]);
-    let request = Request::new(flags, query, headers, bytes);
+    let request = Request {
+        flags,
+        query,
+        headers,
+        body: bytes,
+    };
     cached(state, route, request, move |state| {
         let data = table_data(state, &ds, &v, &t)?;
         engine::simple(data, &body, &options(state, &flags), notice(state, &t))
@@ -112,17 +117,6 @@ struct Request {
     query: Option<String>,
     headers: HeaderMap,
     body: Bytes,
-}
-
-impl Request {
-    fn new(flags: Flags, query: Option<String>, headers: HeaderMap, body: Bytes) -> Self {
-        Request {
-            flags,
-            query,
-            headers,
-            body,
-        }
-    }
 }
 
 /// The answer of a request that may be in the answer cache ([`crate::answer_cache`]): the
@@ -382,7 +376,12 @@ pub async fn view(
     flags.random_sample = None;
     let body = body::parse(&bytes, Endpoint::Simple)?;
     let route = AnswerCache::key(&[b"view", ds.as_bytes(), v.as_bytes(), view.as_bytes()]);
-    let request = Request::new(flags, query, headers, bytes);
+    let request = Request {
+        flags,
+        query,
+        headers,
+        body: bytes,
+    };
     cached(state, route, request, move |state| {
         let data = crate::routes::meta::view_data(state, &ds, &v, &view)?;
         let notice = state
